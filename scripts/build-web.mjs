@@ -1,0 +1,12 @@
+// Bundles the browser code in web/ into public/build/ (served under /static/build/).
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: ['web/signin.ts'],
+  outdir: 'public/build',
+  bundle: true,
+  minify: true,
+  format: 'esm',
+  target: ['chrome109', 'firefox115', 'safari16'],
+  logLevel: 'warning',
+});

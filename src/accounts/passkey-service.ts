@@ -1,0 +1,173 @@
+import type { Kysely } from 'kysely';
+import { generateAuthenticationOptions, generateRegistrationOptions } from '@simplewebauthn/server';
+import type { AuthenticatorTransportFuture, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
+import type { Schema } from '../storage/schema.js';
+import { UserRepository, type User } from '../storage/repositories/users.js';
+import { CredentialRepository } from '../storage/repositories/credentials.js';
+import type { Tenant } from '../storage/repositories/tenants.js';
+import { randomId } from '../ids.js';
+import { badRequest, conflict, notFound } from '../errors.js';
+import { CHALLENGE_TTL_MS, type ChallengeService } from '../webauthn/challenges.js';
+import type { RelyingParty } from '../webauthn/relying-party.js';
+import { SUPPORTED_ALGORITHMS, verifyRegistration } from '../webauthn/verify-registration.js';
+import { verifyAssertion } from '../webauthn/verify-assertion.js';
+import type { AuthenticationResponse, RegistrationResponse } from '../webauthn/response-schema.js';
+import { ACR_PHISHING_RESISTANT, amrFor } from '../webauthn/amr.js';
+
+export interface CeremonyStart<T> {
+  challengeId: string;
+  options: T;
+}
+
+export interface SignedIn {
+  user: User;
+  acr: string;
+  amr: string[];
+}
+
+interface SignUpPayload {
+  userId: string;
+  email: string;
+  displayName: string;
+  [key: string]: unknown;
+}
+
+/**
+ * Account creation and sign-in with passkeys. User verification is required for every ceremony:
+ * a passkey is the only factor, so it must carry the PIN/biometric as well as possession.
+ */
+export class PasskeyService {
+  private readonly users: UserRepository;
+  private readonly credentials: CredentialRepository;
+
+  constructor(
+    private readonly db: Kysely<Schema>,
+    private readonly challenges: ChallengeService,
+    private readonly rp: RelyingParty,
+  ) {
+    this.users = new UserRepository(db);
+    this.credentials = new CredentialRepository(db);
+  }
+
+  findUserByEmail(tenantId: string, email: string): Promise<User | undefined> {
+    return this.users.findByEmail(tenantId, email);
+  }
+
+  findUser(tenantId: string, id: string): Promise<User | undefined> {
+    return this.users.findById(tenantId, id);
+  }
+
+  async startSignUp(tenant: Tenant, interactionUid: string, input: { email: string; displayName: string }): Promise<CeremonyStart<PublicKeyCredentialCreationOptionsJSON>> {
+    if (await this.users.findByEmail(tenant.id, input.email)) {
+      throw conflict('An account with this e-mail address already exists. Sign in with its passkey instead.', 'account_exists');
+    }
+    const payload: SignUpPayload = { userId: randomId(16), email: input.email, displayName: input.displayName };
+    const { challengeId, challenge } = await this.challenges.issue({ tenantId: tenant.id, interactionUid, purpose: 'registration' }, payload);
+    const options = await generateRegistrationOptions({
+      rpName: tenant.name,
+      rpID: this.rp.rpId,
+      userID: Buffer.from(payload.userId, 'utf8'),
+      userName: input.email,
+      userDisplayName: input.displayName,
+      challenge: Buffer.from(challenge, 'base64url'),
+      timeout: CHALLENGE_TTL_MS,
+      attestationType: 'none',
+      authenticatorSelection: { residentKey: 'required', userVerification: 'required' },
+      supportedAlgorithmIDs: SUPPORTED_ALGORITHMS,
+    });
+    return { challengeId, options };
+  }
+
+  async finishSignUp(tenant: Tenant, interactionUid: string, input: { challengeId: string; response: RegistrationResponse }): Promise<SignedIn> {
+    const record = await this.challenges.consume(input.challengeId, { tenantId: tenant.id, interactionUid, purpose: 'registration' });
+    const payload = record.payload as SignUpPayload;
+    const verified = await verifyRegistration(input.response, {
+      challenge: record.challenge,
+      origin: this.rp.origin,
+      rpId: this.rp.rpId,
+      requireUserVerification: true,
+    });
+    const now = Date.now();
+    const user: User = { tenantId: tenant.id, id: payload.userId, email: payload.email, emailVerified: false, displayName: payload.displayName, createdAt: now };
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        await new UserRepository(trx).insert(user);
+        await new CredentialRepository(trx).insert({
+          tenantId: tenant.id,
+          id: verified.credentialId,
+          userId: user.id,
+          publicKey: verified.publicKey,
+          signCount: verified.counter,
+          transports: verified.transports,
+          aaguid: verified.aaguid,
+          deviceType: verified.deviceType,
+          backedUp: verified.backedUp,
+          attestationFormat: verified.attestationFormat,
+          userVerified: verified.userVerified,
+          createdAt: now,
+          lastUsedAt: now,
+        });
+      });
+    } catch (error) {
+      if (await this.users.findByEmail(tenant.id, user.email)) {
+        throw conflict('An account with this e-mail address already exists. Sign in with its passkey instead.', 'account_exists');
+      }
+      if (await this.credentials.find(tenant.id, verified.credentialId)) {
+        throw conflict('This passkey is already registered.', 'credential_exists');
+      }
+      throw error;
+    }
+    return { user, acr: ACR_PHISHING_RESISTANT, amr: amrFor(verified) };
+  }
+
+  async startSignIn(tenant: Tenant, interactionUid: string, input: { email?: string }): Promise<CeremonyStart<PublicKeyCredentialRequestOptionsJSON>> {
+    let userId: string | undefined;
+    let allowCredentials: Array<{ id: string; transports?: AuthenticatorTransportFuture[] }> = [];
+    if (input.email) {
+      const user = await this.users.findByEmail(tenant.id, input.email);
+      if (!user) throw notFound('We don\'t know this e-mail address. Check it, or create an account.', 'unknown_account');
+      userId = user.id;
+      const credentials = await this.credentials.listByUser(tenant.id, user.id);
+      allowCredentials = credentials.map((c) => ({ id: c.id, transports: c.transports as AuthenticatorTransportFuture[] }));
+    }
+    const { challengeId, challenge } = await this.challenges.issue({ tenantId: tenant.id, interactionUid, purpose: 'authentication' }, { userId: userId ?? null });
+    const options = await generateAuthenticationOptions({
+      rpID: this.rp.rpId,
+      challenge: Buffer.from(challenge, 'base64url'),
+      timeout: CHALLENGE_TTL_MS,
+      userVerification: 'required',
+      allowCredentials,
+    });
+    return { challengeId, options };
+  }
+
+  async finishSignIn(tenant: Tenant, interactionUid: string, input: { challengeId: string; response: AuthenticationResponse }): Promise<SignedIn> {
+    const record = await this.challenges.consume(input.challengeId, { tenantId: tenant.id, interactionUid, purpose: 'authentication' });
+    const credential = await this.credentials.find(tenant.id, input.response.id);
+    if (!credential) throw badRequest('This passkey is not registered here. Use another one, or create an account.', 'unknown_credential');
+    const expectedUserId = record.payload.userId as string | null;
+    if (expectedUserId && expectedUserId !== credential.userId) {
+      throw badRequest('This passkey belongs to a different account than the e-mail address you entered.', 'credential_mismatch');
+    }
+    const userHandle = input.response.response.userHandle;
+    if (userHandle && Buffer.from(userHandle, 'base64url').toString('utf8') !== credential.userId) {
+      throw badRequest('The passkey returned a user handle that does not match its account.', 'credential_mismatch');
+    }
+    const verified = await verifyAssertion(input.response, {
+      challenge: record.challenge,
+      origin: this.rp.origin,
+      rpId: this.rp.rpId,
+      requireUserVerification: true,
+      credential: { id: credential.id, publicKey: credential.publicKey, counter: credential.signCount },
+    });
+    const recorded = await this.credentials.recordUse(tenant.id, credential.id, credential.signCount, {
+      signCount: verified.newCounter,
+      backedUp: verified.backedUp,
+      usedAt: Date.now(),
+    });
+    if (!recorded) throw badRequest('This passkey was used at the same moment elsewhere. Please try again.', 'assertion_replayed');
+    const user = await this.users.findById(tenant.id, credential.userId);
+    if (!user) throw badRequest('The account of this passkey no longer exists.', 'unknown_account');
+    return { user, acr: ACR_PHISHING_RESISTANT, amr: amrFor(verified) };
+  }
+}

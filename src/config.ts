@@ -1,0 +1,74 @@
+import path from 'node:path';
+
+/**
+ * Every setting Sesame reads, in one place. Read once at start-up and passed down;
+ * nothing below the composition root looks at process.env.
+ */
+export interface Config {
+  /** TCP port the HTTP server listens on. */
+  port: number;
+  /** The externally visible base URL (scheme, host, optional port), without a trailing slash. */
+  publicUrl: string;
+  /** PostgreSQL connection string; when empty, an embedded SQLite file under dataDir is used. */
+  databaseUrl: string | undefined;
+  /** Folder for the SQLite database file. */
+  dataDir: string;
+  /** Create the `demo` tenant, its client and the demo relying-party page on start. */
+  demo: boolean;
+  /** pino log level. */
+  logLevel: string;
+  /** Trust X-Forwarded-* headers (set when behind a reverse proxy). */
+  trustProxy: boolean;
+}
+
+export const configDocs: Array<{ env: string; default: string; meaning: string }> = [
+  { env: 'PORT', default: '8080', meaning: 'Port the server listens on.' },
+  { env: 'PUBLIC_URL', default: 'http://localhost:PORT', meaning: 'Base URL users and relying parties reach Sesame at. Issuers are PUBLIC_URL/<tenant>/oidc; WebAuthn RP ID is its host name.' },
+  { env: 'DATABASE_URL', default: '(unset: SQLite)', meaning: 'postgres://… to use PostgreSQL instead of the embedded SQLite file.' },
+  { env: 'DATA_DIR', default: './data', meaning: 'Folder of the embedded SQLite database (sesame.db).' },
+  { env: 'SESAME_DEMO', default: 'true', meaning: 'Seed the demo tenant, its client and the /demo-rp/ page. Set to false in production.' },
+  { env: 'LOG_LEVEL', default: 'info', meaning: 'trace, debug, info, warn, error or silent.' },
+  { env: 'TRUST_PROXY', default: 'false', meaning: 'Honour X-Forwarded-For/-Proto from a reverse proxy.' },
+];
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const port = parsePort(env.PORT ?? '8080');
+  const publicUrl = parsePublicUrl(env.PUBLIC_URL ?? `http://localhost:${port}`);
+  return {
+    port,
+    publicUrl,
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir: path.resolve(env.DATA_DIR ?? 'data'),
+    demo: parseBoolean('SESAME_DEMO', env.SESAME_DEMO ?? 'true'),
+    logLevel: env.LOG_LEVEL ?? 'info',
+    trustProxy: parseBoolean('TRUST_PROXY', env.TRUST_PROXY ?? 'false'),
+  };
+}
+
+function parsePort(raw: string): number {
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`PORT must be a number between 0 and 65535, got "${raw}".`);
+  }
+  return port;
+}
+
+function parsePublicUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`PUBLIC_URL must be an absolute URL such as https://id.example.com, got "${raw}".`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new Error(`PUBLIC_URL must start with https:// (or http:// for localhost), got "${raw}".`);
+  }
+  if (url.search || url.hash) throw new Error('PUBLIC_URL must not contain a query or fragment.');
+  return url.href.replace(/\/+$/, '');
+}
+
+function parseBoolean(name: string, raw: string): boolean {
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new Error(`${name} must be true or false, got "${raw}".`);
+}

@@ -1,0 +1,22 @@
+/**
+ * The one error type of Sesame. `code` is stable (APIs answer {"error": code}), `status` is the
+ * HTTP status it maps to and `message` is written for the person who reads it.
+ */
+export class SesameError extends Error {
+  readonly code: string;
+  readonly status: number;
+
+  constructor(code: string, status: number, message: string) {
+    super(message);
+    this.name = 'SesameError';
+    this.code = code;
+    this.status = status;
+  }
+}
+
+export const badRequest = (message: string, code = 'invalid_request') => new SesameError(code, 400, message);
+export const notFound = (message: string, code = 'not_found') => new SesameError(code, 404, message);
+export const forbidden = (message: string, code = 'forbidden') => new SesameError(code, 403, message);
+export const conflict = (message: string, code = 'conflict') => new SesameError(code, 409, message);
+export const unauthorized = (message: string, code = 'unauthorized') => new SesameError(code, 401, message);
+export const tooManyRequests = (message: string) => new SesameError('rate_limited', 429, message);

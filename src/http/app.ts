@@ -1,0 +1,50 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Koa from 'koa';
+import { bodyParser } from '@koa/bodyparser';
+import type { Services } from '../services.js';
+import { errorHandler } from './middleware/errors.js';
+import { requestId } from './middleware/request-id.js';
+import { securityHeaders } from './middleware/security-headers.js';
+import { requireSameOrigin } from './middleware/same-origin.js';
+import { oidcDispatch } from './routes/oidc-dispatch.js';
+import { interactionRoutes } from './routes/interaction.js';
+import { healthRoutes } from './routes/health.js';
+import { staticFiles } from './routes/static-files.js';
+import { demoRpRoutes } from '../demo-rp/demo-rp-routes.js';
+
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), fileURLToPath(import.meta.url).includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..');
+
+export interface AppOptions {
+  /** Base URL this process can reach itself on (the demo RP's back-channel token call). */
+  internalUrl: () => string;
+}
+
+/**
+ * The Koa host. Order matters: errors and security headers wrap everything (including the
+ * oidc-provider responses); the provider gets the raw request before any body parsing; our own
+ * POST endpoints are same-origin only and take JSON bodies of at most 100 KB.
+ */
+export function createApp(services: Services, options: AppOptions): Koa {
+  const { config } = services;
+  const app = new Koa({ proxy: config.trustProxy });
+  app.silent = true; // errors are logged by errorHandler, with the request id and without secrets
+
+  app.use(requestId());
+  app.use(securityHeaders({ https: config.publicUrl.startsWith('https:') }));
+  app.use(errorHandler(services.log));
+  app.use(staticFiles(path.join(projectRoot, 'public'), services.log));
+  app.use(oidcDispatch(services.registry));
+  app.use(healthRoutes(services.database.db).routes());
+
+  const demo = config.demo ? demoRpRoutes({ clients: services.clients, publicUrl: config.publicUrl, internalUrl: options.internalUrl }) : undefined;
+  app.use(async (ctx, next) => {
+    // The demo RP's callback receives the form_post from the IdP page: it is protected by its state, like any RP.
+    if (ctx.path === '/demo-rp/callback') return next();
+    return requireSameOrigin(new URL(config.publicUrl).origin)(ctx, next);
+  });
+  app.use(bodyParser({ enableTypes: ['json', 'form'], jsonLimit: '100kb', formLimit: '100kb', encoding: 'utf-8' }));
+  app.use(interactionRoutes(services).routes());
+  if (demo) app.use(demo.routes());
+  return app;
+}

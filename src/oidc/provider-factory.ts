@@ -1,0 +1,115 @@
+import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Kysely } from 'kysely';
+import type { Schema } from '../storage/schema.js';
+import type { Tenant } from '../storage/repositories/tenants.js';
+import { ClientRepository } from '../storage/repositories/clients.js';
+import { UserRepository } from '../storage/repositories/users.js';
+import { SqlAdapter } from './adapter.js';
+import { accountFinder } from '../accounts/claims.js';
+import { ACR_PHISHING_RESISTANT } from '../webauthn/amr.js';
+import { renderPage } from '../views/render.js';
+import { cspNonce } from '../http/csp.js';
+
+export interface ProviderDeps {
+  db: Kysely<Schema>;
+  publicUrl: string;
+  trustProxy: boolean;
+}
+
+export const issuerFor = (publicUrl: string, tenantId: string) => `${publicUrl}/${tenantId}/oidc`;
+
+/**
+ * Builds one tenant's oidc-provider. Built once per tenant (and again only when its signing keys
+ * change); everything per request happens inside the provider.
+ */
+export function buildProvider(tenant: Tenant, jwks: { keys: Array<Record<string, unknown>> }, deps: ProviderDeps): Provider {
+  const clients = new ClientRepository(deps.db);
+  const users = new UserRepository(deps.db);
+
+  const configuration: Configuration = {
+    adapter: (model: string) => new SqlAdapter(deps.db, clients, tenant.id, model),
+    findAccount: accountFinder(users, tenant.id),
+    jwks: jwks as Configuration['jwks'],
+    cookies: { keys: tenant.cookieKeys },
+    // Everything B2C maps must be in the ID token (it never calls userinfo), research/b2c.md §2–3.
+    claims: {
+      openid: ['sub', 'acr', 'amr', 'auth_time'],
+      profile: ['name'],
+      email: ['email', 'email_verified'],
+    },
+    conformIdTokenClaims: false,
+    scopes: ['openid', 'offline_access', 'profile', 'email'],
+    acrValues: [ACR_PHISHING_RESISTANT],
+    responseTypes: ['code'],
+    enabledJWA: { idTokenSigningAlgValues: ['RS256'] },
+    pkce: { required: (_ctx, client) => client.metadata().sesame_require_pkce === true },
+    extraClientMetadata: { properties: ['sesame_require_pkce'] },
+    allowOmittingSingleRegisteredRedirectUri: false,
+    clientBasedCORS: () => false,
+    rotateRefreshToken: true,
+    interactions: { url: (_ctx, interaction) => `/${tenant.id}/interaction/${interaction.uid}` },
+    features: {
+      devInteractions: { enabled: false },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => {
+          ctx.type = 'html';
+          ctx.body = renderPage('logout', { nonce: cspNonce(ctx), title: 'Sign out', tenantName: tenant.name, clientName: ctx.oidc.client?.clientName, form });
+        },
+        postLogoutSuccessSource: async (ctx) => {
+          ctx.type = 'html';
+          ctx.body = renderPage('signed-out', { nonce: cspNonce(ctx), title: 'Signed out', tenantName: tenant.name, clientName: ctx.oidc.client?.clientName });
+        },
+      },
+    },
+    loadExistingGrant: grantEveryRequestedScope,
+    renderError: async (ctx, out) => {
+      ctx.type = 'html';
+      ctx.body = renderPage('error', {
+        nonce: cspNonce(ctx),
+        title: 'Sign-in problem',
+        heading: 'We could not complete this sign-in',
+        message: out.error_description ?? 'The request was not valid.',
+        hint: 'Go back to the application you came from and start the sign-in again.',
+        code: out.error,
+      });
+    },
+    ttl: {
+      AccessToken: 3600,
+      AuthorizationCode: 60,
+      IdToken: 3600,
+      Interaction: 3600,
+      Session: 14 * 24 * 3600,
+      Grant: 14 * 24 * 3600,
+      RefreshToken: 14 * 24 * 3600,
+      ClientCredentials: 600,
+    },
+  };
+
+  const provider = new Provider(issuerFor(deps.publicUrl, tenant.id), configuration);
+  provider.proxy = deps.trustProxy;
+  return provider;
+}
+
+/**
+ * Clients are registered by the tenant's administrator, so a signed-in user is not asked to
+ * consent to them: the grant simply covers what the client asked for.
+ */
+async function grantEveryRequestedScope(ctx: KoaContextWithOIDC) {
+  const { oidc } = ctx;
+  if (!oidc.client || !oidc.session?.accountId) return undefined;
+  const grantId = oidc.result?.consent?.grantId || oidc.session.grantIdFor(oidc.client.clientId);
+  let grant = grantId ? await oidc.provider.Grant.find(grantId) : undefined;
+  if (grant && grant.accountId !== oidc.session.accountId) grant = undefined;
+  if (!grant) grant = new oidc.provider.Grant({ clientId: oidc.client.clientId, accountId: oidc.session.accountId });
+  const scope = String(oidc.params?.scope ?? '');
+  grant.addOIDCScope(scope);
+  if (oidc.params?.claims) {
+    const claims = JSON.parse(String(oidc.params.claims)) as { id_token?: object; userinfo?: object };
+    grant.addOIDCClaims([...Object.keys(claims.id_token ?? {}), ...Object.keys(claims.userinfo ?? {})]);
+  }
+  await grant.save();
+  return grant;
+}

@@ -1,0 +1,49 @@
+import type { Config } from './config.js';
+import type { Database } from './storage/db.js';
+import type { Logger } from './log.js';
+import { TenantRepository } from './storage/repositories/tenants.js';
+import { ClientRepository } from './storage/repositories/clients.js';
+import { SigningKeyRepository } from './storage/repositories/signing-keys.js';
+import { ChallengeRepository } from './storage/repositories/challenges.js';
+import { UserRepository } from './storage/repositories/users.js';
+import { SigningKeyService } from './oidc/signing-keys.js';
+import { ProviderRegistry } from './oidc/provider-registry.js';
+import { TenantService } from './tenants/tenant-service.js';
+import { ChallengeService } from './webauthn/challenges.js';
+import { PasskeyService } from './accounts/passkey-service.js';
+import { relyingPartyFor } from './webauthn/relying-party.js';
+import { CeremonyRateLimits } from './http/middleware/rate-limit.js';
+
+export interface RateLimitSettings {
+  perIp: { points: number; durationSeconds: number };
+  perAccount: { points: number; durationSeconds: number };
+}
+
+export const DEFAULT_RATE_LIMITS: RateLimitSettings = {
+  perIp: { points: 60, durationSeconds: 60 },
+  perAccount: { points: 10, durationSeconds: 60 },
+};
+
+/** Every service, wired once. The HTTP layer and the CLI both start from here. */
+export function createServices(config: Config, database: Database, log: Logger, rateLimits = DEFAULT_RATE_LIMITS) {
+  const { db } = database;
+  const tenantRepository = new TenantRepository(db);
+  const clientRepository = new ClientRepository(db);
+  const signingKeys = new SigningKeyService(new SigningKeyRepository(db));
+  const challenges = new ChallengeService(new ChallengeRepository(db));
+  return {
+    config,
+    database,
+    log,
+    clients: clientRepository,
+    users: new UserRepository(db),
+    signingKeys,
+    challenges,
+    tenants: new TenantService(tenantRepository, clientRepository, signingKeys),
+    registry: new ProviderRegistry(tenantRepository, signingKeys, { db, publicUrl: config.publicUrl, trustProxy: config.trustProxy }),
+    passkeys: new PasskeyService(db, challenges, relyingPartyFor(config.publicUrl)),
+    rateLimits: new CeremonyRateLimits(rateLimits),
+  };
+}
+
+export type Services = ReturnType<typeof createServices>;

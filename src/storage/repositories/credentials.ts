@@ -1,0 +1,81 @@
+import type { Kysely } from 'kysely';
+import type { Schema } from '../schema.js';
+
+export interface StoredCredential {
+  tenantId: string;
+  id: string;
+  userId: string;
+  publicKey: Uint8Array;
+  signCount: number;
+  transports: string[];
+  aaguid: string;
+  deviceType: 'singleDevice' | 'multiDevice';
+  backedUp: boolean;
+  attestationFormat: string;
+  userVerified: boolean;
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+
+export class CredentialRepository {
+  constructor(private readonly db: Kysely<Schema>) {}
+
+  async insert(credential: StoredCredential): Promise<void> {
+    await this.db.insertInto('credentials').values({
+      tenant_id: credential.tenantId,
+      id: credential.id,
+      user_id: credential.userId,
+      public_key: credential.publicKey,
+      sign_count: credential.signCount,
+      transports: JSON.stringify(credential.transports),
+      aaguid: credential.aaguid,
+      device_type: credential.deviceType,
+      backed_up: credential.backedUp ? 1 : 0,
+      attestation_format: credential.attestationFormat,
+      user_verified: credential.userVerified ? 1 : 0,
+      created_at: credential.createdAt,
+      last_used_at: credential.lastUsedAt,
+    }).execute();
+  }
+
+  async find(tenantId: string, id: string): Promise<StoredCredential | undefined> {
+    const row = await this.db.selectFrom('credentials').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    return row && toCredential(row);
+  }
+
+  async listByUser(tenantId: string, userId: string): Promise<StoredCredential[]> {
+    const rows = await this.db.selectFrom('credentials').selectAll()
+      .where('tenant_id', '=', tenantId).where('user_id', '=', userId).orderBy('created_at').execute();
+    return rows.map(toCredential);
+  }
+
+  /**
+   * Records a use of the credential. The counter only moves forward: the WHERE clause makes a
+   * concurrent replay with the same counter lose the race (returns false).
+   */
+  async recordUse(tenantId: string, id: string, previousCount: number, use: { signCount: number; backedUp: boolean; usedAt: number }): Promise<boolean> {
+    const result = await this.db.updateTable('credentials')
+      .set({ sign_count: use.signCount, backed_up: use.backedUp ? 1 : 0, last_used_at: use.usedAt })
+      .where('tenant_id', '=', tenantId).where('id', '=', id).where('sign_count', '=', previousCount)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+}
+
+function toCredential(row: Schema['credentials']): StoredCredential {
+  return {
+    tenantId: row.tenant_id,
+    id: row.id,
+    userId: row.user_id,
+    publicKey: new Uint8Array(row.public_key),
+    signCount: Number(row.sign_count),
+    transports: JSON.parse(row.transports),
+    aaguid: row.aaguid,
+    deviceType: row.device_type as StoredCredential['deviceType'],
+    backedUp: Boolean(row.backed_up),
+    attestationFormat: row.attestation_format,
+    userVerified: Boolean(row.user_verified),
+    createdAt: Number(row.created_at),
+    lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at),
+  };
+}

@@ -1,0 +1,14 @@
+/**
+ * Redirect URIs Azure AD B2C may send for a B2C tenant (research/b2c.md §1): the b2clogin.com
+ * form, the same with the tenant id spelled as a domain, and the legacy login.microsoftonline.com
+ * `/te/` form. B2C compares them in lower case.
+ */
+export function b2cRedirectUris(b2cTenant: string): string[] {
+  const t = b2cTenant.toLowerCase();
+  return [
+    `https://${t}.b2clogin.com/${t}.onmicrosoft.com/oauth2/authresp`,
+    `https://login.microsoftonline.com/te/${t}.onmicrosoft.com/oauth2/authresp`,
+  ];
+}
+
+export const B2C_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,60}$/i;

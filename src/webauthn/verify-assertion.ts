@@ -1,0 +1,47 @@
+import { verifyAuthenticationResponse } from '@simplewebauthn/server';
+import { badRequest } from '../errors.js';
+import type { AuthenticationResponse } from './response-schema.js';
+
+export interface AssertionExpectation {
+  challenge: string;
+  origin: string | string[];
+  rpId: string | string[];
+  requireUserVerification: boolean;
+  credential: { id: string; publicKey: Uint8Array; counter: number };
+}
+
+export interface VerifiedAssertion {
+  newCounter: number;
+  userVerified: boolean;
+  deviceType: 'singleDevice' | 'multiDevice';
+  backedUp: boolean;
+}
+
+/**
+ * Verifies a WebAuthn assertion against a stored credential: challenge, origin, RP ID hash,
+ * user presence (and verification when required), signature, and that a non-zero sign counter
+ * moved forward (a counter that did not is the mark of a cloned authenticator or a replay).
+ */
+export async function verifyAssertion(response: AuthenticationResponse, expected: AssertionExpectation): Promise<VerifiedAssertion> {
+  let result;
+  try {
+    result = await verifyAuthenticationResponse({
+      response: response as never,
+      expectedChallenge: expected.challenge,
+      expectedOrigin: expected.origin,
+      expectedRPID: expected.rpId,
+      requireUserVerification: expected.requireUserVerification,
+      credential: { id: expected.credential.id, publicKey: expected.credential.publicKey as Uint8Array<ArrayBuffer>, counter: expected.credential.counter },
+    });
+  } catch (error) {
+    throw badRequest(`The passkey sign-in could not be verified: ${(error as Error).message}`, 'assertion_invalid');
+  }
+  if (!result.verified) throw badRequest('The passkey sign-in could not be verified: the signature does not match.', 'assertion_invalid');
+  const info = result.authenticationInfo;
+  return {
+    newCounter: info.newCounter,
+    userVerified: info.userVerified,
+    deviceType: info.credentialDeviceType,
+    backedUp: info.credentialBackedUp,
+  };
+}

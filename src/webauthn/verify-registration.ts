@@ -1,0 +1,59 @@
+import { verifyRegistrationResponse } from '@simplewebauthn/server';
+import { badRequest } from '../errors.js';
+import type { RegistrationResponse } from './response-schema.js';
+
+/** COSE algorithms Sesame accepts: EdDSA, ES256, RS256 (all Node 20 WebCrypto can verify). */
+export const SUPPORTED_ALGORITHMS = [-8, -7, -257];
+
+export interface RegistrationExpectation {
+  challenge: string;
+  origin: string | string[];
+  rpId: string | string[];
+  requireUserVerification: boolean;
+  supportedAlgorithms?: number[];
+}
+
+export interface VerifiedRegistration {
+  credentialId: string;
+  publicKey: Uint8Array;
+  counter: number;
+  transports: string[];
+  aaguid: string;
+  deviceType: 'singleDevice' | 'multiDevice';
+  backedUp: boolean;
+  attestationFormat: string;
+  userVerified: boolean;
+}
+
+/**
+ * Verifies a WebAuthn registration (attestation) response. Throws a 400 SesameError with code
+ * `registration_invalid` and the precise reason when anything does not match.
+ */
+export async function verifyRegistration(response: RegistrationResponse, expected: RegistrationExpectation): Promise<VerifiedRegistration> {
+  let result;
+  try {
+    result = await verifyRegistrationResponse({
+      response: response as never,
+      expectedChallenge: expected.challenge,
+      expectedOrigin: expected.origin,
+      expectedRPID: expected.rpId,
+      requireUserVerification: expected.requireUserVerification,
+      supportedAlgorithmIDs: expected.supportedAlgorithms ?? SUPPORTED_ALGORITHMS,
+    });
+  } catch (error) {
+    throw badRequest(`The passkey could not be registered: ${(error as Error).message}`, 'registration_invalid');
+  }
+  if (!result.verified) throw badRequest('The passkey could not be registered: its attestation did not verify.', 'registration_invalid');
+  const info = result.registrationInfo;
+  return {
+    credentialId: info.credential.id,
+    publicKey: info.credential.publicKey,
+    counter: info.credential.counter,
+    transports: response.response.transports ?? [],
+    aaguid: info.aaguid,
+    deviceType: info.credentialDeviceType,
+    backedUp: info.credentialBackedUp,
+    attestationFormat: info.fmt,
+    userVerified: info.userVerified,
+  };
+}
