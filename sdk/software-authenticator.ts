@@ -1,0 +1,168 @@
+import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { Encoder } from 'cbor-x';
+
+/**
+ * A software FIDO2 authenticator: makes real ES256 credentials and signs real assertions, in
+ * memory (or from a JSON file via export/import). It is what a phone app or a test uses where
+ * there is no platform authenticator. Options and responses use the WebAuthn JSON shapes
+ * (PublicKeyCredentialCreationOptionsJSON / RegistrationResponseJSON, ...).
+ */
+
+const cbor = new Encoder({ useRecords: false, mapsAsObjects: false, tagUint8Array: false, variableMapSize: true });
+
+const FLAG_UP = 0x01;
+const FLAG_UV = 0x04;
+const FLAG_BE = 0x08;
+const FLAG_BS = 0x10;
+const FLAG_AT = 0x40;
+
+export interface SoftwareAuthenticatorOptions {
+  /** Attestation statement format for new credentials: none, or packed self attestation. */
+  attestation?: 'none' | 'packed';
+  /** AAGUID of this authenticator model (16 bytes, hex with or without dashes). Zeros by default. */
+  aaguid?: string;
+  /** Report user verification (PIN/biometric) as done. */
+  userVerification?: boolean;
+  /** Behave like a synced passkey provider (backup eligible and backed up). */
+  synced?: boolean;
+  /** Keep a signature counter (a device-bound key does); synced passkeys usually report 0. */
+  counter?: boolean;
+}
+
+export interface StoredSoftwareCredential {
+  id: string;
+  rpId: string;
+  userHandle: string;
+  privateKey: KeyObject;
+  signCount: number;
+}
+
+export interface CreationOptionsJSON {
+  challenge: string;
+  rp: { id?: string; name: string };
+  user: { id: string; name: string; displayName: string };
+  excludeCredentials?: Array<{ id: string }>;
+  [key: string]: unknown;
+}
+
+export interface RequestOptionsJSON {
+  challenge: string;
+  rpId?: string;
+  allowCredentials?: Array<{ id: string }>;
+  [key: string]: unknown;
+}
+
+export class SoftwareAuthenticator {
+  readonly credentials = new Map<string, StoredSoftwareCredential>();
+  private readonly options: Required<SoftwareAuthenticatorOptions>;
+
+  constructor(options: SoftwareAuthenticatorOptions = {}) {
+    this.options = {
+      attestation: options.attestation ?? 'none',
+      aaguid: options.aaguid ?? '00000000000000000000000000000000',
+      userVerification: options.userVerification ?? true,
+      synced: options.synced ?? false,
+      counter: options.counter ?? !options.synced,
+    };
+  }
+
+  /** navigator.credentials.create() */
+  createCredential(options: CreationOptionsJSON, origin: string) {
+    const rpId = options.rp.id ?? new URL(origin).hostname;
+    for (const excluded of options.excludeCredentials ?? []) {
+      if (this.credentials.has(excluded.id)) throw new Error('InvalidStateError: a credential in excludeCredentials is on this authenticator');
+    }
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const credentialId = randomBytes(32);
+    const jwk = publicKey.export({ format: 'jwk' });
+    const coseKey = cbor.encode(new Map<number, unknown>([
+      [1, 2], [3, -7], [-1, 1],
+      [-2, Buffer.from(jwk.x!, 'base64url')],
+      [-3, Buffer.from(jwk.y!, 'base64url')],
+    ]));
+    const credential: StoredSoftwareCredential = {
+      id: credentialId.toString('base64url'),
+      rpId,
+      userHandle: options.user.id,
+      privateKey,
+      signCount: 0,
+    };
+    const attestedCredentialData = Buffer.concat([
+      Buffer.from(this.options.aaguid.replace(/-/g, ''), 'hex'),
+      u16(credentialId.length),
+      credentialId,
+      coseKey,
+    ]);
+    const authData = Buffer.concat([this.authDataPrefix(rpId, credential.signCount, FLAG_AT), attestedCredentialData]);
+    const clientDataJSON = clientData('webauthn.create', options.challenge, origin);
+    const attStmt = this.options.attestation === 'packed'
+      ? { alg: -7, sig: sign('sha256', Buffer.concat([authData, sha256(clientDataJSON)]), privateKey) }
+      : {};
+    const attestationObject = cbor.encode(new Map<string, unknown>([
+      ['fmt', this.options.attestation],
+      ['attStmt', new Map(Object.entries(attStmt))],
+      ['authData', authData],
+    ]));
+    this.credentials.set(credential.id, credential);
+    return {
+      id: credential.id,
+      rawId: credential.id,
+      type: 'public-key' as const,
+      authenticatorAttachment: 'platform' as const,
+      clientExtensionResults: {},
+      response: {
+        clientDataJSON: clientDataJSON.toString('base64url'),
+        attestationObject: attestationObject.toString('base64url'),
+        transports: ['internal'],
+      },
+    };
+  }
+
+  /** navigator.credentials.get(): uses the first allowed credential, or any for this RP (discoverable). */
+  getAssertion(options: RequestOptionsJSON, origin: string) {
+    const rpId = options.rpId ?? new URL(origin).hostname;
+    const allowed = options.allowCredentials?.map((c) => c.id);
+    const credential = [...this.credentials.values()].find((c) => c.rpId === rpId && (!allowed?.length || allowed.includes(c.id)));
+    if (!credential) throw new Error('NotAllowedError: no credential on this authenticator matches the request');
+    if (this.options.counter) credential.signCount += 1;
+    const authData = this.authDataPrefix(rpId, this.options.counter ? credential.signCount : 0, 0);
+    const clientDataJSON = clientData('webauthn.get', options.challenge, origin);
+    const signature = sign('sha256', Buffer.concat([authData, sha256(clientDataJSON)]), credential.privateKey);
+    return {
+      id: credential.id,
+      rawId: credential.id,
+      type: 'public-key' as const,
+      authenticatorAttachment: 'platform' as const,
+      clientExtensionResults: {},
+      response: {
+        clientDataJSON: clientDataJSON.toString('base64url'),
+        authenticatorData: authData.toString('base64url'),
+        signature: signature.toString('base64url'),
+        userHandle: credential.userHandle,
+      },
+    };
+  }
+
+  private authDataPrefix(rpId: string, signCount: number, extraFlags: number): Buffer {
+    let flags = FLAG_UP | extraFlags;
+    if (this.options.userVerification) flags |= FLAG_UV;
+    if (this.options.synced) flags |= FLAG_BE | FLAG_BS;
+    const counter = Buffer.alloc(4);
+    counter.writeUInt32BE(signCount);
+    return Buffer.concat([sha256(Buffer.from(rpId)), Buffer.from([flags]), counter]);
+  }
+}
+
+function clientData(type: string, challenge: string, origin: string): Buffer {
+  return Buffer.from(JSON.stringify({ type, challenge, origin, crossOrigin: false }));
+}
+
+function sha256(data: Buffer): Buffer {
+  return createHash('sha256').update(data).digest();
+}
+
+function u16(n: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(n);
+  return b;
+}

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { SoftwareAuthenticator } from '../../sdk/software-authenticator.js';
+import type { Client } from '../../src/storage/repositories/clients.js';
+import type { TestServer } from './server.js';
+import { parseFormPost, UserAgent, type UaResponse } from './user-agent.js';
+
+export const RP_REDIRECT = 'https://rp.example.com/callback';
+
+export async function createClient(server: TestServer, extra: { requirePkce?: boolean; tenantId?: string; postLogoutRedirectUris?: string[] } = {}): Promise<Client> {
+  return server.services.tenants.createClient({
+    tenantId: extra.tenantId ?? 'demo',
+    name: 'Test RP',
+    redirectUris: [RP_REDIRECT],
+    postLogoutRedirectUris: extra.postLogoutRedirectUris ?? ['https://rp.example.com/signed-out'],
+    requirePkce: extra.requirePkce,
+  });
+}
+
+export const issuer = (server: TestServer, tenant = 'demo') => `${server.origin}/${tenant}/oidc`;
+
+export function authorizeUrl(server: TestServer, client: Client, params: Record<string, string> = {}, tenant = 'demo'): string {
+  const url = new URL(`${issuer(server, tenant)}/auth`);
+  url.search = new URLSearchParams({
+    client_id: client.clientId,
+    redirect_uri: RP_REDIRECT,
+    response_type: 'code',
+    response_mode: 'form_post',
+    scope: 'openid profile email',
+    state: 'state-1',
+    nonce: 'nonce-1',
+    ...params,
+  }).toString();
+  return url.href;
+}
+
+/** Starts an authorization request and lands on Sesame's sign-in page. */
+export async function openSignInPage(ua: UserAgent, url: string): Promise<{ base: string; page: UaResponse }> {
+  const page = await ua.follow(url);
+  assert.equal(page.status, 200, `expected the sign-in page, got ${page.status} ${page.text.slice(0, 300)}`);
+  const match = /\/([^/]+)\/interaction\/([^/?#]+)/.exec(page.url);
+  assert.ok(match, `not an interaction page: ${page.url}`);
+  return { base: new URL(`/${match[1]}/interaction/${match[2]}`, page.url).href, page };
+}
+
+export async function signUp(ua: UserAgent, authenticator: SoftwareAuthenticator, base: string, email: string, displayName: string): Promise<string> {
+  const start = await ua.postJson(`${base}/signup/options`, { email, displayName });
+  assert.equal(start.status, 200, start.text);
+  const { challengeId, options } = start.json();
+  const response = authenticator.createCredential(options, ua.origin);
+  const done = await ua.postJson(`${base}/signup/verify`, { challengeId, response });
+  assert.equal(done.status, 200, done.text);
+  return done.json().redirectTo;
+}
+
+export async function signIn(ua: UserAgent, authenticator: SoftwareAuthenticator, base: string, email?: string): Promise<string> {
+  const start = await ua.postJson(`${base}/signin/options`, email ? { email } : {});
+  assert.equal(start.status, 200, start.text);
+  const { challengeId, options } = start.json();
+  const response = authenticator.getAssertion(options, ua.origin);
+  const done = await ua.postJson(`${base}/signin/verify`, { challengeId, response });
+  assert.equal(done.status, 200, done.text);
+  return done.json().redirectTo;
+}
+
+export interface AuthorizationResponse {
+  params: Record<string, string>;
+  mode: 'form_post' | 'query';
+}
+
+/** Follows the provider's redirects after sign-in until the response to the RP. */
+export async function finishAtRp(ua: UserAgent, url: string): Promise<AuthorizationResponse> {
+  const response = await ua.follow(url);
+  if (response.status >= 300 && response.status < 400) {
+    const location = new URL(response.headers.get('location')!, response.url);
+    assert.ok(location.href.startsWith(RP_REDIRECT), `redirected to ${location.href}`);
+    return { params: Object.fromEntries(location.searchParams), mode: 'query' };
+  }
+  // oidc-provider answers errors with the same form_post page and a 4xx status.
+  assert.ok(response.status === 200 || response.status === 400, `${response.status} ${response.text.slice(0, 500)}`);
+  const form = parseFormPost(response.text);
+  assert.equal(form.action, RP_REDIRECT, `form_post page expected, got ${response.text.slice(0, 300)}`);
+  return { params: form.fields, mode: 'form_post' };
+}
+
+export async function exchangeCode(server: TestServer, client: Client, code: string, options: { auth?: 'post' | 'basic'; extra?: Record<string, string>; tenant?: string } = {}) {
+  const body = new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: RP_REDIRECT, ...options.extra });
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+  if (options.auth === 'basic') {
+    headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret)}`).toString('base64')}`;
+  } else {
+    body.set('client_id', client.clientId);
+    body.set('client_secret', client.clientSecret);
+  }
+  const response = await fetch(`${issuer(server, options.tenant)}/token`, { method: 'POST', headers, body });
+  return { status: response.status, body: await response.json() as Record<string, any> };
+}
+
+export async function verifyIdToken(server: TestServer, client: Client, idToken: string, tenant = 'demo'): Promise<JWTPayload & Record<string, any>> {
+  const jwks = createRemoteJWKSet(new URL(`${issuer(server, tenant)}/jwks`));
+  const { payload, protectedHeader } = await jwtVerify(idToken, jwks, { issuer: issuer(server, tenant), audience: client.clientId, algorithms: ['RS256'] });
+  assert.equal(protectedHeader.alg, 'RS256');
+  return payload as JWTPayload & Record<string, any>;
+}
+
+/** A whole sign-up through to verified ID token claims. */
+export async function signUpThroughRp(server: TestServer, client: Client, email: string, name: string, authenticator = new SoftwareAuthenticator(), params: Record<string, string> = {}) {
+  const ua = new UserAgent(server.origin);
+  const { base } = await openSignInPage(ua, authorizeUrl(server, client, params));
+  const result = await finishAtRp(ua, await signUp(ua, authenticator, base, email, name));
+  const tokens = await exchangeCode(server, client, result.params.code);
+  assert.equal(tokens.status, 200, JSON.stringify(tokens.body));
+  const claims = await verifyIdToken(server, client, tokens.body.id_token);
+  return { ua, authenticator, result, tokens: tokens.body, claims };
+}
