@@ -5,7 +5,7 @@ import { randomId } from '../ids.js';
 import { badRequest } from '../errors.js';
 import { parseInput } from '../http/validate.js';
 import { renderPage } from '../views/render.js';
-import { issuerFor } from '../oidc/provider-factory.js';
+import { issuerFor } from '../oidc/issuer.js';
 import type { ClientRepository } from '../storage/repositories/clients.js';
 import { DEMO_CLIENT_NAME, DEMO_TENANT } from './seed.js';
 

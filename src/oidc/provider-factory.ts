@@ -9,14 +9,13 @@ import { accountFinder } from '../accounts/claims.js';
 import { ACR_PHISHING_RESISTANT } from '../webauthn/amr.js';
 import { renderPage } from '../views/render.js';
 import { cspNonce } from '../http/csp.js';
+import { issuerFor } from './issuer.js';
 
 export interface ProviderDeps {
   db: Kysely<Schema>;
   publicUrl: string;
   trustProxy: boolean;
 }
-
-export const issuerFor = (publicUrl: string, tenantId: string) => `${publicUrl}/${tenantId}/oidc`;
 
 /**
  * Builds one tenant's oidc-provider. Built once per tenant (and again only when its signing keys

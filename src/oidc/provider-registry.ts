@@ -1,7 +1,7 @@
 import type Provider from 'oidc-provider';
 import type { TenantRepository } from '../storage/repositories/tenants.js';
 import type { SigningKeyService } from './signing-keys.js';
-import { buildProvider, type ProviderDeps } from './provider-factory.js';
+import type { ProviderDeps } from './provider-factory.js';
 
 export interface TenantOidc {
   provider: Provider;
@@ -17,6 +17,11 @@ interface Entry {
 
 /** How long an unknown-tenant answer is remembered, so a burst of bad URLs costs one query. */
 const UNKNOWN_TENANT_TTL_MS = 5_000;
+/**
+ * Providers are rebuilt at least this often, so a key rotated from the CLI or on another node is
+ * published within a minute (far inside the 48 h pre-publication window).
+ */
+export const PROVIDER_REFRESH_MS = 60_000;
 
 /**
  * One oidc-provider per tenant, built on first use and cached. A tenant's provider is rebuilt
@@ -51,7 +56,9 @@ export class ProviderRegistry {
       return undefined;
     }
     const keySet = await this.keys.keySet(tenantId, now);
-    setValidUntil(keySet.changesAt ?? Infinity);
+    setValidUntil(Math.min(keySet.changesAt ?? Infinity, now + PROVIDER_REFRESH_MS));
+    // Loaded on first use so that tools which never serve OIDC (the CLI) do not load oidc-provider.
+    const { buildProvider } = await import('./provider-factory.js');
     const provider = buildProvider(tenant, { keys: keySet.keys }, this.deps);
     return { provider, handle: provider.callback() };
   }

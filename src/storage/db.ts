@@ -29,7 +29,7 @@ export interface OpenOptions {
 /** Opens the database (SQLite file by default, PostgreSQL when a URL is given) and migrates it. */
 export async function openDatabase(options: OpenOptions): Promise<Database> {
   const database = options.databaseUrl ? openPostgres(options.databaseUrl, options.pgSchema) : openSqlite(options.dataDir);
-  await migrateToLatest(database.db);
+  await migrateToLatest(database.db, options.databaseUrl ? options.pgSchema : undefined);
   return database;
 }
 

@@ -97,8 +97,18 @@ const migrations: Record<string, Migration> = {
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
-export async function migrateToLatest(db: Kysely<Schema>): Promise<void> {
-  const migrator = new Migrator({ db, provider, migrationTableName: 'sesame_migrations', migrationLockTableName: 'sesame_migrations_lock' });
+/**
+ * `schema` names the PostgreSQL schema explicitly: Kysely looks for its bookkeeping tables across
+ * all schemas otherwise, and would find another schema's.
+ */
+export async function migrateToLatest(db: Kysely<Schema>, schema?: string): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider,
+    migrationTableName: 'sesame_migrations',
+    migrationLockTableName: 'sesame_migrations_lock',
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {

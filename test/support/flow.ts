@@ -69,17 +69,17 @@ export interface AuthorizationResponse {
 }
 
 /** Follows the provider's redirects after sign-in until the response to the RP. */
-export async function finishAtRp(ua: UserAgent, url: string): Promise<AuthorizationResponse> {
+export async function finishAtRp(ua: UserAgent, url: string, redirectUri = RP_REDIRECT): Promise<AuthorizationResponse> {
   const response = await ua.follow(url);
   if (response.status >= 300 && response.status < 400) {
     const location = new URL(response.headers.get('location')!, response.url);
-    assert.ok(location.href.startsWith(RP_REDIRECT), `redirected to ${location.href}`);
+    assert.ok(location.href.startsWith(redirectUri), `redirected to ${location.href}`);
     return { params: Object.fromEntries(location.searchParams), mode: 'query' };
   }
   // oidc-provider answers errors with the same form_post page and a 4xx status.
   assert.ok(response.status === 200 || response.status === 400, `${response.status} ${response.text.slice(0, 500)}`);
   const form = parseFormPost(response.text);
-  assert.equal(form.action, RP_REDIRECT, `form_post page expected, got ${response.text.slice(0, 300)}`);
+  assert.equal(form.action, redirectUri, `form_post page expected, got ${response.text.slice(0, 300)}`);
   return { params: form.fields, mode: 'form_post' };
 }
 

@@ -67,7 +67,9 @@ export async function startTestServer(kind: DbKind, options: StartOptions & { en
     ...(kind === 'postgres' ? { DATABASE_URL: POSTGRES_URL } : {}),
     ...options.env,
   });
-  const running = await startServer(config, { logger: createLogger(config.logLevel), pgSchema: schema, ...options });
+  // Generous limits by default, so tests that sign in often are not throttled; the rate-limit test sets its own.
+  const rateLimits = options.rateLimits ?? { perIp: { points: 10_000, durationSeconds: 60 }, perAccount: { points: 10_000, durationSeconds: 60 } };
+  const running = await startServer(config, { logger: createLogger(config.logLevel), pgSchema: schema, ...options, rateLimits });
   return {
     ...running,
     port,

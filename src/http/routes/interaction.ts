@@ -34,6 +34,7 @@ export interface InteractionDeps {
 export function interactionRoutes(deps: InteractionDeps): Router {
   const router = new Router();
 
+
   router.get('/:tenant/interaction/:uid', async (ctx) => {
     const { tenant, oidc, interaction } = await load(ctx, deps);
     if (interaction.prompt.name === 'consent') {
@@ -58,14 +59,14 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     });
   });
 
-  router.post('/:tenant/interaction/:uid/signin/options', async (ctx) => {
+  router.post('/:tenant/interaction/:uid/signin/options', requireJson, async (ctx) => {
     const { tenant, interaction } = await load(ctx, deps);
     const body = parseInput(signInOptionsBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip, body.email && `${tenant.id}:${body.email}`);
     ctx.body = await deps.passkeys.startSignIn(tenant, interaction.uid, { email: body.email });
   });
 
-  router.post('/:tenant/interaction/:uid/signin/verify', async (ctx) => {
+  router.post('/:tenant/interaction/:uid/signin/verify', requireJson, async (ctx) => {
     const { tenant, oidc, interaction } = await load(ctx, deps);
     const body = parseInput(signInVerifyBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip);
@@ -73,14 +74,14 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     ctx.body = { redirectTo: await finishLogin(ctx, oidc, signedIn) };
   });
 
-  router.post('/:tenant/interaction/:uid/signup/options', async (ctx) => {
+  router.post('/:tenant/interaction/:uid/signup/options', requireJson, async (ctx) => {
     const { tenant, interaction } = await load(ctx, deps);
     const body = parseInput(signUpOptionsBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip, `${tenant.id}:${body.email}`);
     ctx.body = await deps.passkeys.startSignUp(tenant, interaction.uid, body);
   });
 
-  router.post('/:tenant/interaction/:uid/signup/verify', async (ctx) => {
+  router.post('/:tenant/interaction/:uid/signup/verify', requireJson, async (ctx) => {
     const { tenant, oidc, interaction } = await load(ctx, deps);
     const body = parseInput(signUpVerifyBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip);
@@ -88,7 +89,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     ctx.body = { redirectTo: await finishLogin(ctx, oidc, signedIn) };
   });
 
-  router.post('/:tenant/interaction/:uid/abort', async (ctx) => {
+  router.post('/:tenant/interaction/:uid/abort', requireJson, async (ctx) => {
     const { oidc } = await load(ctx, deps);
     const redirectTo = await oidc.provider.interactionResult(ctx.req, ctx.res, {
       error: 'access_denied',
@@ -98,6 +99,11 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   });
 
   return router;
+}
+
+async function requireJson(ctx: Context, next: () => Promise<unknown>): Promise<void> {
+  if (!ctx.is('application/json')) throw new SesameError('unsupported_media_type', 415, 'Send the request body as JSON (Content-Type: application/json).');
+  await next();
 }
 
 async function load(ctx: Context, deps: InteractionDeps): Promise<{ tenant: Tenant; oidc: TenantOidc; interaction: Interaction }> {

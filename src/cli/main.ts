@@ -1,0 +1,188 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { loadConfig, type Config } from '../config.js';
+import { createLogger } from '../log.js';
+import { openDatabase } from '../storage/db.js';
+import { createServices, type Services } from '../services.js';
+import { SesameError } from '../errors.js';
+import { issuerFor } from '../oidc/issuer.js';
+import { PUBLISH_AHEAD_MS } from '../oidc/signing-keys.js';
+
+const USAGE = `Usage: sesame <command> [options]
+
+Tenants
+  tenant create <id> --name "<display name>"   Create a tenant (its issuer is PUBLIC_URL/<id>/oidc)
+  tenant list                                 List tenants
+
+Clients (relying parties)
+  client create --tenant <id> [--redirect-uri <url>]... [--b2c <b2c-tenant-name>]
+                [--post-logout-redirect-uri <url>]... [--name <name>] [--require-pkce]
+                                              Register a client; prints its id and secret (once)
+                                              --b2c contoso registers contoso's B2C redirect URIs
+                                              and prints what to type into B2C's form
+  client list --tenant <id>                   List a tenant's clients
+
+Users and keys
+  user list --tenant <id>                     List a tenant's users and their passkey count
+  keys rotate --tenant <id>                   Publish a new signing key; it signs 48 hours later
+
+Settings come from the same environment as the server (DATABASE_URL, DATA_DIR, PUBLIC_URL).`;
+
+class UsageError extends Error {}
+
+type Flags = Record<string, string | boolean | string[] | undefined>;
+
+async function run(argv: string[], out: (line?: string) => void): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      name: { type: 'string' },
+      tenant: { type: 'string' },
+      'redirect-uri': { type: 'string', multiple: true },
+      'post-logout-redirect-uri': { type: 'string', multiple: true },
+      b2c: { type: 'string' },
+      'require-pkce': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [group, action, ...rest] = positionals;
+  if (values.help || !group) {
+    out(USAGE);
+    return;
+  }
+  const config = loadConfig();
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const services = createServices(config, database, createLogger('silent'));
+  try {
+    await dispatch(`${group} ${action ?? ''}`.trim(), rest, values, services, config, out);
+  } finally {
+    await database.close();
+  }
+}
+
+async function dispatch(command: string, rest: string[], flags: Flags, services: Services, config: Config, out: (line?: string) => void): Promise<void> {
+  const tenantFlag = () => {
+    if (typeof flags.tenant !== 'string' || !flags.tenant) throw new UsageError(`"${command}" needs --tenant <id>.`);
+    return flags.tenant;
+  };
+  switch (command) {
+    case 'tenant create': {
+      const [id] = rest;
+      if (!id) throw new UsageError('Give the tenant id: sesame tenant create <id> --name "<display name>".');
+      if (typeof flags.name !== 'string') throw new UsageError('Give the tenant a display name with --name "<display name>".');
+      const tenant = await services.tenants.createTenant(id, flags.name);
+      out(`Tenant "${tenant.id}" (${tenant.name}) created.`);
+      out(`  Issuer:       ${issuerFor(config.publicUrl, tenant.id)}`);
+      out(`  Metadata URL: ${issuerFor(config.publicUrl, tenant.id)}/.well-known/openid-configuration`);
+      out(`Next: sesame client create --tenant ${tenant.id} --b2c <your-b2c-tenant-name>`);
+      return;
+    }
+    case 'tenant list': {
+      const tenants = await services.tenants.listTenants();
+      if (tenants.length === 0) out('No tenants yet. Create one with: sesame tenant create <id> --name "<display name>"');
+      for (const t of tenants) out(`${t.id}\t${t.name}\t${issuerFor(config.publicUrl, t.id)}`);
+      return;
+    }
+    case 'client create': {
+      const tenantId = tenantFlag();
+      const client = await services.tenants.createClient({
+        tenantId,
+        name: typeof flags.name === 'string' ? flags.name : undefined,
+        redirectUris: (flags['redirect-uri'] as string[] | undefined) ?? [],
+        postLogoutRedirectUris: flags['post-logout-redirect-uri'] as string[] | undefined,
+        requirePkce: flags['require-pkce'] === true,
+        b2cTenant: typeof flags.b2c === 'string' ? flags.b2c : undefined,
+      });
+      const metadataUrl = `${issuerFor(config.publicUrl, tenantId)}/.well-known/openid-configuration`;
+      out(`Client "${client.name}" created in tenant "${tenantId}".`);
+      out();
+      out(`  Client ID:      ${client.clientId}`);
+      out(`  Client secret:  ${client.clientSecret}`);
+      out('  The secret is shown only now: store it in your relying party (or B2C) straight away.');
+      out();
+      if (typeof flags.b2c === 'string') {
+        out('In the Azure portal: Azure AD B2C → Identity providers → New OpenID Connect provider, enter:');
+        out(`  Name:           Sesame passkeys   (any name; users see it on the button)`);
+        out(`  Metadata url:   ${metadataUrl}`);
+        out(`  Client ID:      ${client.clientId}`);
+        out(`  Client secret:  ${client.clientSecret}`);
+        out('  Scope:          openid profile email');
+        out('  Response type:  code');
+        out('  Response mode:  form_post');
+        out('  Domain hint:    (leave empty)');
+        out('  Identity provider claims mapping:');
+        out('    User ID:       sub');
+        out('    Display name:  name');
+        out('    Given name:    (leave empty)');
+        out('    Surname:       (leave empty)');
+        out('    Email:         email');
+        out();
+        if (!config.publicUrl.startsWith('https://')) {
+          out(`  Note: B2C only accepts https metadata URLs; set PUBLIC_URL to this server's public https address (now ${config.publicUrl}).`);
+          out();
+        }
+      } else {
+        out(`  Metadata URL:   ${metadataUrl}`);
+        out();
+      }
+      out('Redirect URIs registered:');
+      for (const uri of client.redirectUris) out(`  ${uri}`);
+      if (client.postLogoutRedirectUris.length) {
+        out('Post-logout redirect URIs registered:');
+        for (const uri of client.postLogoutRedirectUris) out(`  ${uri}`);
+      }
+      if (client.requirePkce) out('This client must use PKCE (S256).');
+      return;
+    }
+    case 'client list': {
+      const tenantId = tenantFlag();
+      await services.tenants.requireTenant(tenantId);
+      const clients = await services.tenants.listClients(tenantId);
+      if (clients.length === 0) out(`Tenant "${tenantId}" has no clients yet. Create one with: sesame client create --tenant ${tenantId} --b2c <name>`);
+      for (const c of clients) out(`${c.clientId}\t${c.name}\t${c.redirectUris.join(' ')}${c.requirePkce ? '\t(PKCE required)' : ''}`);
+      return;
+    }
+    case 'user list': {
+      const tenantId = tenantFlag();
+      await services.tenants.requireTenant(tenantId);
+      const users = await services.users.listByTenant(tenantId);
+      if (users.length === 0) out(`Tenant "${tenantId}" has no users yet.`);
+      for (const u of users) out(`${u.id}\t${u.email}\t${u.displayName}\t${u.credentialCount} passkey${u.credentialCount === 1 ? '' : 's'}\tsince ${new Date(u.createdAt).toISOString()}`);
+      return;
+    }
+    case 'keys rotate': {
+      const tenantId = tenantFlag();
+      await services.tenants.requireTenant(tenantId);
+      const { next, removed } = await services.signingKeys.rotate(tenantId);
+      out(`New signing key ${next.kid} published for tenant "${tenantId}".`);
+      out(`It appears in the JWKS within a minute and starts signing ID tokens at ${new Date(next.activatesAt).toISOString()}`);
+      out(`(${PUBLISH_AHEAD_MS / 3600_000} hours from now, so relying parties that cache keys already know it).`);
+      if (removed.length) out(`Retired keys removed: ${removed.join(', ')}`);
+      return;
+    }
+    default:
+      throw new UsageError(`Unknown command "${command}".`);
+  }
+}
+
+export async function main(argv = process.argv.slice(2), out: (line?: string) => void = (line = '') => console.log(line)): Promise<number> {
+  try {
+    await run(argv, out);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '.');
+      console.error(`sesame: ${message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (error instanceof SesameError) {
+      console.error(`sesame: ${error.message}`);
+      return 1;
+    }
+    console.error(`sesame: ${(error as Error).message}`);
+    return 1;
+  }
+}
+
+main().then((code) => { process.exitCode = code; });
