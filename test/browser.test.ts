@@ -1,0 +1,92 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { startTestServer, type TestServer } from './support/server.js';
+import { chromiumSkipReason, launchChromium, withVirtualAuthenticator } from './support/browser.js';
+
+/**
+ * The pages in a real browser: Chromium with the DevTools virtual authenticator, from the demo
+ * relying party through Sesame's sign-in page and back to the demo RP's claims page.
+ */
+const skip = chromiumSkipReason();
+
+describe('sign-in pages in Chromium', { skip }, () => {
+  let server: TestServer;
+  let browser: Browser;
+  let credential: Record<string, unknown>;
+
+  before(async () => {
+    server = await startTestServer('sqlite');
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  const claim = async (page: import('playwright-core').Page, name: string) => page.locator(`td[data-claim="${name}"]`).textContent();
+
+  test('sign up with a passkey from the demo RP and see the claims', async () => {
+    const { page, cdp, authenticatorId, context } = await withVirtualAuthenticator(browser);
+    await page.goto(`${server.origin}/demo-rp/`);
+    await page.getByRole('link', { name: 'Sign in with Sesame' }).click();
+    await page.waitForURL(/\/demo\/interaction\//);
+    await page.getByText('New here? Create an account').click();
+    await page.getByLabel('E-mail address', { exact: true }).nth(1).fill('dorothy@example.com');
+    await page.getByLabel('Your name').fill('Dorothy Vaughan');
+    await page.getByRole('button', { name: 'Create account with a passkey' }).click();
+    await page.waitForURL(/\/demo-rp\/callback/);
+    assert.equal(await claim(page, 'name'), 'Dorothy Vaughan');
+    assert.equal(await claim(page, 'email'), 'dorothy@example.com');
+    assert.equal(await claim(page, 'acr'), 'phr');
+    assert.match(String(await claim(page, 'amr')), /"user"/);
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    assert.equal(credentials.length, 1);
+    assert.equal(credentials[0].isResidentCredential, true, 'a discoverable passkey was created');
+    credential = credentials[0] as unknown as Record<string, unknown>;
+    await context.close();
+  });
+
+  test('sign in with the e-mail address first', async () => {
+    assert.ok(credential, 'needs the passkey from the sign-up test');
+    const { page, cdp, authenticatorId, context } = await withVirtualAuthenticator(browser);
+    // Non-discoverable copy: autofill cannot offer it, so only the username path can succeed.
+    await cdp.send('WebAuthn.addCredential', { authenticatorId, credential: { ...credential, isResidentCredential: false } as never });
+    await page.goto(`${server.origin}/demo-rp/login`);
+    await page.waitForURL(/\/demo\/interaction\//);
+    await page.getByLabel('E-mail address', { exact: true }).first().fill('dorothy@example.com');
+    await page.getByRole('button', { name: 'Continue with passkey' }).click();
+    await page.waitForURL(/\/demo-rp\/callback/);
+    assert.equal(await claim(page, 'name'), 'Dorothy Vaughan');
+    // Carry the advanced signature counter over: the server refuses a counter that goes back (a clone).
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    credential = { ...credential, signCount: credentials[0].signCount };
+    await context.close();
+  });
+
+  test('sign in with autofill (conditional UI)', async () => {
+    const { page, cdp, authenticatorId, context } = await withVirtualAuthenticator(browser);
+    await cdp.send('WebAuthn.addCredential', { authenticatorId, credential: { ...credential, isResidentCredential: true } as never });
+    await page.goto(`${server.origin}/demo-rp/login`);
+    await page.waitForURL(/\/demo\/interaction\//);
+    assert.equal(await page.locator('#signin-email').getAttribute('autocomplete'), 'username webauthn');
+    // Nothing is clicked: the autofill request resolves with the one discoverable passkey.
+    await page.waitForURL(/\/demo-rp\/callback/, { timeout: 15_000 });
+    assert.equal(await claim(page, 'email'), 'dorothy@example.com');
+    await context.close();
+  });
+
+  test('an unknown e-mail address gets a friendly message on the page', async () => {
+    const { page, context } = await withVirtualAuthenticator(browser);
+    await page.goto(`${server.origin}/demo-rp/login`);
+    await page.waitForURL(/\/demo\/interaction\//);
+    await page.getByLabel('E-mail address', { exact: true }).first().fill('nobody@example.com');
+    await page.getByRole('button', { name: 'Continue with passkey' }).click();
+    await assertText(page.locator('#status'), /don't know this e-mail address/);
+    await context.close();
+  });
+});
+
+async function assertText(locator: import('playwright-core').Locator, pattern: RegExp) {
+  await locator.filter({ hasText: pattern }).waitFor({ timeout: 5000 });
+}

@@ -1,0 +1,41 @@
+import fs from 'node:fs';
+import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Browser tests need Debian's Chromium. On a laptop without it they are skipped, loudly; on CI never. */
+export function chromiumSkipReason(): string | false {
+  if (fs.existsSync(CHROMIUM)) return false;
+  if (process.env.CI === 'true') throw new Error(`Chromium is missing at ${CHROMIUM}; CI must run the browser tests (apt-get install -y chromium).`);
+  console.warn(`\n!!! Chromium not found at ${CHROMIUM}: browser tests are SKIPPED. Install it with: apt-get install -y chromium\n`);
+  return `Chromium not installed at ${CHROMIUM}`;
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+export interface VirtualAuthenticator {
+  context: BrowserContext;
+  page: Page;
+  cdp: CDPSession;
+  authenticatorId: string;
+}
+
+/** A fresh context and page with a CTAP2 platform authenticator that verifies the user. */
+export async function withVirtualAuthenticator(browser: Browser): Promise<VirtualAuthenticator> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable', { enableUI: false });
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2', ctap2Version: 'ctap2_1', transport: 'internal',
+      hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true,
+    },
+  });
+  return { context, page, cdp, authenticatorId };
+}
