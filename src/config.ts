@@ -19,6 +19,8 @@ export interface Config {
   logLevel: string;
   /** Trust X-Forwarded-* headers (set when behind a reverse proxy). */
   trustProxy: boolean;
+  /** Sign-in and sign-up ceremonies allowed per minute, per client IP and per account (e-mail). */
+  rateLimits: { perIpPerMinute: number; perAccountPerMinute: number };
 }
 
 export const configDocs: Array<{ env: string; default: string; meaning: string }> = [
@@ -29,6 +31,8 @@ export const configDocs: Array<{ env: string; default: string; meaning: string }
   { env: 'SESAME_DEMO', default: 'true', meaning: 'Seed the demo tenant, its client and the /demo-rp/ page. Set to false in production.' },
   { env: 'LOG_LEVEL', default: 'info', meaning: 'trace, debug, info, warn, error or silent.' },
   { env: 'TRUST_PROXY', default: 'false', meaning: 'Honour X-Forwarded-For/-Proto from a reverse proxy.' },
+  { env: 'RATE_LIMIT_PER_IP', default: '60', meaning: 'Sign-in/sign-up requests allowed per minute from one IP address.' },
+  { env: 'RATE_LIMIT_PER_ACCOUNT', default: '10', meaning: 'Sign-in/sign-up requests allowed per minute for one e-mail address.' },
 ];
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -42,6 +46,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     demo: parseBoolean('SESAME_DEMO', env.SESAME_DEMO ?? 'true'),
     logLevel: env.LOG_LEVEL ?? 'info',
     trustProxy: parseBoolean('TRUST_PROXY', env.TRUST_PROXY ?? 'false'),
+    rateLimits: {
+      perIpPerMinute: parsePositive('RATE_LIMIT_PER_IP', env.RATE_LIMIT_PER_IP ?? '60'),
+      perAccountPerMinute: parsePositive('RATE_LIMIT_PER_ACCOUNT', env.RATE_LIMIT_PER_ACCOUNT ?? '10'),
+    },
   };
 }
 
@@ -65,6 +73,12 @@ function parsePublicUrl(raw: string): string {
   }
   if (url.search || url.hash) throw new Error('PUBLIC_URL must not contain a query or fragment.');
   return url.href.replace(/\/+$/, '');
+}
+
+function parsePositive(name: string, raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a whole number of at least 1, got "${raw}".`);
+  return n;
 }
 
 function parseBoolean(name: string, raw: string): boolean {

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { openDatabase } from './storage/db.js';
-import { createServices, type RateLimitSettings, type Services } from './services.js';
+import { createServices, type Services } from './services.js';
 import { createApp } from './http/app.js';
 import { seedDemo } from './demo-rp/seed.js';
 import { purgeExpiredOidcPayloads } from './oidc/adapter.js';
@@ -19,7 +19,6 @@ export interface StartOptions {
   logger?: Logger;
   /** PostgreSQL schema (tests isolate themselves with it). */
   pgSchema?: string;
-  rateLimits?: RateLimitSettings;
 }
 
 const PURGE_INTERVAL_MS = 60_000;
@@ -28,7 +27,7 @@ const PURGE_INTERVAL_MS = 60_000;
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const log = options.logger ?? createLogger(config.logLevel);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, pgSchema: options.pgSchema });
-  const services = createServices(config, database, log, options.rateLimits);
+  const services = createServices(config, database, log);
   if (config.demo) await seedDemo(services.tenants, config.publicUrl);
 
   let internalUrl = '';

@@ -14,18 +14,8 @@ import { PasskeyService } from './accounts/passkey-service.js';
 import { relyingPartyFor } from './webauthn/relying-party.js';
 import { CeremonyRateLimits } from './http/middleware/rate-limit.js';
 
-export interface RateLimitSettings {
-  perIp: { points: number; durationSeconds: number };
-  perAccount: { points: number; durationSeconds: number };
-}
-
-export const DEFAULT_RATE_LIMITS: RateLimitSettings = {
-  perIp: { points: 60, durationSeconds: 60 },
-  perAccount: { points: 10, durationSeconds: 60 },
-};
-
 /** Every service, wired once. The HTTP layer and the CLI both start from here. */
-export function createServices(config: Config, database: Database, log: Logger, rateLimits = DEFAULT_RATE_LIMITS) {
+export function createServices(config: Config, database: Database, log: Logger) {
   const { db } = database;
   const tenantRepository = new TenantRepository(db);
   const clientRepository = new ClientRepository(db);
@@ -42,7 +32,10 @@ export function createServices(config: Config, database: Database, log: Logger, 
     tenants: new TenantService(tenantRepository, clientRepository, signingKeys),
     registry: new ProviderRegistry(tenantRepository, signingKeys, { db, publicUrl: config.publicUrl, trustProxy: config.trustProxy }),
     passkeys: new PasskeyService(db, challenges, relyingPartyFor(config.publicUrl)),
-    rateLimits: new CeremonyRateLimits(rateLimits),
+    rateLimits: new CeremonyRateLimits({
+      perIp: { points: config.rateLimits.perIpPerMinute, durationSeconds: 60 },
+      perAccount: { points: config.rateLimits.perAccountPerMinute, durationSeconds: 60 },
+    }),
   };
 }
 

@@ -106,7 +106,7 @@ for (const db of await databases()) {
       assert.equal(denied.params.error, 'login_required');
       assert.equal(denied.params.state, 'state-1');
       // prompt=login and max_age=0 force a new passkey ceremony even with a session.
-      for (const params of [{ prompt: 'login' }, { max_age: '0' }]) {
+      for (const params of [{ prompt: 'login' }, { max_age: '0' }] as Array<Record<string, string>>) {
         const { base } = await openSignInPage(ua, authorizeUrl(server, client, params));
         const result = await finishAtRp(ua, await signIn(ua, authenticator, base, 'ken@example.com'));
         const tokens = await exchangeCode(server, client, result.params.code);

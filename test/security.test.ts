@@ -237,7 +237,7 @@ for (const db of await databases()) {
 
 describe('rate limits', () => {
   test('sign-in attempts are limited per IP and per account', async () => {
-    const server = await startTestServer('sqlite', { rateLimits: { perIp: { points: 8, durationSeconds: 60 }, perAccount: { points: 3, durationSeconds: 60 } } });
+    const server = await startTestServer('sqlite', { env: { RATE_LIMIT_PER_IP: '8', RATE_LIMIT_PER_ACCOUNT: '3' } });
     try {
       const client = await createClient(server);
       const ua = new UserAgent(server.origin);

@@ -2,8 +2,12 @@ import { verifyRegistrationResponse } from '@simplewebauthn/server';
 import { badRequest } from '../errors.js';
 import type { RegistrationResponse } from './response-schema.js';
 
-/** COSE algorithms Sesame accepts: EdDSA, ES256, RS256 (all Node 20 WebCrypto can verify). */
-export const SUPPORTED_ALGORITHMS = [-8, -7, -257];
+/**
+ * COSE algorithms Sesame accepts for new credentials: EdDSA, ECDSA (P-256/384/521), RSASSA-PSS and
+ * PKCS#1 v1.5 with SHA-2, and RS1 (-65535), which older Windows Hello TPM keys still use.
+ * Post-quantum ML-DSA is not offered: Node 20's WebCrypto cannot verify it.
+ */
+export const SUPPORTED_ALGORITHMS = [-8, -7, -35, -36, -37, -38, -39, -257, -258, -259, -65535];
 
 export interface RegistrationExpectation {
   challenge: string;

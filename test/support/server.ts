@@ -64,12 +64,13 @@ export async function startTestServer(kind: DbKind, options: StartOptions & { en
     PUBLIC_URL: `http://localhost:${port}`,
     DATA_DIR: dataDir,
     LOG_LEVEL: 'silent',
+    // Generous limits, so tests that sign in often are not throttled; the rate-limit test sets its own.
+    RATE_LIMIT_PER_IP: '10000',
+    RATE_LIMIT_PER_ACCOUNT: '10000',
     ...(kind === 'postgres' ? { DATABASE_URL: POSTGRES_URL } : {}),
     ...options.env,
   });
-  // Generous limits by default, so tests that sign in often are not throttled; the rate-limit test sets its own.
-  const rateLimits = options.rateLimits ?? { perIp: { points: 10_000, durationSeconds: 60 }, perAccount: { points: 10_000, durationSeconds: 60 } };
-  const running = await startServer(config, { logger: createLogger(config.logLevel), pgSchema: schema, ...options, rateLimits });
+  const running = await startServer(config, { logger: createLogger(config.logLevel), pgSchema: schema, ...options });
   return {
     ...running,
     port,
