@@ -1,5 +1,5 @@
 import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
-import { Encoder } from 'cbor-x';
+import { encodeCBOR, type CBORType } from '@levischuck/tiny-cbor';
 
 /**
  * A software FIDO2 authenticator: makes real ES256 credentials and signs real assertions, in
@@ -8,7 +8,7 @@ import { Encoder } from 'cbor-x';
  * (PublicKeyCredentialCreationOptionsJSON / RegistrationResponseJSON, ...).
  */
 
-const cbor = new Encoder({ useRecords: false, mapsAsObjects: false, tagUint8Array: false, variableMapSize: true });
+const cbor = { encode: (value: CBORType) => Buffer.from(encodeCBOR(value)) };
 
 const FLAG_UP = 0x01;
 const FLAG_UV = 0x04;
@@ -75,10 +75,10 @@ export class SoftwareAuthenticator {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const credentialId = randomBytes(32);
     const jwk = publicKey.export({ format: 'jwk' });
-    const coseKey = cbor.encode(new Map<number, unknown>([
+    const coseKey = cbor.encode(new Map<number, CBORType>([
       [1, 2], [3, -7], [-1, 1],
-      [-2, Buffer.from(jwk.x!, 'base64url')],
-      [-3, Buffer.from(jwk.y!, 'base64url')],
+      [-2, new Uint8Array(Buffer.from(jwk.x!, 'base64url'))],
+      [-3, new Uint8Array(Buffer.from(jwk.y!, 'base64url'))],
     ]));
     const credential: StoredSoftwareCredential = {
       id: credentialId.toString('base64url'),
@@ -95,13 +95,16 @@ export class SoftwareAuthenticator {
     ]);
     const authData = Buffer.concat([this.authDataPrefix(rpId, credential.signCount, FLAG_AT), attestedCredentialData]);
     const clientDataJSON = clientData('webauthn.create', options.challenge, origin);
-    const attStmt = this.options.attestation === 'packed'
-      ? { alg: -7, sig: sign('sha256', Buffer.concat([authData, sha256(clientDataJSON)]), privateKey) }
-      : {};
-    const attestationObject = cbor.encode(new Map<string, unknown>([
+    const attStmt = new Map<string, CBORType>();
+    if (this.options.attestation === 'packed') {
+      // Self attestation: signed with the credential's own key, no certificate chain.
+      attStmt.set('alg', -7);
+      attStmt.set('sig', new Uint8Array(sign('sha256', Buffer.concat([authData, sha256(clientDataJSON)]), privateKey)));
+    }
+    const attestationObject = cbor.encode(new Map<string, CBORType>([
       ['fmt', this.options.attestation],
-      ['attStmt', new Map(Object.entries(attStmt))],
-      ['authData', authData],
+      ['attStmt', attStmt],
+      ['authData', new Uint8Array(authData)],
     ]));
     this.credentials.set(credential.id, credential);
     return {

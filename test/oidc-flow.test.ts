@@ -36,6 +36,26 @@ for (const db of await databases()) {
       assert.notEqual(claims.sub, 'ada@example.com');
     });
 
+    test('packed self attestation is verified; the credential keeps its counter, flags, transports, AAGUID and format', async () => {
+      const aaguid = '0132d110-bf4e-4208-a403-ab4f5f12efe5';
+      const authenticator = new SoftwareAuthenticator({ attestation: 'packed', aaguid });
+      const { claims } = await signUpThroughRp(server, client, 'packed@example.com', 'Packed', authenticator);
+      const [credential] = await server.services.database.db.selectFrom('credentials').selectAll().where('user_id', '=', String(claims.sub)).execute();
+      assert.equal(credential.attestation_format, 'packed');
+      assert.equal(credential.aaguid, aaguid);
+      assert.equal(JSON.parse(credential.transports)[0], 'internal');
+      assert.equal(Number(credential.backed_up), 0);
+      assert.equal(credential.device_type, 'singleDevice');
+      assert.equal(Number(credential.sign_count), 0);
+
+      // Each sign-in moves the stored counter forward.
+      const ua = new UserAgent(server.origin);
+      const { base } = await openSignInPage(ua, authorizeUrl(server, client));
+      await finishAtRp(ua, await signIn(ua, authenticator, base, 'packed@example.com'));
+      const after = await server.services.database.db.selectFrom('credentials').select(['sign_count', 'last_used_at']).where('id', '=', credential.id).executeTakeFirstOrThrow();
+      assert.equal(Number(after.sign_count), 1);
+    });
+
     test('username-first and discoverable sign-in return the same stable sub; synced passkeys give swk', async () => {
       const authenticator = new SoftwareAuthenticator({ synced: true });
       const first = await signUpThroughRp(server, client, 'grace@example.com', 'Grace Hopper', authenticator);

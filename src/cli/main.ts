@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../config.js';
 import { createLogger } from '../log.js';
@@ -166,23 +168,25 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
   }
 }
 
-export async function main(argv = process.argv.slice(2), out: (line?: string) => void = (line = '') => console.log(line)): Promise<number> {
+export async function main(
+  argv = process.argv.slice(2),
+  out: (line?: string) => void = (line = '') => console.log(line),
+  err: (line: string) => void = (line) => console.error(line),
+): Promise<number> {
   try {
     await run(argv, out);
     return 0;
   } catch (error) {
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '.');
-      console.error(`sesame: ${message}\n\n${USAGE}`);
+      err(`sesame: ${message}\n\n${USAGE}`);
       return 2;
     }
-    if (error instanceof SesameError) {
-      console.error(`sesame: ${error.message}`);
-      return 1;
-    }
-    console.error(`sesame: ${(error as Error).message}`);
+    err(`sesame: ${error instanceof SesameError ? error.message : (error as Error).message}`);
     return 1;
   }
 }
 
-main().then((code) => { process.exitCode = code; });
+if (process.argv[1] && fs.realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().then((code) => { process.exitCode = code; });
+}

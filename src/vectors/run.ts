@@ -45,4 +45,4 @@ async function main(): Promise<void> {
   process.exit(mismatches > 0 ? 1 : 0);
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) void main();
+if (process.argv[1] && fs.realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) void main();

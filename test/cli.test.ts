@@ -1,0 +1,86 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { main } from '../src/cli/main.js';
+
+/** The `sesame` command, run in-process against a fresh SQLite data folder. */
+describe('sesame CLI', () => {
+  const saved = { ...process.env };
+  let dataDir: string;
+  before(() => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-cli-'));
+    Object.assign(process.env, { DATA_DIR: dataDir, PUBLIC_URL: 'https://id.example.com', DATABASE_URL: '' });
+  });
+  after(() => {
+    process.env = saved;
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const sesame = async (...args: string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(args, (line = '') => out.push(line), (line) => err.push(line));
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  };
+
+  test('tenant create and list', async () => {
+    const created = await sesame('tenant', 'create', 'contoso', '--name', 'Contoso');
+    assert.equal(created.code, 0, created.err);
+    assert.match(created.out, /Metadata URL: https:\/\/id\.example\.com\/contoso\/oidc\/\.well-known\/openid-configuration/);
+    const list = await sesame('tenant', 'list');
+    assert.match(list.out, /^contoso\tContoso\thttps:\/\/id\.example\.com\/contoso\/oidc$/m);
+  });
+
+  test('client create --b2c prints what to type into B2C, with the redirect URIs it registered', async () => {
+    const { code, out, err } = await sesame('client', 'create', '--tenant', 'contoso', '--b2c', 'contoso');
+    assert.equal(code, 0, err);
+    const clientId = /Client ID:\s+(\S+)/.exec(out)?.[1];
+    const secret = /Client secret:\s+(\S+)/.exec(out)?.[1];
+    assert.ok(clientId && secret);
+    assert.ok(secret.length >= 43, 'a 256-bit secret');
+    for (const expected of [
+      'Metadata url:   https://id.example.com/contoso/oidc/.well-known/openid-configuration',
+      'Scope:          openid profile email',
+      'Response type:  code',
+      'Response mode:  form_post',
+      'User ID:       sub',
+      'Display name:  name',
+      'Email:         email',
+      'https://contoso.b2clogin.com/contoso.onmicrosoft.com/oauth2/authresp',
+      'https://login.microsoftonline.com/te/contoso.onmicrosoft.com/oauth2/authresp',
+    ]) assert.ok(out.includes(expected), `missing: ${expected}\n${out}`);
+    const list = await sesame('client', 'list', '--tenant', 'contoso');
+    assert.ok(list.out.includes(clientId));
+    assert.ok(!list.out.includes(secret), 'client list never shows secrets');
+  });
+
+  test('user list and keys rotate', async () => {
+    assert.match((await sesame('user', 'list', '--tenant', 'contoso')).out, /has no users yet/);
+    const rotated = await sesame('keys', 'rotate', '--tenant', 'contoso');
+    assert.equal(rotated.code, 0, rotated.err);
+    assert.match(rotated.out, /starts signing ID tokens at \d{4}-/);
+  });
+
+  test('clear errors for wrong arguments', async () => {
+    const cases: Array<[string[], number, RegExp]> = [
+      [['client', 'create', '--b2c', 'contoso'], 2, /needs --tenant/],
+      [['client', 'create', '--tenant', 'nosuch', '--b2c', 'x'], 1, /no tenant called "nosuch"/],
+      [['client', 'create', '--tenant', 'contoso'], 1, /at least one redirect URI/],
+      [['client', 'create', '--tenant', 'contoso', '--redirect-uri', 'http://example.com/cb'], 1, /must use https/],
+      [['tenant', 'create', 'Bad_Id', '--name', 'x'], 1, /cannot be a tenant id/],
+      [['tenant', 'create', 'contoso', '--name', 'again'], 1, /already exists/],
+      [['tenant', 'create', 'x'], 2, /--name/],
+      [['tenant', 'frobnicate'], 2, /Unknown command "tenant frobnicate"/],
+      [['tenant', 'list', '--bogus'], 2, /Unknown option '--bogus'\./],
+    ];
+    for (const [args, code, message] of cases) {
+      const result = await sesame(...args);
+      assert.equal(result.code, code, `${args.join(' ')}: ${result.err}`);
+      assert.match(result.err, message);
+      assert.doesNotMatch(result.err, /\n\s+at /, 'no stack trace');
+    }
+    assert.match((await sesame('--help')).out, /Usage: sesame/);
+  });
+});

@@ -1,0 +1,71 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { databases, startTestServer, type TestServer } from './support/server.js';
+import { SqlAdapter } from '../src/oidc/adapter.js';
+import { ClientRepository } from '../src/storage/repositories/clients.js';
+
+/** oidc-provider's storage contract and the challenge store, on each database. */
+for (const db of await databases()) {
+  describe(`storage (${db})`, () => {
+    let server: TestServer;
+    before(async () => { server = await startTestServer(db); });
+    after(() => server.close());
+
+    const adapter = (model: string, tenant = 'demo') => {
+      const { db: kysely } = server.services.database;
+      return new SqlAdapter(kysely, new ClientRepository(kysely), tenant, model);
+    };
+
+    test('upsert, find, findByUid, consume, destroy, expiry', async () => {
+      const sessions = adapter('Session');
+      await sessions.upsert('s1', { uid: 'u1', accountId: 'a', kind: 'Session' } as never, 60);
+      assert.equal((await sessions.find('s1'))?.accountId, 'a');
+      assert.equal((await sessions.findByUid('u1'))?.accountId, 'a');
+      await sessions.upsert('s1', { uid: 'u1', accountId: 'b', kind: 'Session' } as never, 60);
+      assert.equal((await sessions.find('s1'))?.accountId, 'b', 'upsert replaces');
+
+      const codes = adapter('AuthorizationCode');
+      await codes.upsert('c1', { grantId: 'g1', kind: 'AuthorizationCode' } as never, 60);
+      assert.equal((await codes.find('c1'))?.consumed, undefined);
+      await codes.consume('c1');
+      assert.ok((await codes.find('c1'))?.consumed, 'consumed is reported');
+
+      await codes.upsert('old', { kind: 'AuthorizationCode' } as never, 60);
+      await server.services.database.db.updateTable('oidc_payloads').set({ expires_at: Date.now() - 1 }).where('id', '=', 'old').execute();
+      assert.equal(await codes.find('old'), undefined, 'expired rows are invisible');
+
+      await sessions.destroy('s1');
+      assert.equal(await sessions.find('s1'), undefined);
+    });
+
+    test('revokeByGrantId removes every token of the grant, in this tenant only', async () => {
+      await server.services.tenants.createTenant(`other${db}`, 'Other');
+      const access = adapter('AccessToken');
+      const refresh = adapter('RefreshToken');
+      const foreign = adapter('AccessToken', `other${db}`);
+      await access.upsert('at1', { grantId: 'g2' } as never, 60);
+      await refresh.upsert('rt1', { grantId: 'g2' } as never, 60);
+      await foreign.upsert('at1', { grantId: 'g2' } as never, 60);
+      await access.revokeByGrantId('g2');
+      assert.equal(await access.find('at1'), undefined);
+      assert.equal(await refresh.find('rt1'), undefined);
+      assert.ok(await foreign.find('at1'), 'another tenant with the same ids is untouched');
+    });
+
+    test('clients are read from the clients table', async () => {
+      const client = await server.services.tenants.createClient({ tenantId: 'demo', redirectUris: ['https://rp.example.com/cb'], requirePkce: true });
+      const metadata = await adapter('Client').find(client.clientId);
+      assert.equal(metadata?.client_secret, client.clientSecret);
+      assert.deepEqual(metadata?.redirect_uris, ['https://rp.example.com/cb']);
+      assert.equal(metadata?.sesame_require_pkce, true);
+      assert.equal(await adapter('Client', `other${db}`).find(client.clientId), undefined, 'clients are per tenant');
+    });
+
+    test('a challenge is consumed once, even by concurrent attempts', async () => {
+      const scope = { tenantId: 'demo', interactionUid: 'i1', purpose: 'authentication' as const };
+      const { challengeId } = await server.services.challenges.issue(scope, {});
+      const results = await Promise.allSettled(Array.from({ length: 5 }, () => server.services.challenges.consume(challengeId, scope)));
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    });
+  });
+}
