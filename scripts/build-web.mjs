@@ -2,7 +2,7 @@
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: ['web/signin.ts'],
+  entryPoints: ['web/signin.ts', 'web/account.ts'],
   outdir: 'public/build',
   bundle: true,
   minify: true,

@@ -24,6 +24,15 @@ describe('sign-in pages in Chromium', { skip }, () => {
     await server?.close();
   });
 
+  /**
+   * Each test copies the passkey into a fresh virtual authenticator; carry its signature counter
+   * forward, since the server refuses a counter that goes back (the mark of a cloned key).
+   */
+  const rememberCounter = async (cdp: import('playwright-core').CDPSession, authenticatorId: string) => {
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    credential = { ...credential, signCount: credentials[0].signCount };
+  };
+
   const claim = async (page: import('playwright-core').Page, name: string) => page.locator(`td[data-claim="${name}"]`).textContent();
 
   test('sign up with a passkey from the demo RP and see the claims', async () => {
@@ -58,9 +67,7 @@ describe('sign-in pages in Chromium', { skip }, () => {
     await page.getByRole('button', { name: 'Continue with passkey' }).click();
     await page.waitForURL(/\/demo-rp\/callback/);
     assert.equal(await claim(page, 'name'), 'Dorothy Vaughan');
-    // Carry the advanced signature counter over: the server refuses a counter that goes back (a clone).
-    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
-    credential = { ...credential, signCount: credentials[0].signCount };
+    await rememberCounter(cdp, authenticatorId);
     await context.close();
   });
 
@@ -73,6 +80,22 @@ describe('sign-in pages in Chromium', { skip }, () => {
     // Nothing is clicked: the autofill request resolves with the one discoverable passkey.
     await page.waitForURL(/\/demo-rp\/callback/, { timeout: 15_000 });
     assert.equal(await claim(page, 'email'), 'dorothy@example.com');
+    await rememberCounter(cdp, authenticatorId);
+    await context.close();
+  });
+
+  test('the account page signs in with a passkey and lists it', async () => {
+    const { page, cdp, authenticatorId, context } = await withVirtualAuthenticator(browser);
+    await cdp.send('WebAuthn.addCredential', { authenticatorId, credential: { ...credential, isResidentCredential: true } as never });
+    await page.goto(`${server.origin}/demo/account`);
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await page.getByRole('heading', { name: 'Your passkeys', exact: true }).waitFor();
+    assert.match(String(await page.locator('main').textContent()), /Dorothy Vaughan/);
+    assert.equal(await page.locator('#passkeys tbody tr').count(), 1);
+    assert.equal(await page.getByRole('button', { name: 'Remove' }).isDisabled(), true, 'the only passkey cannot be removed');
+    await rememberCounter(cdp, authenticatorId);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).waitFor();
     await context.close();
   });
 

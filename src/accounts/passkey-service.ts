@@ -3,13 +3,13 @@ import { generateAuthenticationOptions, generateRegistrationOptions } from '@sim
 import type { AuthenticatorTransportFuture, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import type { Schema } from '../storage/schema.js';
 import { UserRepository, type User } from '../storage/repositories/users.js';
-import { CredentialRepository } from '../storage/repositories/credentials.js';
+import { CredentialRepository, type StoredCredential } from '../storage/repositories/credentials.js';
 import type { Tenant } from '../storage/repositories/tenants.js';
 import { randomId } from '../ids.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import { CHALLENGE_TTL_MS, type ChallengeService } from '../webauthn/challenges.js';
 import type { RelyingParty } from '../webauthn/relying-party.js';
-import { SUPPORTED_ALGORITHMS, verifyRegistration } from '../webauthn/verify-registration.js';
+import { SUPPORTED_ALGORITHMS, verifyRegistration, type VerifiedRegistration } from '../webauthn/verify-registration.js';
 import { verifyAssertion } from '../webauthn/verify-assertion.js';
 import type { AuthenticationResponse, RegistrationResponse } from '../webauthn/response-schema.js';
 import { ACR_PHISHING_RESISTANT, amrFor } from '../webauthn/amr.js';
@@ -92,21 +92,7 @@ export class PasskeyService {
     try {
       await this.db.transaction().execute(async (trx) => {
         await new UserRepository(trx).insert(user);
-        await new CredentialRepository(trx).insert({
-          tenantId: tenant.id,
-          id: verified.credentialId,
-          userId: user.id,
-          publicKey: verified.publicKey,
-          signCount: verified.counter,
-          transports: verified.transports,
-          aaguid: verified.aaguid,
-          deviceType: verified.deviceType,
-          backedUp: verified.backedUp,
-          attestationFormat: verified.attestationFormat,
-          userVerified: verified.userVerified,
-          createdAt: now,
-          lastUsedAt: now,
-        });
+        await new CredentialRepository(trx).insert({ ...this.toStoredCredential(tenant.id, user.id, verified, now), lastUsedAt: now });
       });
     } catch (error) {
       if (await this.users.findByEmail(tenant.id, user.email)) {
@@ -118,6 +104,66 @@ export class PasskeyService {
       throw error;
     }
     return { user, acr: ACR_PHISHING_RESISTANT, amr: amrFor(verified) };
+  }
+
+  /** Options to add another passkey to a signed-in user's account (the ones they have are excluded). */
+  async startAddPasskey(tenant: Tenant, bindingId: string, user: User): Promise<CeremonyStart<PublicKeyCredentialCreationOptionsJSON>> {
+    const existing = await this.credentials.listByUser(tenant.id, user.id);
+    const { challengeId, challenge } = await this.challenges.issue({ tenantId: tenant.id, interactionUid: bindingId, purpose: 'registration' }, { userId: user.id });
+    const options = await generateRegistrationOptions({
+      rpName: tenant.name,
+      rpID: this.rp.rpId,
+      userID: Buffer.from(user.id, 'utf8'),
+      userName: user.email,
+      userDisplayName: user.displayName,
+      challenge: Buffer.from(challenge, 'base64url'),
+      timeout: CHALLENGE_TTL_MS,
+      attestationType: 'none',
+      excludeCredentials: existing.map((c) => ({ id: c.id, transports: c.transports as AuthenticatorTransportFuture[] })),
+      authenticatorSelection: { residentKey: 'required', userVerification: 'required' },
+      supportedAlgorithmIDs: SUPPORTED_ALGORITHMS,
+    });
+    return { challengeId, options };
+  }
+
+  async finishAddPasskey(tenant: Tenant, bindingId: string, user: User, input: { challengeId: string; response: RegistrationResponse }): Promise<StoredCredential> {
+    const record = await this.challenges.consume(input.challengeId, { tenantId: tenant.id, interactionUid: bindingId, purpose: 'registration' });
+    if (record.payload.userId !== user.id) throw badRequest('This passkey request was started for another account.', 'challenge_invalid');
+    const verified = await verifyRegistration(input.response, { challenge: record.challenge, origin: this.rp.origin, rpId: this.rp.rpId, requireUserVerification: true });
+    if (await this.credentials.find(tenant.id, verified.credentialId)) throw conflict('This passkey is already registered.', 'credential_exists');
+    const credential = this.toStoredCredential(tenant.id, user.id, verified, Date.now());
+    await this.credentials.insert(credential);
+    return credential;
+  }
+
+  listPasskeys(tenantId: string, userId: string): Promise<StoredCredential[]> {
+    return this.credentials.listByUser(tenantId, userId);
+  }
+
+  /** Removes one of the user's passkeys; the last one stays, or the account could never be used again. */
+  async removePasskey(tenantId: string, userId: string, credentialId: string): Promise<void> {
+    const passkeys = await this.credentials.listByUser(tenantId, userId);
+    if (!passkeys.some((c) => c.id === credentialId)) throw notFound('This passkey is not registered to your account.', 'unknown_credential');
+    if (passkeys.length === 1) throw conflict('This is your only passkey. Add another one before you remove it.', 'last_credential');
+    await this.credentials.delete(tenantId, userId, credentialId);
+  }
+
+  private toStoredCredential(tenantId: string, userId: string, verified: VerifiedRegistration, now: number): StoredCredential {
+    return {
+      tenantId,
+      id: verified.credentialId,
+      userId,
+      publicKey: verified.publicKey,
+      signCount: verified.counter,
+      transports: verified.transports,
+      aaguid: verified.aaguid,
+      deviceType: verified.deviceType,
+      backedUp: verified.backedUp,
+      attestationFormat: verified.attestationFormat,
+      userVerified: verified.userVerified,
+      createdAt: now,
+      lastUsedAt: null,
+    };
   }
 
   async startSignIn(tenant: Tenant, interactionUid: string, input: { email?: string }): Promise<CeremonyStart<PublicKeyCredentialRequestOptionsJSON>> {

@@ -9,6 +9,7 @@ import { securityHeaders } from './middleware/security-headers.js';
 import { requireSameOrigin } from './middleware/same-origin.js';
 import { oidcDispatch } from './routes/oidc-dispatch.js';
 import { interactionRoutes } from './routes/interaction.js';
+import { accountRoutes } from './routes/account.js';
 import { healthRoutes } from './routes/health.js';
 import { staticFiles } from './routes/static-files.js';
 import { demoRpRoutes } from '../demo-rp/demo-rp-routes.js';
@@ -45,6 +46,7 @@ export function createApp(services: Services, options: AppOptions): Koa {
   });
   app.use(bodyParser({ enableTypes: ['json', 'form'], jsonLimit: '100kb', formLimit: '100kb', encoding: 'utf-8' }));
   app.use(interactionRoutes(services).routes());
+  app.use(accountRoutes(services).routes());
   if (demo) app.use(demo.routes());
   return app;
 }

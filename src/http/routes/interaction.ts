@@ -10,6 +10,7 @@ import { authenticationResponseSchema, registrationResponseSchema } from '../../
 import { parseInput } from '../validate.js';
 import { badRequest, notFound, SesameError } from '../../errors.js';
 import { jsonForScript, renderPage } from '../../views/render.js';
+import { requireJson } from './require-json.js';
 
 type Interaction = Awaited<ReturnType<TenantOidc['provider']['interactionDetails']>>;
 
@@ -99,11 +100,6 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   });
 
   return router;
-}
-
-async function requireJson(ctx: Context, next: () => Promise<unknown>): Promise<void> {
-  if (!ctx.is('application/json')) throw new SesameError('unsupported_media_type', 415, 'Send the request body as JSON (Content-Type: application/json).');
-  await next();
 }
 
 async function load(ctx: Context, deps: InteractionDeps): Promise<{ tenant: Tenant; oidc: TenantOidc; interaction: Interaction }> {

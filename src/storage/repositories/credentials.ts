@@ -49,6 +49,10 @@ export class CredentialRepository {
     return rows.map(toCredential);
   }
 
+  async delete(tenantId: string, userId: string, id: string): Promise<void> {
+    await this.db.deleteFrom('credentials').where('tenant_id', '=', tenantId).where('user_id', '=', userId).where('id', '=', id).execute();
+  }
+
   /**
    * Records a use of the credential. The counter only moves forward: the WHERE clause makes a
    * concurrent replay with the same counter lose the race (returns false).

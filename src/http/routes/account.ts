@@ -1,0 +1,126 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import type { TenantService } from '../../tenants/tenant-service.js';
+import type { PasskeyService } from '../../accounts/passkey-service.js';
+import type { CeremonyRateLimits } from '../middleware/rate-limit.js';
+import type { Tenant } from '../../storage/repositories/tenants.js';
+import type { User } from '../../storage/repositories/users.js';
+import { ACCOUNT_COOKIE, ACCOUNT_SESSION_SECONDS, issueAccountSession, readAccountSession } from '../../accounts/account-session.js';
+import { authenticationResponseSchema, registrationResponseSchema } from '../../webauthn/response-schema.js';
+import { parseInput } from '../validate.js';
+import { randomId } from '../../ids.js';
+import { unauthorized } from '../../errors.js';
+import { jsonForScript, renderPage } from '../../views/render.js';
+import { requireJson } from './require-json.js';
+
+const CEREMONY_COOKIE = 'sesame_account_ceremony';
+const verifyBody = z.object({ challengeId: z.string().min(1).max(64) });
+const signInVerifyBody = verifyBody.extend({ response: authenticationResponseSchema });
+const addVerifyBody = verifyBody.extend({ response: registrationResponseSchema });
+const removeBody = z.object({ credentialId: z.string().min(1).max(1024) });
+
+export interface AccountDeps {
+  tenants: TenantService;
+  passkeys: PasskeyService;
+  rateLimits: CeremonyRateLimits;
+}
+
+/**
+ * /<tenant>/account: a person signs in with a passkey and sees, adds and removes their passkeys.
+ * Ceremonies here are bound to a random id in a cookie of this browser (the account page has no
+ * OIDC interaction to bind to).
+ */
+export function accountRoutes(deps: AccountDeps): Router {
+  const router = new Router();
+  const cookieOptions = (ctx: Context, tenant: Tenant, maxAgeSeconds: number) => ({
+    httpOnly: true, sameSite: 'strict' as const, secure: ctx.secure, path: `/${tenant.id}/account`, maxAge: maxAgeSeconds * 1000, overwrite: true,
+  });
+
+  const ceremonyBinding = (ctx: Context, tenant: Tenant): string => {
+    let binding = ctx.cookies.get(CEREMONY_COOKIE);
+    if (!binding || !/^[A-Za-z0-9_-]{22}$/.test(binding)) {
+      binding = randomId(16);
+      ctx.cookies.set(CEREMONY_COOKIE, binding, cookieOptions(ctx, tenant, ACCOUNT_SESSION_SECONDS));
+    }
+    return `account:${binding}`;
+  };
+
+  const signedInUser = async (ctx: Context, tenant: Tenant): Promise<User | undefined> => {
+    const userId = await readAccountSession(tenant, ctx.cookies.get(ACCOUNT_COOKIE));
+    return userId ? deps.passkeys.findUser(tenant.id, userId) : undefined;
+  };
+
+  const requireUser = async (ctx: Context, tenant: Tenant): Promise<User> => {
+    const user = await signedInUser(ctx, tenant);
+    if (!user) throw unauthorized('Your account session has ended. Sign in again with your passkey.', 'signin_required');
+    return user;
+  };
+
+  router.get('/:tenant/account', async (ctx) => {
+    const tenant = await deps.tenants.requireTenant(ctx.params.tenant);
+    const user = await signedInUser(ctx, tenant);
+    ceremonyBinding(ctx, tenant);
+    const passkeys = user ? await deps.passkeys.listPasskeys(tenant.id, user.id) : [];
+    ctx.type = 'html';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = renderPage('account', {
+      nonce: ctx.state.cspNonce,
+      title: `Your passkeys · ${tenant.name}`,
+      tenantName: tenant.name,
+      user,
+      passkeys: passkeys.map((p) => ({
+        id: p.id,
+        kind: p.deviceType === 'multiDevice' ? 'Synced passkey' : 'Device-bound passkey',
+        createdAt: new Date(p.createdAt).toISOString().slice(0, 16).replace('T', ' '),
+        lastUsedAt: p.lastUsedAt ? new Date(p.lastUsedAt).toISOString().slice(0, 16).replace('T', ' ') : 'never',
+      })),
+      configJson: jsonForScript({ base: `/${tenant.id}/account` }),
+    });
+  });
+
+  router.post('/:tenant/account/signin/options', requireJson, async (ctx) => {
+    const tenant = await deps.tenants.requireTenant(ctx.params.tenant);
+    await deps.rateLimits.consume(ctx.ip);
+    ctx.body = await deps.passkeys.startSignIn(tenant, ceremonyBinding(ctx, tenant), {});
+  });
+
+  router.post('/:tenant/account/signin/verify', requireJson, async (ctx) => {
+    const tenant = await deps.tenants.requireTenant(ctx.params.tenant);
+    const body = parseInput(signInVerifyBody, ctx.request.body);
+    await deps.rateLimits.consume(ctx.ip);
+    const { user } = await deps.passkeys.finishSignIn(tenant, ceremonyBinding(ctx, tenant), body);
+    ctx.cookies.set(ACCOUNT_COOKIE, await issueAccountSession(tenant, user.id), cookieOptions(ctx, tenant, ACCOUNT_SESSION_SECONDS));
+    ctx.body = { redirectTo: `/${tenant.id}/account` };
+  });
+
+  router.post('/:tenant/account/passkeys/options', requireJson, async (ctx) => {
+    const tenant = await deps.tenants.requireTenant(ctx.params.tenant);
+    const user = await requireUser(ctx, tenant);
+    ctx.body = await deps.passkeys.startAddPasskey(tenant, ceremonyBinding(ctx, tenant), user);
+  });
+
+  router.post('/:tenant/account/passkeys/verify', requireJson, async (ctx) => {
+    const tenant = await deps.tenants.requireTenant(ctx.params.tenant);
+    const user = await requireUser(ctx, tenant);
+    const body = parseInput(addVerifyBody, ctx.request.body);
+    await deps.passkeys.finishAddPasskey(tenant, ceremonyBinding(ctx, tenant), user, body);
+    ctx.body = { redirectTo: `/${tenant.id}/account` };
+  });
+
+  router.post('/:tenant/account/passkeys/remove', requireJson, async (ctx) => {
+    const tenant = await deps.tenants.requireTenant(ctx.params.tenant);
+    const user = await requireUser(ctx, tenant);
+    const { credentialId } = parseInput(removeBody, ctx.request.body);
+    await deps.passkeys.removePasskey(tenant.id, user.id, credentialId);
+    ctx.body = { redirectTo: `/${tenant.id}/account` };
+  });
+
+  router.post('/:tenant/account/signout', requireJson, async (ctx) => {
+    const tenant = await deps.tenants.requireTenant(ctx.params.tenant);
+    ctx.cookies.set(ACCOUNT_COOKIE, null, cookieOptions(ctx, tenant, 0));
+    ctx.body = { redirectTo: `/${tenant.id}/account` };
+  });
+
+  return router;
+}
