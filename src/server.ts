@@ -9,6 +9,7 @@ import { createServices, type Services } from './services.js';
 import { createApp } from './http/app.js';
 import { seedDemo } from './demo-rp/seed.js';
 import { purgeExpiredOidcPayloads } from './oidc/adapter.js';
+import { startMetrics } from './metrics.js';
 
 export interface RunningServer {
   url: string;
@@ -29,6 +30,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const log = options.logger ?? createLogger(config.logLevel);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, pgSchema: options.pgSchema });
   const services = createServices(config, database, log);
+  startMetrics();
   if (config.demo) await seedDemo(services.tenants, config.publicUrl);
 
   let internalUrl = '';

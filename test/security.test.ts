@@ -226,6 +226,17 @@ for (const db of await databases()) {
       assert.ok(huge.status >= 400 && huge.status < 500, String(huge.status));
     });
 
+    test('tenants are isolated: a passkey of one tenant does not sign in to another', async () => {
+      await server.services.tenants.createTenant('other', 'Other');
+      const otherClient = await createClient(server, { tenantId: 'other' });
+      const ua = new UserAgent(server.origin);
+      const { base } = await openSignInPage(ua, authorizeUrl(server, otherClient, {}, 'other'));
+      assertCleanError(await ua.postJson(`${base}/signin/options`, { email }), 404, 'unknown_account');
+      const start = await startCeremony(ua, base);
+      const response = authenticator.getAssertion(start.options, server.origin);
+      assertCleanError(await ua.postJson(`${base}/signin/verify`, { challengeId: start.challengeId, response }), 400, 'unknown_credential');
+    });
+
     test('an unknown tenant is a clear 404', async () => {
       const ua = new UserAgent(server.origin);
       const response = await ua.get(`${server.origin}/nosuch/oidc/.well-known/openid-configuration`);
@@ -255,6 +266,22 @@ describe('rate limits', () => {
       assert.equal(limited.status, 429);
       assert.equal(limited.json().error, 'rate_limited');
       assert.ok(limited.headers.get('retry-after'));
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('operations endpoints', () => {
+  test('health, readiness and metrics', async () => {
+    const server = await startTestServer('sqlite');
+    try {
+      assert.equal((await fetch(`${server.origin}/healthz`)).status, 200);
+      const ready = await fetch(`${server.origin}/readyz`);
+      assert.deepEqual(await ready.json(), { status: 'ready' });
+      const metrics = await (await fetch(`${server.origin}/metrics`)).text();
+      assert.match(metrics, /process_cpu_seconds_total/);
+      assert.match(metrics, /sesame_ceremonies_total/);
     } finally {
       await server.close();
     }

@@ -13,6 +13,7 @@ import { randomId } from '../../ids.js';
 import { unauthorized } from '../../errors.js';
 import { jsonForScript, renderPage } from '../../views/render.js';
 import { requireJson } from './require-json.js';
+import { counted } from '../../metrics.js';
 
 const CEREMONY_COOKIE = 'sesame_account_ceremony';
 const verifyBody = z.object({ challengeId: z.string().min(1).max(64) });
@@ -89,7 +90,7 @@ export function accountRoutes(deps: AccountDeps): Router {
     const tenant = await deps.tenants.requireTenant(ctx.params.tenant);
     const body = parseInput(signInVerifyBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip);
-    const { user } = await deps.passkeys.finishSignIn(tenant, ceremonyBinding(ctx, tenant), body);
+    const { user } = await counted('account_signin', deps.passkeys.finishSignIn(tenant, ceremonyBinding(ctx, tenant), body));
     ctx.cookies.set(ACCOUNT_COOKIE, await issueAccountSession(tenant, user.id), cookieOptions(ctx, tenant, ACCOUNT_SESSION_SECONDS));
     ctx.body = { redirectTo: `/${tenant.id}/account` };
   });
@@ -104,7 +105,7 @@ export function accountRoutes(deps: AccountDeps): Router {
     const tenant = await deps.tenants.requireTenant(ctx.params.tenant);
     const user = await requireUser(ctx, tenant);
     const body = parseInput(addVerifyBody, ctx.request.body);
-    await deps.passkeys.finishAddPasskey(tenant, ceremonyBinding(ctx, tenant), user, body);
+    await counted('add_passkey', deps.passkeys.finishAddPasskey(tenant, ceremonyBinding(ctx, tenant), user, body));
     ctx.body = { redirectTo: `/${tenant.id}/account` };
   });
 

@@ -11,6 +11,7 @@ import { parseInput } from '../validate.js';
 import { badRequest, notFound, SesameError } from '../../errors.js';
 import { jsonForScript, renderPage } from '../../views/render.js';
 import { requireJson } from './require-json.js';
+import { counted } from '../../metrics.js';
 
 type Interaction = Awaited<ReturnType<TenantOidc['provider']['interactionDetails']>>;
 
@@ -71,7 +72,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const { tenant, oidc, interaction } = await load(ctx, deps);
     const body = parseInput(signInVerifyBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip);
-    const signedIn = await deps.passkeys.finishSignIn(tenant, interaction.uid, body);
+    const signedIn = await counted('signin', deps.passkeys.finishSignIn(tenant, interaction.uid, body));
     ctx.body = { redirectTo: await finishLogin(ctx, oidc, signedIn) };
   });
 
@@ -86,7 +87,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const { tenant, oidc, interaction } = await load(ctx, deps);
     const body = parseInput(signUpVerifyBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip);
-    const signedIn = await deps.passkeys.finishSignUp(tenant, interaction.uid, body);
+    const signedIn = await counted('signup', deps.passkeys.finishSignUp(tenant, interaction.uid, body));
     ctx.body = { redirectTo: await finishLogin(ctx, oidc, signedIn) };
   });
 
