@@ -19,6 +19,8 @@ export interface Config {
   logLevel: string;
   /** Trust X-Forwarded-* headers (set when behind a reverse proxy). */
   trustProxy: boolean;
+  /** Contact for push services, sent in the VAPID JWT (an https: URL or mailto: address). */
+  vapidSubject: string;
   /** Sign-in and sign-up ceremonies allowed per minute, per client IP and per account (e-mail). */
   rateLimits: { perIpPerMinute: number; perAccountPerMinute: number };
 }
@@ -31,6 +33,7 @@ export const configDocs: Array<{ env: string; default: string; meaning: string }
   { env: 'SESAME_DEMO', default: 'true', meaning: 'Seed the demo tenant, its client and the /demo-rp/ page. Set to false in production.' },
   { env: 'LOG_LEVEL', default: 'info', meaning: 'trace, debug, info, warn, error or silent.' },
   { env: 'TRUST_PROXY', default: 'false', meaning: 'Honour X-Forwarded-For/-Proto from a reverse proxy.' },
+  { env: 'VAPID_SUBJECT', default: 'PUBLIC_URL if https, else mailto:sesame@localhost', meaning: 'Contact the Web Push services see in the VAPID JWT (https: URL or mailto: address).' },
   { env: 'RATE_LIMIT_PER_IP', default: '60', meaning: 'Sign-in/sign-up requests allowed per minute from one IP address.' },
   { env: 'RATE_LIMIT_PER_ACCOUNT', default: '10', meaning: 'Sign-in/sign-up requests allowed per minute for one e-mail address.' },
 ];
@@ -46,6 +49,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     demo: parseBoolean('SESAME_DEMO', env.SESAME_DEMO ?? 'true'),
     logLevel: env.LOG_LEVEL ?? 'info',
     trustProxy: parseBoolean('TRUST_PROXY', env.TRUST_PROXY ?? 'false'),
+    vapidSubject: parseVapidSubject(env.VAPID_SUBJECT ?? (publicUrl.startsWith('https:') ? publicUrl : 'mailto:sesame@localhost')),
     rateLimits: {
       perIpPerMinute: parsePositive('RATE_LIMIT_PER_IP', env.RATE_LIMIT_PER_IP ?? '60'),
       perAccountPerMinute: parsePositive('RATE_LIMIT_PER_ACCOUNT', env.RATE_LIMIT_PER_ACCOUNT ?? '10'),
@@ -73,6 +77,11 @@ function parsePublicUrl(raw: string): string {
   }
   if (url.search || url.hash) throw new Error('PUBLIC_URL must not contain a query or fragment.');
   return url.href.replace(/\/+$/, '');
+}
+
+function parseVapidSubject(raw: string): string {
+  if (!/^(https:\/\/|mailto:)\S+$/.test(raw)) throw new Error(`VAPID_SUBJECT must be an https:// URL or a mailto: address, got "${raw}".`);
+  return raw;
 }
 
 function parsePositive(name: string, raw: string): number {

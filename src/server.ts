@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import http from 'node:http';
+import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from './config.js';
@@ -21,6 +22,8 @@ export interface StartOptions {
   logger?: Logger;
   /** PostgreSQL schema (tests isolate themselves with it). */
   pgSchema?: string;
+  /** https agent for Web Push deliveries (tests trust their own push service with it). */
+  pushAgent?: https.Agent;
 }
 
 const PURGE_INTERVAL_MS = 60_000;
@@ -28,8 +31,13 @@ const PURGE_INTERVAL_MS = 60_000;
 /** Composition root: config → storage → services → HTTP. */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const log = options.logger ?? createLogger(config.logLevel);
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, pgSchema: options.pgSchema });
-  const services = createServices(config, database, log);
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    pgSchema: options.pgSchema,
+    onBackgroundError: (err) => log.warn({ err }, 'database background connection error'),
+  });
+  const services = createServices(config, database, log, { pushAgent: options.pushAgent });
   startMetrics();
   if (config.demo) await seedDemo(services.tenants, config.publicUrl);
 
@@ -45,7 +53,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   internalUrl = `http://127.0.0.1:${port}`;
 
   const purge = setInterval(() => {
-    Promise.all([purgeExpiredOidcPayloads(database.db), services.challenges.purgeExpired()])
+    Promise.all([purgeExpiredOidcPayloads(database.db), services.challenges.purgeExpired(), services.crossDevice.expireDue()])
       .catch((err) => log.warn({ err }, 'purging expired rows failed'));
   }, PURGE_INTERVAL_MS);
   purge.unref();

@@ -1,3 +1,4 @@
+import type https from 'node:https';
 import type { Config } from './config.js';
 import type { Database } from './storage/db.js';
 import type { Logger } from './log.js';
@@ -13,14 +14,30 @@ import { ChallengeService } from './webauthn/challenges.js';
 import { PasskeyService } from './accounts/passkey-service.js';
 import { relyingPartyFor } from './webauthn/relying-party.js';
 import { CeremonyRateLimits } from './http/middleware/rate-limit.js';
+import { CrossDeviceRepository } from './storage/repositories/crossdevice.js';
+import { PassportDeviceRepository } from './storage/repositories/passport-devices.js';
+import { PushDispatcher } from './crossdevice/push-dispatcher.js';
+import { CrossDeviceService } from './crossdevice/crossdevice-service.js';
+import { CrossDeviceWaiters } from './crossdevice/waiters.js';
+import { PassportService } from './passport/passport-service.js';
 
 /** Every service, wired once. The HTTP layer and the CLI both start from here. */
-export function createServices(config: Config, database: Database, log: Logger) {
+export interface ServiceOptions {
+  /** https agent for Web Push deliveries (tests trust their own push service with it). */
+  pushAgent?: https.Agent;
+}
+
+export function createServices(config: Config, database: Database, log: Logger, options: ServiceOptions = {}) {
   const { db } = database;
   const tenantRepository = new TenantRepository(db);
   const clientRepository = new ClientRepository(db);
   const signingKeys = new SigningKeyService(new SigningKeyRepository(db));
   const challenges = new ChallengeService(new ChallengeRepository(db));
+  const passkeys = new PasskeyService(db, challenges, relyingPartyFor(config.publicUrl));
+  const crossDeviceRequests = new CrossDeviceRepository(db);
+  const passportDevices = new PassportDeviceRepository(db);
+  const push = new PushDispatcher(db, passportDevices, crossDeviceRequests, { publicUrl: config.publicUrl, vapidSubject: config.vapidSubject, agent: options.pushAgent }, log);
+  const crossDevice = new CrossDeviceService(crossDeviceRequests, passkeys, new CrossDeviceWaiters(database.pubsub), push);
   return {
     config,
     database,
@@ -31,7 +48,11 @@ export function createServices(config: Config, database: Database, log: Logger) 
     challenges,
     tenants: new TenantService(tenantRepository, clientRepository, signingKeys),
     registry: new ProviderRegistry(tenantRepository, signingKeys, { db, publicUrl: config.publicUrl, trustProxy: config.trustProxy }),
-    passkeys: new PasskeyService(db, challenges, relyingPartyFor(config.publicUrl)),
+    passkeys,
+    push,
+    crossDevice,
+    crossDeviceRequests,
+    passport: new PassportService(passportDevices, crossDeviceRequests, passkeys, crossDevice, config.publicUrl),
     rateLimits: new CeremonyRateLimits({
       perIp: { points: config.rateLimits.perIpPerMinute, durationSeconds: 60 },
       perAccount: { points: config.rateLimits.perAccountPerMinute, durationSeconds: 60 },

@@ -31,3 +31,20 @@ for (const button of document.querySelectorAll<HTMLButtonElement>('.remove-passk
 document.getElementById('account-signout')?.addEventListener('click', (event) => {
   guard(event.currentTarget as HTMLButtonElement, async () => go(await post('/signout', {})));
 });
+
+document.getElementById('enrol-phone')?.addEventListener('click', (event) => {
+  guard(event.currentTarget as HTMLButtonElement, async () => {
+    const { link, qrSvg } = await post<{ link: string; qrSvg: string }>('/passport/link', {});
+    (document.getElementById('enrolment-qr') as HTMLImageElement).src = `data:image/svg+xml;base64,${btoa(qrSvg)}`;
+    const anchor = document.getElementById('enrolment-link') as HTMLAnchorElement;
+    anchor.href = link;
+    anchor.textContent = link;
+    document.getElementById('enrolment')!.hidden = false;
+  });
+});
+
+for (const button of document.querySelectorAll<HTMLButtonElement>('.remove-device')) {
+  button.addEventListener('click', () => {
+    guard(button, async () => go(await post('/passport/remove', { deviceId: button.dataset.deviceId })));
+  });
+}

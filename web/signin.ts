@@ -6,6 +6,7 @@ import {
   WebAuthnAbortService,
 } from '@simplewebauthn/browser';
 import { explain, guard, post, show, type Ceremony } from './page.js';
+import { startCrossDevice } from './crossdevice.js';
 
 /**
  * The sign-in page: username-first, discoverable ("choose a passkey"), conditional UI (autofill)
@@ -66,6 +67,18 @@ if (!browserSupportsWebAuthn()) {
     }
     WebAuthnAbortService.cancelCeremony();
     guard(signupForm.querySelector('button'), () => signUp(email, displayName));
+  });
+  document.getElementById('crossdevice-qr')!.addEventListener('click', (event) => {
+    const email = (signinForm.elements.namedItem('email') as HTMLInputElement).value.trim() || undefined;
+    guard(event.currentTarget as HTMLButtonElement, () => startCrossDevice(false, email));
+  });
+  document.getElementById('crossdevice-push')!.addEventListener('click', (event) => {
+    const email = (signinForm.elements.namedItem('email') as HTMLInputElement).value.trim();
+    if (!email) {
+      show('Enter your e-mail address first, so we know which phone to ask.', 'error');
+      return;
+    }
+    guard(event.currentTarget as HTMLButtonElement, () => startCrossDevice(true, email));
   });
   void startAutofill();
 }

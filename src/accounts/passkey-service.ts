@@ -21,6 +21,8 @@ export interface CeremonyStart<T> {
 
 export interface SignedIn {
   user: User;
+  /** The credential that proved it. */
+  credentialId: string;
   acr: string;
   amr: string[];
 }
@@ -103,7 +105,7 @@ export class PasskeyService {
       }
       throw error;
     }
-    return { user, acr: ACR_PHISHING_RESISTANT, amr: amrFor(verified) };
+    return { user, credentialId: verified.credentialId, acr: ACR_PHISHING_RESISTANT, amr: amrFor(verified) };
   }
 
   /** Options to add another passkey to a signed-in user's account (the ones they have are excluded). */
@@ -166,17 +168,21 @@ export class PasskeyService {
     };
   }
 
-  async startSignIn(tenant: Tenant, interactionUid: string, input: { email?: string }): Promise<CeremonyStart<PublicKeyCredentialRequestOptionsJSON>> {
+  /**
+   * Options for a sign-in bound to `bindingId`: for a known user (by e-mail or id) with their
+   * passkeys in allowCredentials, otherwise discoverable (the authenticator says who it is).
+   */
+  async startSignIn(tenant: Tenant, bindingId: string, input: { email?: string; userId?: string }): Promise<CeremonyStart<PublicKeyCredentialRequestOptionsJSON>> {
     let userId: string | undefined;
     let allowCredentials: Array<{ id: string; transports?: AuthenticatorTransportFuture[] }> = [];
-    if (input.email) {
-      const user = await this.users.findByEmail(tenant.id, input.email);
+    const user = input.email ? await this.users.findByEmail(tenant.id, input.email) : input.userId ? await this.users.findById(tenant.id, input.userId) : undefined;
+    if (input.email || input.userId) {
       if (!user) throw notFound('We don\'t know this e-mail address. Check it, or create an account.', 'unknown_account');
       userId = user.id;
       const credentials = await this.credentials.listByUser(tenant.id, user.id);
       allowCredentials = credentials.map((c) => ({ id: c.id, transports: c.transports as AuthenticatorTransportFuture[] }));
     }
-    const { challengeId, challenge } = await this.challenges.issue({ tenantId: tenant.id, interactionUid, purpose: 'authentication' }, { userId: userId ?? null });
+    const { challengeId, challenge } = await this.challenges.issue({ tenantId: tenant.id, interactionUid: bindingId, purpose: 'authentication' }, { userId: userId ?? null });
     const options = await generateAuthenticationOptions({
       rpID: this.rp.rpId,
       challenge: Buffer.from(challenge, 'base64url'),
@@ -214,6 +220,6 @@ export class PasskeyService {
     if (!recorded) throw badRequest('This passkey was used at the same moment elsewhere. Please try again.', 'assertion_replayed');
     const user = await this.users.findById(tenant.id, credential.userId);
     if (!user) throw badRequest('The account of this passkey no longer exists.', 'unknown_account');
-    return { user, acr: ACR_PHISHING_RESISTANT, amr: amrFor(verified) };
+    return { user, credentialId: credential.id, acr: ACR_PHISHING_RESISTANT, amr: amrFor(verified) };
   }
 }

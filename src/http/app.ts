@@ -10,6 +10,9 @@ import { requireSameOrigin } from './middleware/same-origin.js';
 import { oidcDispatch } from './routes/oidc-dispatch.js';
 import { interactionRoutes } from './routes/interaction.js';
 import { accountRoutes } from './routes/account.js';
+import { crossDeviceDesktopRoutes } from './routes/crossdevice-desktop.js';
+import { crossDevicePhoneRoutes } from './routes/crossdevice-phone.js';
+import { passportRoutes } from './routes/passport.js';
 import { healthRoutes } from './routes/health.js';
 import { staticFiles } from './routes/static-files.js';
 import { demoRpRoutes } from '../demo-rp/demo-rp-routes.js';
@@ -47,6 +50,9 @@ export function createApp(services: Services, options: AppOptions): Koa {
   app.use(bodyParser({ enableTypes: ['json', 'form'], jsonLimit: '100kb', formLimit: '100kb', encoding: 'utf-8' }));
   app.use(interactionRoutes(services).routes());
   app.use(accountRoutes(services).routes());
+  app.use(crossDeviceDesktopRoutes({ ...services, publicUrl: config.publicUrl }).routes());
+  app.use(crossDevicePhoneRoutes(services).routes());
+  app.use(passportRoutes({ ...services, projectRoot }).routes());
   if (demo) app.use(demo.routes());
   return app;
 }

@@ -29,6 +29,8 @@ export function contentSecurityPolicy(nonce: string): string {
     "img-src 'self' data:",
     "connect-src 'self'",
     "manifest-src 'self'",
+    // Passport's service worker (a worker cannot carry a nonce).
+    "worker-src 'self'",
     "base-uri 'none'",
     "frame-ancestors 'none'",
   ].join('; ');

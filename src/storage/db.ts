@@ -2,15 +2,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { Schema } from './schema.js';
 import { migrateToLatest } from './migrations.js';
+import { LocalPubSub, PostgresPubSub, type PubSub } from './pubsub.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
 export interface Database {
   db: Kysely<Schema>;
   dialect: Dialect;
+  /** Cross-node wake-ups (LISTEN/NOTIFY on PostgreSQL, in-process on SQLite). */
+  pubsub: PubSub;
   /** Human-readable location (file path or host/database), without credentials. */
   location: string;
   close(): Promise<void>;
@@ -24,12 +27,17 @@ export interface OpenOptions {
   dataDir: string;
   /** PostgreSQL schema to use (tests isolate themselves this way). */
   pgSchema?: string;
+  /** Where errors of background connections go (the pool's idle clients, the LISTEN connection). */
+  onBackgroundError?: (error: Error) => void;
 }
 
 /** Opens the database (SQLite file by default, PostgreSQL when a URL is given) and migrates it. */
 export async function openDatabase(options: OpenOptions): Promise<Database> {
-  const database = options.databaseUrl ? openPostgres(options.databaseUrl, options.pgSchema) : openSqlite(options.dataDir);
-  await migrateToLatest(database.db, options.databaseUrl ? options.pgSchema : undefined);
+  const onError = options.onBackgroundError ?? (() => undefined);
+  const database = options.databaseUrl ? openPostgres(options.databaseUrl, options.pgSchema, onError) : openSqlite(options.dataDir);
+  // Kysely looks for its bookkeeping tables in every schema unless told which one is ours.
+  const schema = database.dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(database.db)).rows[0].schema : undefined;
+  await migrateToLatest(database.db, schema);
   return database;
 }
 
@@ -42,16 +50,22 @@ function openSqlite(dataDir: string): Database {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
-  return { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
+  const pubsub = new LocalPubSub();
+  return { db, dialect: 'sqlite', location: file, pubsub, close: async () => { await pubsub.close(); await db.destroy(); } };
 }
 
-function openPostgres(url: string, schema?: string): Database {
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: 10,
-    ...(schema ? { options: `-c search_path=${schema}` } : {}),
-  });
+function openPostgres(url: string, schema: string | undefined, onError: (error: Error) => void): Database {
+  const connection: pg.ClientConfig = { connectionString: url, ...(schema ? { options: `-c search_path=${schema}` } : {}) };
+  const pool = new pg.Pool({ ...connection, max: 10 });
+  pool.on('error', onError);
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  const pubsub = new PostgresPubSub(connection, pool, onError);
   const parsed = new URL(url);
-  return { db, dialect: 'postgres', location: `${parsed.host}${parsed.pathname}`, close: () => db.destroy() };
+  return {
+    db,
+    dialect: 'postgres',
+    location: `${parsed.host}${parsed.pathname}`,
+    pubsub,
+    close: async () => { await pubsub.close(); await db.destroy(); },
+  };
 }

@@ -93,6 +93,76 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('oidc_payloads_expiry').on('oidc_payloads').column('expires_at').execute();
     },
   },
+  '0002_crossdevice': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('tenants').addColumn('webhook_url', 'text').execute();
+      await db.schema.alterTable('tenants').addColumn('webhook_secret', 'text').execute();
+
+      await db.schema.createTable('settings')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .execute();
+
+      await db.schema.createTable('crossdevice_requests')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('interaction_uid', 'text', (c) => c.notNull())
+        .addColumn('browser_binding', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text')
+        .addColumn('number', 'integer', (c) => c.notNull())
+        .addColumn('choices', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('number_confirmed', 'integer', (c) => c.notNull())
+        .addColumn('client_name', 'text', (c) => c.notNull())
+        .addColumn('desktop_user_agent', 'text', (c) => c.notNull())
+        .addColumn('desktop_ip', 'text', (c) => c.notNull())
+        .addColumn('approved_user_id', 'text')
+        .addColumn('approved_amr', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('resolved_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('crossdevice_requests_user').on('crossdevice_requests').columns(['tenant_id', 'user_id', 'status']).execute();
+
+      await db.schema.createTable('crossdevice_events')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('request_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text')
+        .addColumn('device_id', 'text')
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('detail', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('crossdevice_events_request').on('crossdevice_events').column('request_id').execute();
+      await db.schema.createIndex('crossdevice_events_user_type').on('crossdevice_events').columns(['tenant_id', 'user_id', 'type', 'at']).execute();
+
+      await db.schema.createTable('passport_devices')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('credential_id', 'text', (c) => c.notNull())
+        .addColumn('token_hash', 'text', (c) => c.notNull())
+        .addColumn('push_subscription', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_seen_at', 'bigint')
+        .addPrimaryKeyConstraint('passport_devices_pk', ['tenant_id', 'id'])
+        .addForeignKeyConstraint('passport_devices_user_fk', ['tenant_id', 'user_id'], 'users', ['tenant_id', 'id'], (fk) => fk.onDelete('cascade'))
+        .execute();
+      await db.schema.createIndex('passport_devices_user').on('passport_devices').columns(['tenant_id', 'user_id']).execute();
+      await db.schema.createIndex('passport_devices_token').on('passport_devices').column('token_hash').unique().execute();
+
+      await db.schema.createTable('passport_enrolment_tokens')
+        .addColumn('token_hash', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('used_at', 'bigint')
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

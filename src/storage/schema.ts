@@ -7,6 +7,66 @@ export interface TenantsTable {
   name: string;
   cookie_keys: string; // JSON array of secrets signing oidc-provider's cookies
   created_at: number;
+  /** Where cross-device requests are announced for native apps (FCM/APNs gateways); optional. */
+  webhook_url: string | null;
+  webhook_secret: string | null;
+}
+
+export interface SettingsTable {
+  name: string;
+  value: string;
+}
+
+export interface CrossDeviceRequestsTable {
+  id: string;
+  tenant_id: string;
+  interaction_uid: string;
+  browser_binding: string; // SHA-256 of the secret cookie the desktop browser holds
+  kind: string; // qr | push
+  user_id: string | null;
+  number: number;
+  choices: string; // JSON array of three numbers
+  status: string; // pending | approved | denied | failed | cancelled | completed (expiry is by time)
+  number_confirmed: number;
+  client_name: string;
+  desktop_user_agent: string;
+  desktop_ip: string;
+  approved_user_id: string | null;
+  approved_amr: string | null; // JSON
+  created_at: number;
+  expires_at: number;
+  resolved_at: number | null;
+}
+
+export interface CrossDeviceEventsTable {
+  id: string;
+  tenant_id: string;
+  request_id: string;
+  user_id: string | null;
+  device_id: string | null;
+  type: string;
+  detail: string;
+  at: number;
+}
+
+export interface PassportDevicesTable {
+  tenant_id: string;
+  id: string;
+  user_id: string;
+  name: string;
+  credential_id: string;
+  token_hash: string;
+  push_subscription: string | null; // JSON PushSubscription
+  created_at: number;
+  last_seen_at: number | null;
+}
+
+export interface PassportEnrolmentTokensTable {
+  token_hash: string;
+  tenant_id: string;
+  user_id: string;
+  expires_at: number;
+  used_at: number | null;
 }
 
 export interface ClientsTable {
@@ -86,4 +146,9 @@ export interface Schema {
   credentials: CredentialsTable;
   webauthn_challenges: ChallengesTable;
   oidc_payloads: OidcPayloadsTable;
+  settings: SettingsTable;
+  crossdevice_requests: CrossDeviceRequestsTable;
+  crossdevice_events: CrossDeviceEventsTable;
+  passport_devices: PassportDevicesTable;
+  passport_enrolment_tokens: PassportEnrolmentTokensTable;
 }

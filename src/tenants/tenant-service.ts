@@ -79,6 +79,15 @@ export class TenantService {
     return client;
   }
 
+  /** Sets (or, with null, removes) the URL cross-device push requests are announced to; returns the signing secret. */
+  async setWebhook(tenantId: string, url: string | null): Promise<string | null> {
+    await this.requireTenant(tenantId);
+    if (url !== null) checkRedirectUri(url);
+    const secret = url === null ? null : randomId(32);
+    await this.tenants.setWebhook(tenantId, url, secret);
+    return secret;
+  }
+
   listClients(tenantId: string): Promise<Client[]> {
     return this.clients.listByTenant(tenantId);
   }

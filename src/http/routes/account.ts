@@ -14,16 +14,20 @@ import { unauthorized } from '../../errors.js';
 import { jsonForScript, renderPage } from '../../views/render.js';
 import { requireJson } from './require-json.js';
 import { counted } from '../../metrics.js';
+import { qrSvg } from '../../crossdevice/qr.js';
+import type { PassportService } from '../../passport/passport-service.js';
 
 const CEREMONY_COOKIE = 'sesame_account_ceremony';
 const verifyBody = z.object({ challengeId: z.string().min(1).max(64) });
 const signInVerifyBody = verifyBody.extend({ response: authenticationResponseSchema });
 const addVerifyBody = verifyBody.extend({ response: registrationResponseSchema });
 const removeBody = z.object({ credentialId: z.string().min(1).max(1024) });
+const removeDeviceBody = z.object({ deviceId: z.string().min(1).max(64) });
 
 export interface AccountDeps {
   tenants: TenantService;
   passkeys: PasskeyService;
+  passport: PassportService;
   rateLimits: CeremonyRateLimits;
 }
 
@@ -63,6 +67,7 @@ export function accountRoutes(deps: AccountDeps): Router {
     const user = await signedInUser(ctx, tenant);
     ceremonyBinding(ctx, tenant);
     const passkeys = user ? await deps.passkeys.listPasskeys(tenant.id, user.id) : [];
+    const devices = user ? await deps.passport.listDevices(tenant.id, user.id) : [];
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
     ctx.body = renderPage('account', {
@@ -76,8 +81,24 @@ export function accountRoutes(deps: AccountDeps): Router {
         createdAt: new Date(p.createdAt).toISOString().slice(0, 16).replace('T', ' '),
         lastUsedAt: p.lastUsedAt ? new Date(p.lastUsedAt).toISOString().slice(0, 16).replace('T', ' ') : 'never',
       })),
+      devices: devices.map((d) => ({ id: d.id, name: d.name, push: Boolean(d.pushSubscription), createdAt: new Date(d.createdAt).toISOString().slice(0, 10) })),
       configJson: jsonForScript({ base: `/${tenant.id}/account` }),
     });
+  });
+
+  router.post('/:tenant/account/passport/link', requireJson, async (ctx) => {
+    const tenant = await deps.tenants.requireTenant(ctx.params.tenant);
+    const user = await requireUser(ctx, tenant);
+    const { link, expiresAt } = await deps.passport.createEnrolmentLink(tenant, user);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { link, qrSvg: await qrSvg(link), expiresAt: new Date(expiresAt).toISOString() };
+  });
+
+  router.post('/:tenant/account/passport/remove', requireJson, async (ctx) => {
+    const tenant = await deps.tenants.requireTenant(ctx.params.tenant);
+    const user = await requireUser(ctx, tenant);
+    await deps.passport.removeDevice(tenant.id, user.id, parseInput(removeDeviceBody, ctx.request.body).deviceId);
+    ctx.body = { redirectTo: `/${tenant.id}/account` };
   });
 
   router.post('/:tenant/account/signin/options', requireJson, async (ctx) => {

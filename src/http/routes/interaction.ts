@@ -1,19 +1,17 @@
 import Router from '@koa/router';
-import type { Context } from 'koa';
 import { z } from 'zod';
 import type { ProviderRegistry, TenantOidc } from '../../oidc/provider-registry.js';
+import { finishLogin, loadInteraction, type Interaction } from './interaction-context.js';
 import type { TenantService } from '../../tenants/tenant-service.js';
-import type { PasskeyService, SignedIn } from '../../accounts/passkey-service.js';
+import type { PasskeyService } from '../../accounts/passkey-service.js';
 import type { CeremonyRateLimits } from '../middleware/rate-limit.js';
-import type { Tenant } from '../../storage/repositories/tenants.js';
 import { authenticationResponseSchema, registrationResponseSchema } from '../../webauthn/response-schema.js';
 import { parseInput } from '../validate.js';
-import { badRequest, notFound, SesameError } from '../../errors.js';
+import { badRequest } from '../../errors.js';
 import { jsonForScript, renderPage } from '../../views/render.js';
 import { requireJson } from './require-json.js';
 import { counted } from '../../metrics.js';
 
-type Interaction = Awaited<ReturnType<TenantOidc['provider']['interactionDetails']>>;
 
 const email = z.string().trim().toLowerCase().max(254).email('must be a valid e-mail address');
 const signInOptionsBody = z.object({ email: email.optional().or(z.literal('').transform(() => undefined)) });
@@ -38,7 +36,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
 
 
   router.get('/:tenant/interaction/:uid', async (ctx) => {
-    const { tenant, oidc, interaction } = await load(ctx, deps);
+    const { tenant, oidc, interaction } = await loadInteraction(ctx, deps);
     if (interaction.prompt.name === 'consent') {
       // Clients are registered by the tenant's administrator: consent is implied (see provider-factory).
       const grantId = await grantRequestedScopes(oidc, interaction);
@@ -62,37 +60,37 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   });
 
   router.post('/:tenant/interaction/:uid/signin/options', requireJson, async (ctx) => {
-    const { tenant, interaction } = await load(ctx, deps);
+    const { tenant, interaction } = await loadInteraction(ctx, deps);
     const body = parseInput(signInOptionsBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip, body.email && `${tenant.id}:${body.email}`);
     ctx.body = await deps.passkeys.startSignIn(tenant, interaction.uid, { email: body.email });
   });
 
   router.post('/:tenant/interaction/:uid/signin/verify', requireJson, async (ctx) => {
-    const { tenant, oidc, interaction } = await load(ctx, deps);
+    const { tenant, oidc, interaction } = await loadInteraction(ctx, deps);
     const body = parseInput(signInVerifyBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip);
     const signedIn = await counted('signin', deps.passkeys.finishSignIn(tenant, interaction.uid, body));
-    ctx.body = { redirectTo: await finishLogin(ctx, oidc, signedIn) };
+    ctx.body = { redirectTo: await finishLogin(ctx, oidc, { accountId: signedIn.user.id, acr: signedIn.acr, amr: signedIn.amr }) };
   });
 
   router.post('/:tenant/interaction/:uid/signup/options', requireJson, async (ctx) => {
-    const { tenant, interaction } = await load(ctx, deps);
+    const { tenant, interaction } = await loadInteraction(ctx, deps);
     const body = parseInput(signUpOptionsBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip, `${tenant.id}:${body.email}`);
     ctx.body = await deps.passkeys.startSignUp(tenant, interaction.uid, body);
   });
 
   router.post('/:tenant/interaction/:uid/signup/verify', requireJson, async (ctx) => {
-    const { tenant, oidc, interaction } = await load(ctx, deps);
+    const { tenant, oidc, interaction } = await loadInteraction(ctx, deps);
     const body = parseInput(signUpVerifyBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip);
     const signedIn = await counted('signup', deps.passkeys.finishSignUp(tenant, interaction.uid, body));
-    ctx.body = { redirectTo: await finishLogin(ctx, oidc, signedIn) };
+    ctx.body = { redirectTo: await finishLogin(ctx, oidc, { accountId: signedIn.user.id, acr: signedIn.acr, amr: signedIn.amr }) };
   });
 
   router.post('/:tenant/interaction/:uid/abort', requireJson, async (ctx) => {
-    const { oidc } = await load(ctx, deps);
+    const { oidc } = await loadInteraction(ctx, deps);
     const redirectTo = await oidc.provider.interactionResult(ctx.req, ctx.res, {
       error: 'access_denied',
       error_description: 'The user cancelled the sign-in.',
@@ -101,30 +99,6 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   });
 
   return router;
-}
-
-async function load(ctx: Context, deps: InteractionDeps): Promise<{ tenant: Tenant; oidc: TenantOidc; interaction: Interaction }> {
-  const tenantId = ctx.params.tenant as string;
-  const oidc = await deps.registry.get(tenantId);
-  if (!oidc) throw notFound(`There is no tenant called "${tenantId}".`, 'unknown_tenant');
-  const tenant = await deps.tenants.requireTenant(tenantId);
-  let interaction: Interaction;
-  try {
-    interaction = await oidc.provider.interactionDetails(ctx.req, ctx.res);
-  } catch {
-    throw new SesameError('interaction_expired', 400,
-      'This sign-in page has expired or was opened in another browser. Go back to the application and start the sign-in again.');
-  }
-  if (interaction.uid !== ctx.params.uid) {
-    throw new SesameError('interaction_expired', 400, 'This sign-in page is out of date. Go back to the application and start the sign-in again.');
-  }
-  return { tenant, oidc, interaction };
-}
-
-async function finishLogin(ctx: Context, oidc: TenantOidc, signedIn: SignedIn): Promise<string> {
-  return oidc.provider.interactionResult(ctx.req, ctx.res, {
-    login: { accountId: signedIn.user.id, acr: signedIn.acr, amr: signedIn.amr, remember: true },
-  }, { mergeWithLastSubmission: false });
 }
 
 async function grantRequestedScopes(oidc: TenantOidc, interaction: Interaction): Promise<string> {

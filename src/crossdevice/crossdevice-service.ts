@@ -1,0 +1,249 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { randomId } from '../ids.js';
+import { badRequest, conflict, forbidden, notFound, SesameError, tooManyRequests } from '../errors.js';
+import type { Tenant } from '../storage/repositories/tenants.js';
+import type { CrossDeviceRepository, CrossDeviceRequest, CrossDeviceStatus } from '../storage/repositories/crossdevice.js';
+import type { PasskeyService, CeremonyStart } from '../accounts/passkey-service.js';
+import type { AuthenticationResponse } from '../webauthn/response-schema.js';
+import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
+import type { CrossDeviceWaiters } from './waiters.js';
+import type { PushDispatcher } from './push-dispatcher.js';
+import { drawNumbers } from './number-matching.js';
+import { describeBrowser } from './describe-browser.js';
+
+/** A QR code or push is valid this long; the desktop then offers a new one. */
+export const REQUEST_TTL_MS = 2 * 60 * 1000;
+/** An approval must be turned into a sign-in by the desktop within this time. */
+export const REDEEM_WITHIN_MS = 60 * 1000;
+/** At most this many pushes per user per minute (push bombing). */
+export const PUSHES_PER_MINUTE = 3;
+
+export const TERMINAL: CrossDeviceStatus[] = ['approved', 'denied', 'failed', 'cancelled', 'expired', 'completed'];
+
+export interface StartInput {
+  tenant: Tenant;
+  interactionUid: string;
+  clientName: string;
+  userAgent: string;
+  ip: string;
+  kind: 'qr' | 'push';
+  userId?: string;
+}
+
+/** What the phone (or SDK) is shown before it approves: who asks, from where, and the choices. */
+export interface RequestDetails {
+  id: string;
+  tenant: string;
+  kind: 'qr' | 'push';
+  status: CrossDeviceStatus;
+  clientName: string;
+  browser: string;
+  os: string;
+  ip: string;
+  createdAt: string;
+  expiresAt: string;
+  choices: number[];
+}
+
+/**
+ * Cross-device sign-in: the desktop browser starts a request (QR or push), a phone approves it with
+ * number matching and a passkey assertion, and only the desktop browser that started it (holding the
+ * binding secret in a cookie) can turn the approval into a sign-in, once.
+ */
+export class CrossDeviceService {
+  constructor(
+    private readonly requests: CrossDeviceRepository,
+    private readonly passkeys: PasskeyService,
+    private readonly waiters: CrossDeviceWaiters,
+    private readonly push: PushDispatcher,
+  ) {}
+
+  async start(input: StartInput, now = Date.now()): Promise<{ request: CrossDeviceRequest; bindingSecret: string }> {
+    if (input.kind === 'push') {
+      if (!input.userId) throw badRequest('Enter your e-mail address first, so we know which phone to ask.', 'email_required');
+      const recent = await this.requests.countEvents(input.tenant.id, input.userId, 'push_requested', now - 60_000);
+      if (recent >= PUSHES_PER_MINUTE) throw tooManyRequests('Several sign-in requests were just sent to your phone. Wait a minute, or scan the QR code instead.');
+      if (!(await this.push.canReach(input.tenant, input.userId))) {
+        throw conflict('No phone is set up for push on this account yet. Scan the QR code with your phone instead, or enrol it in Passport.', 'no_push_device');
+      }
+    }
+    const bindingSecret = randomId(32);
+    const { number, choices } = drawNumbers();
+    const request: CrossDeviceRequest = {
+      id: randomId(16),
+      tenantId: input.tenant.id,
+      interactionUid: input.interactionUid,
+      browserBinding: hash(bindingSecret),
+      kind: input.kind,
+      userId: input.userId ?? null,
+      number,
+      choices,
+      status: 'pending',
+      numberConfirmed: false,
+      clientName: input.clientName,
+      desktopUserAgent: input.userAgent.slice(0, 512),
+      desktopIp: input.ip,
+      approvedUserId: null,
+      approvedAmr: null,
+      createdAt: now,
+      expiresAt: now + REQUEST_TTL_MS,
+      resolvedAt: null,
+    };
+    await this.requests.insert(request);
+    await this.requests.recordEvent({ tenantId: request.tenantId, requestId: request.id, userId: request.userId, type: input.kind === 'push' ? 'push_requested' : 'qr_shown', at: now });
+    if (input.kind === 'push') await this.push.announce(input.tenant, request, now);
+    return { request, bindingSecret };
+  }
+
+  /** The request with expiry applied (a due pending request is moved to `expired` and recorded, once). */
+  async find(tenantId: string, id: string, now = Date.now()): Promise<CrossDeviceRequest> {
+    const request = await this.requests.find(tenantId, id);
+    if (!request) throw notFound('This sign-in request does not exist. Start again on your computer.', 'unknown_request');
+    if (request.status === 'pending' && request.expiresAt <= now) {
+      await this.expire(request, now);
+      return { ...request, status: 'expired' };
+    }
+    return request;
+  }
+
+  async expire(request: CrossDeviceRequest, now = Date.now()): Promise<void> {
+    if (await this.requests.transition(request.tenantId, request.id, ['pending'], 'expired', now, { expiry: 'due' })) {
+      await this.requests.recordEvent({ tenantId: request.tenantId, requestId: request.id, userId: request.userId, type: 'expired', at: now });
+      await this.waiters.changed(request.id);
+    }
+  }
+
+  async details(tenantId: string, id: string): Promise<RequestDetails> {
+    const request = await this.find(tenantId, id);
+    return {
+      id: request.id,
+      tenant: request.tenantId,
+      kind: request.kind,
+      status: request.status,
+      clientName: request.clientName,
+      ...describeBrowser(request.desktopUserAgent),
+      ip: request.desktopIp,
+      createdAt: new Date(request.createdAt).toISOString(),
+      expiresAt: new Date(request.expiresAt).toISOString(),
+      choices: request.choices,
+    };
+  }
+
+  /**
+   * The phone picks a number. A wrong pick ends the request (recorded, the desktop is told); the
+   * right one returns the passkey options for the approval, bound to this request.
+   */
+  async choose(tenant: Tenant, id: string, picked: number, now = Date.now()): Promise<CeremonyStart<PublicKeyCredentialRequestOptionsJSON>> {
+    const request = await this.requirePending(tenant.id, id, now);
+    if (picked !== request.number) {
+      if (await this.requests.transition(tenant.id, id, ['pending'], 'failed', now)) {
+        await this.requests.recordEvent({ tenantId: tenant.id, requestId: id, userId: request.userId, type: 'wrong_number', detail: String(picked), at: now });
+        await this.waiters.changed(id);
+      }
+      throw badRequest('That is not the number shown on your computer, so this request was cancelled to keep your account safe. If it was you, start again on the computer.', 'wrong_number');
+    }
+    if (!(await this.requests.confirmNumber(tenant.id, id, now))) throw this.noLongerPending();
+    return this.passkeys.startSignIn(tenant, approvalBinding(id), request.userId ? { userId: request.userId } : {});
+  }
+
+  async approve(tenant: Tenant, id: string, input: { challengeId: string; response: AuthenticationResponse }, now = Date.now()): Promise<void> {
+    const request = await this.requirePending(tenant.id, id, now);
+    if (!request.numberConfirmed) throw badRequest('Pick the number shown on your computer first.', 'number_required');
+    const signedIn = await this.passkeys.finishSignIn(tenant, approvalBinding(id), input);
+    if (request.userId && signedIn.user.id !== request.userId) {
+      throw forbidden('This passkey belongs to another account than the one signing in on the computer.', 'credential_mismatch');
+    }
+    // mca (RFC 8176): more than one channel — the desktop browser and the phone.
+    const amr = ['mca', ...signedIn.amr];
+    if (!(await this.requests.transition(tenant.id, id, ['pending'], 'approved', now, { approvedUserId: signedIn.user.id, approvedAmr: amr }))) {
+      throw this.noLongerPending();
+    }
+    await this.requests.recordEvent({ tenantId: tenant.id, requestId: id, userId: signedIn.user.id, type: 'approved', detail: signedIn.credentialId, at: now });
+    await this.waiters.changed(id);
+  }
+
+  async deny(tenantId: string, id: string, now = Date.now()): Promise<void> {
+    const request = await this.requirePending(tenantId, id, now);
+    if (!(await this.requests.transition(tenantId, id, ['pending'], 'denied', now))) throw this.noLongerPending();
+    await this.requests.recordEvent({ tenantId, requestId: id, userId: request.userId, type: 'denied', at: now });
+    await this.waiters.changed(id);
+  }
+
+  /** The desktop gives up (cancel button, or a new code replaces this one). */
+  async cancel(tenantId: string, id: string, interactionUid: string, bindingSecret: string | undefined, now = Date.now()): Promise<void> {
+    const request = await this.find(tenantId, id, now);
+    assertBoundTo(request, interactionUid, bindingSecret);
+    if (await this.requests.transition(tenantId, id, ['pending'], 'cancelled', now)) {
+      await this.requests.recordEvent({ tenantId, requestId: id, userId: request.userId, type: 'cancelled', at: now });
+      await this.waiters.changed(id);
+    }
+  }
+
+  /** Status for the desktop that started the request (and nobody else). */
+  async statusForDesktop(tenantId: string, id: string, interactionUid: string, bindingSecret: string | undefined): Promise<CrossDeviceRequest> {
+    const request = await this.find(tenantId, id);
+    assertBoundTo(request, interactionUid, bindingSecret);
+    return request;
+  }
+
+  /** Turns an approval into the desktop's sign-in, once, in the browser that started it. */
+  async complete(tenantId: string, id: string, interactionUid: string, bindingSecret: string | undefined, now = Date.now()): Promise<{ userId: string; amr: string[] }> {
+    const request = await this.requests.find(tenantId, id);
+    if (!request) throw notFound('This sign-in request does not exist.', 'unknown_request');
+    assertBoundTo(request, interactionUid, bindingSecret);
+    if (request.status !== 'approved') throw conflict(statusMessage(request.status), `request_${request.status}`);
+    // The approval happened inside the 2-minute window; the desktop must redeem it promptly after.
+    if (now - (request.resolvedAt ?? 0) > REDEEM_WITHIN_MS) throw conflict('This approval is too old. Ask for a new code.', 'request_expired');
+    if (!(await this.requests.transition(tenantId, id, ['approved'], 'completed', now, { expiry: 'any' }))) {
+      throw conflict('This approval was already used.', 'request_completed');
+    }
+    await this.requests.recordEvent({ tenantId, requestId: id, userId: request.approvedUserId, type: 'completed', at: now });
+    return { userId: request.approvedUserId!, amr: request.approvedAmr ?? ['mca'] };
+  }
+
+  waitForChange(id: string, onChange: () => void): () => void {
+    return this.waiters.wait(id, onChange);
+  }
+
+  /** Expires due requests in the background, so "expired" is recorded even when nobody looks. */
+  async expireDue(now = Date.now()): Promise<void> {
+    for (const request of await this.requests.listDuePending(now)) await this.expire(request, now);
+  }
+
+  private async requirePending(tenantId: string, id: string, now: number): Promise<CrossDeviceRequest> {
+    const request = await this.find(tenantId, id, now);
+    if (request.status !== 'pending') throw new SesameError(`request_${request.status}`, request.status === 'expired' ? 410 : 409, statusMessage(request.status));
+    return request;
+  }
+
+  private noLongerPending(): SesameError {
+    return conflict('This sign-in request was already answered.', 'request_answered');
+  }
+}
+
+export function statusMessage(status: CrossDeviceStatus): string {
+  switch (status) {
+    case 'pending': return 'Waiting for your phone…';
+    case 'approved': return 'Approved on your phone. Signing you in…';
+    case 'completed': return 'This request was approved and used to sign in.';
+    case 'denied': return 'The request was denied on the phone.';
+    case 'failed': return 'The wrong number was picked on the phone, so the request was cancelled.';
+    case 'cancelled': return 'This request was cancelled.';
+    case 'expired': return 'This code has expired. Ask for a new one.';
+  }
+}
+
+/** Approvals are WebAuthn ceremonies bound to the request (not to an OIDC interaction). */
+export const approvalBinding = (requestId: string) => `xd:${requestId}`;
+
+function hash(secret: string): string {
+  return createHash('sha256').update(secret).digest('base64url');
+}
+
+function assertBoundTo(request: CrossDeviceRequest, interactionUid: string, bindingSecret: string | undefined): void {
+  const expected = Buffer.from(request.browserBinding);
+  const presented = Buffer.from(bindingSecret ? hash(bindingSecret) : '');
+  if (request.interactionUid !== interactionUid || expected.length !== presented.length || !timingSafeEqual(expected, presented)) {
+    throw forbidden('This sign-in request belongs to another browser.', 'wrong_browser');
+  }
+}

@@ -1,0 +1,31 @@
+import type { PubSub } from '../storage/pubsub.js';
+
+export const CROSSDEVICE_CHANNEL = 'sesame_crossdevice';
+
+/**
+ * Desktop pages waiting on a cross-device request. One subscription to the channel per node,
+ * dispatched by request id; `changed` publishes to every node (NOTIFY on PostgreSQL).
+ */
+export class CrossDeviceWaiters {
+  private readonly waiting = new Map<string, Set<() => void>>();
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(private readonly pubsub: PubSub) {}
+
+  changed(requestId: string): Promise<void> {
+    return this.pubsub.publish(CROSSDEVICE_CHANNEL, requestId);
+  }
+
+  wait(requestId: string, onChange: () => void): () => void {
+    this.unsubscribe ??= this.pubsub.subscribe(CROSSDEVICE_CHANNEL, (id) => {
+      for (const listener of this.waiting.get(id) ?? []) listener();
+    });
+    let listeners = this.waiting.get(requestId);
+    if (!listeners) this.waiting.set(requestId, (listeners = new Set()));
+    listeners.add(onChange);
+    return () => {
+      listeners.delete(onChange);
+      if (listeners.size === 0) this.waiting.delete(requestId);
+    };
+  }
+}

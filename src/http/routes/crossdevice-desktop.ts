@@ -1,0 +1,150 @@
+import { PassThrough } from 'node:stream';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import type { ProviderRegistry } from '../../oidc/provider-registry.js';
+import type { TenantService } from '../../tenants/tenant-service.js';
+import type { PasskeyService } from '../../accounts/passkey-service.js';
+import type { CeremonyRateLimits } from '../middleware/rate-limit.js';
+import { statusMessage, TERMINAL, type CrossDeviceService } from '../../crossdevice/crossdevice-service.js';
+import type { CrossDeviceRequest } from '../../storage/repositories/crossdevice.js';
+import { qrSvg } from '../../crossdevice/qr.js';
+import { parseInput } from '../validate.js';
+import { requireJson } from './require-json.js';
+import { finishLogin, loadInteraction } from './interaction-context.js';
+
+const BINDING_COOKIE = 'sesame_xd';
+/** SSE: a comment line keeps proxies from closing the stream; each tick also re-reads the state. */
+const HEARTBEAT_MS = 15_000;
+
+const email = z.string().trim().toLowerCase().max(254).email('must be a valid e-mail address');
+const startBody = z.object({
+  email: email.optional().or(z.literal('').transform(() => undefined)),
+  push: z.boolean().default(false),
+});
+
+export interface CrossDeviceDesktopDeps {
+  registry: ProviderRegistry;
+  tenants: TenantService;
+  passkeys: PasskeyService;
+  crossDevice: CrossDeviceService;
+  rateLimits: CeremonyRateLimits;
+  publicUrl: string;
+}
+
+/**
+ * The desktop half of cross-device sign-in, inside the OIDC interaction: start a QR or push request,
+ * follow it live (SSE, or polling), cancel it, and complete the sign-in once the phone approved.
+ * The browser that starts a request gets a secret cookie; status and completion require it.
+ */
+export function crossDeviceDesktopRoutes(deps: CrossDeviceDesktopDeps): Router {
+  const router = new Router({ prefix: '/:tenant/interaction/:uid/crossdevice' });
+  const bindingCookie = (ctx: Context) => ({
+    httpOnly: true, sameSite: 'strict' as const, secure: ctx.secure, path: `/${ctx.params.tenant}/interaction/${ctx.params.uid}`, overwrite: true,
+  });
+
+  router.post('/', requireJson, async (ctx) => {
+    const { tenant, oidc, interaction } = await loadInteraction(ctx, deps);
+    const body = parseInput(startBody, ctx.request.body);
+    await deps.rateLimits.consume(ctx.ip, body.email && `${tenant.id}:${body.email}`);
+    const user = body.email ? await deps.passkeys.findUserByEmail(tenant.id, body.email) : undefined;
+    if (body.email && !user) {
+      ctx.status = 404;
+      ctx.body = { error: 'unknown_account', message: 'We don\'t know this e-mail address. Check it, or create an account.' };
+      return;
+    }
+    const client = interaction.params.client_id ? await oidc.provider.Client.find(String(interaction.params.client_id)) : undefined;
+    const { request, bindingSecret } = await deps.crossDevice.start({
+      tenant,
+      interactionUid: interaction.uid,
+      clientName: client?.clientName ?? tenant.name,
+      userAgent: ctx.get('user-agent'),
+      ip: ctx.ip,
+      kind: body.push ? 'push' : 'qr',
+      userId: user?.id,
+    });
+    ctx.cookies.set(BINDING_COOKIE, bindingSecret, bindingCookie(ctx));
+    const link = `${deps.publicUrl}/${tenant.id}/x/${request.id}`;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = {
+      id: request.id,
+      kind: request.kind,
+      link,
+      qrSvg: await qrSvg(link),
+      number: request.number,
+      expiresAt: new Date(request.expiresAt).toISOString(),
+    };
+  });
+
+  router.get('/:id', async (ctx) => {
+    const { tenant, interaction } = await loadInteraction(ctx, deps);
+    const request = await deps.crossDevice.statusForDesktop(tenant.id, ctx.params.id, interaction.uid, ctx.cookies.get(BINDING_COOKIE));
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = statusView(request);
+  });
+
+  router.get('/:id/events', async (ctx) => {
+    const { tenant, interaction } = await loadInteraction(ctx, deps);
+    const binding = ctx.cookies.get(BINDING_COOKIE);
+    const first = await deps.crossDevice.statusForDesktop(tenant.id, ctx.params.id, interaction.uid, binding);
+
+    const stream = new PassThrough();
+    ctx.req.socket.setTimeout(0);
+    ctx.req.socket.setNoDelay(true);
+    ctx.set({ 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
+    ctx.status = 200;
+    ctx.body = stream;
+
+    let last = '';
+    let closed = false;
+    const send = (request: CrossDeviceRequest) => {
+      const view = JSON.stringify(statusView(request));
+      if (view !== last) {
+        last = view;
+        stream.write(`event: status\ndata: ${view}\n\n`);
+      }
+      if (TERMINAL.includes(request.status)) close();
+    };
+    const refresh = () => {
+      deps.crossDevice.statusForDesktop(tenant.id, first.id, interaction.uid, binding).then(send, () => close());
+    };
+    const stopWaiting = deps.crossDevice.waitForChange(first.id, refresh);
+    const heartbeat = setInterval(() => {
+      stream.write(': keep-alive\n\n');
+      refresh();
+    }, HEARTBEAT_MS);
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      clearInterval(heartbeat);
+      stopWaiting();
+      stream.end();
+    };
+    ctx.req.on('close', close);
+    stream.write('retry: 2000\n\n');
+    send(first);
+    // The request may expire while nobody writes to it: look again just after its deadline.
+    const untilExpiry = first.expiresAt - Date.now() + 250;
+    if (untilExpiry > 0 && !closed) setTimeout(refresh, untilExpiry).unref();
+  });
+
+  router.post('/:id/cancel', requireJson, async (ctx) => {
+    const { tenant, interaction } = await loadInteraction(ctx, deps);
+    await deps.crossDevice.cancel(tenant.id, ctx.params.id, interaction.uid, ctx.cookies.get(BINDING_COOKIE));
+    ctx.body = { status: 'cancelled' };
+  });
+
+  router.post('/:id/complete', requireJson, async (ctx) => {
+    const { tenant, oidc, interaction } = await loadInteraction(ctx, deps);
+    const approved = await deps.crossDevice.complete(tenant.id, ctx.params.id, interaction.uid, ctx.cookies.get(BINDING_COOKIE));
+    ctx.cookies.set(BINDING_COOKIE, null, bindingCookie(ctx));
+    // No acr: a relayed QR code can be approved by a phished user, so this is not phishing-resistant.
+    ctx.body = { redirectTo: await finishLogin(ctx, oidc, { accountId: approved.userId, amr: approved.amr }) };
+  });
+
+  return router;
+}
+
+function statusView(request: CrossDeviceRequest) {
+  return { id: request.id, status: request.status, message: statusMessage(request.status), expiresAt: new Date(request.expiresAt).toISOString() };
+}

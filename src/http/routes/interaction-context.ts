@@ -1,0 +1,37 @@
+import type { Context } from 'koa';
+import type { ProviderRegistry, TenantOidc } from '../../oidc/provider-registry.js';
+import type { TenantService } from '../../tenants/tenant-service.js';
+import type { Tenant } from '../../storage/repositories/tenants.js';
+import { notFound, SesameError } from '../../errors.js';
+
+export type Interaction = Awaited<ReturnType<TenantOidc['provider']['interactionDetails']>>;
+
+/**
+ * Loads the OIDC interaction of this browser (from oidc-provider's interaction cookie) for a
+ * /<tenant>/interaction/<uid>/... route: anything bound to the interaction is thereby bound to the
+ * browser that holds that cookie.
+ */
+export async function loadInteraction(ctx: Context, deps: { registry: ProviderRegistry; tenants: TenantService }): Promise<{ tenant: Tenant; oidc: TenantOidc; interaction: Interaction }> {
+  const tenantId = ctx.params.tenant as string;
+  const oidc = await deps.registry.get(tenantId);
+  if (!oidc) throw notFound(`There is no tenant called "${tenantId}".`, 'unknown_tenant');
+  const tenant = await deps.tenants.requireTenant(tenantId);
+  let interaction: Interaction;
+  try {
+    interaction = await oidc.provider.interactionDetails(ctx.req, ctx.res);
+  } catch {
+    throw new SesameError('interaction_expired', 400,
+      'This sign-in page has expired or was opened in another browser. Go back to the application and start the sign-in again.');
+  }
+  if (interaction.uid !== ctx.params.uid) {
+    throw new SesameError('interaction_expired', 400, 'This sign-in page is out of date. Go back to the application and start the sign-in again.');
+  }
+  return { tenant, oidc, interaction };
+}
+
+export async function finishLogin(ctx: Context, oidc: TenantOidc, login: { accountId: string; acr?: string; amr: string[] }): Promise<string> {
+  return oidc.provider.interactionResult(ctx.req, ctx.res, {
+    login: { accountId: login.accountId, ...(login.acr ? { acr: login.acr } : {}), amr: login.amr, remember: true },
+  }, { mergeWithLastSubmission: false });
+}
+

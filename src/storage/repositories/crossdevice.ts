@@ -1,0 +1,149 @@
+import type { Kysely } from 'kysely';
+import type { Schema } from '../schema.js';
+import { randomId } from '../../ids.js';
+
+export type CrossDeviceStatus = 'pending' | 'approved' | 'denied' | 'failed' | 'cancelled' | 'expired' | 'completed';
+
+export interface CrossDeviceRequest {
+  id: string;
+  tenantId: string;
+  interactionUid: string;
+  browserBinding: string;
+  kind: 'qr' | 'push';
+  userId: string | null;
+  number: number;
+  choices: number[];
+  status: CrossDeviceStatus;
+  numberConfirmed: boolean;
+  clientName: string;
+  desktopUserAgent: string;
+  desktopIp: string;
+  approvedUserId: string | null;
+  approvedAmr: string[] | null;
+  createdAt: number;
+  expiresAt: number;
+  resolvedAt: number | null;
+}
+
+export class CrossDeviceRepository {
+  constructor(private readonly db: Kysely<Schema>) {}
+
+  async insert(r: CrossDeviceRequest): Promise<void> {
+    await this.db.insertInto('crossdevice_requests').values({
+      id: r.id,
+      tenant_id: r.tenantId,
+      interaction_uid: r.interactionUid,
+      browser_binding: r.browserBinding,
+      kind: r.kind,
+      user_id: r.userId,
+      number: r.number,
+      choices: JSON.stringify(r.choices),
+      status: r.status,
+      number_confirmed: r.numberConfirmed ? 1 : 0,
+      client_name: r.clientName,
+      desktop_user_agent: r.desktopUserAgent,
+      desktop_ip: r.desktopIp,
+      approved_user_id: r.approvedUserId,
+      approved_amr: r.approvedAmr && JSON.stringify(r.approvedAmr),
+      created_at: r.createdAt,
+      expires_at: r.expiresAt,
+      resolved_at: r.resolvedAt,
+    }).execute();
+  }
+
+  async find(tenantId: string, id: string): Promise<CrossDeviceRequest | undefined> {
+    const row = await this.db.selectFrom('crossdevice_requests').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    return row && toRequest(row);
+  }
+
+  /**
+   * Moves a request from one of `from` to `to` atomically; false when another actor got there first
+   * (the single-use guarantee for approve/deny/complete). `expiry`: 'live' (default) requires the
+   * request to be within its lifetime, 'due' past it (the expiry transition), 'any' either.
+   */
+  async transition(tenantId: string, id: string, from: CrossDeviceStatus[], to: CrossDeviceStatus, now: number,
+    extra: { approvedUserId?: string; approvedAmr?: string[]; expiry?: 'live' | 'due' | 'any' } = {}): Promise<boolean> {
+    let query = this.db.updateTable('crossdevice_requests')
+      .set({
+        status: to,
+        resolved_at: now,
+        ...(extra.approvedUserId ? { approved_user_id: extra.approvedUserId } : {}),
+        ...(extra.approvedAmr ? { approved_amr: JSON.stringify(extra.approvedAmr) } : {}),
+      })
+      .where('tenant_id', '=', tenantId).where('id', '=', id).where('status', 'in', from);
+    const expiry = extra.expiry ?? 'live';
+    if (expiry === 'live') query = query.where('expires_at', '>', now);
+    if (expiry === 'due') query = query.where('expires_at', '<=', now);
+    const result = await query.executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async confirmNumber(tenantId: string, id: string, now: number): Promise<boolean> {
+    const result = await this.db.updateTable('crossdevice_requests').set({ number_confirmed: 1 })
+      .where('tenant_id', '=', tenantId).where('id', '=', id).where('status', '=', 'pending').where('expires_at', '>', now)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async listPendingForUser(tenantId: string, userId: string, now: number): Promise<CrossDeviceRequest[]> {
+    const rows = await this.db.selectFrom('crossdevice_requests').selectAll()
+      .where('tenant_id', '=', tenantId).where('user_id', '=', userId).where('status', '=', 'pending').where('expires_at', '>', now)
+      .orderBy('created_at', 'desc').execute();
+    return rows.map(toRequest);
+  }
+
+  async listDuePending(now: number, limit = 100): Promise<CrossDeviceRequest[]> {
+    const rows = await this.db.selectFrom('crossdevice_requests').selectAll()
+      .where('status', '=', 'pending').where('expires_at', '<=', now).limit(limit).execute();
+    return rows.map(toRequest);
+  }
+
+  async recordEvent(event: { tenantId: string; requestId: string; userId?: string | null; deviceId?: string | null; type: string; detail?: string; at: number }): Promise<void> {
+    await this.db.insertInto('crossdevice_events').values({
+      id: randomId(12),
+      tenant_id: event.tenantId,
+      request_id: event.requestId,
+      user_id: event.userId ?? null,
+      device_id: event.deviceId ?? null,
+      type: event.type,
+      detail: event.detail ?? '',
+      at: event.at,
+    }).execute();
+  }
+
+  async countEvents(tenantId: string, userId: string, type: string, since: number): Promise<number> {
+    const row = await this.db.selectFrom('crossdevice_events').select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('tenant_id', '=', tenantId).where('user_id', '=', userId).where('type', '=', type).where('at', '>', since)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async eventsFor(tenantId: string, requestId: string): Promise<Array<{ type: string; deviceId: string | null; detail: string; at: number }>> {
+    const rows = await this.db.selectFrom('crossdevice_events').select(['type', 'device_id', 'detail', 'at'])
+      .where('tenant_id', '=', tenantId).where('request_id', '=', requestId).orderBy('at').execute();
+    return rows.map((r) => ({ type: r.type, deviceId: r.device_id, detail: r.detail, at: Number(r.at) }));
+  }
+}
+
+function toRequest(row: Schema['crossdevice_requests']): CrossDeviceRequest {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    interactionUid: row.interaction_uid,
+    browserBinding: row.browser_binding,
+    kind: row.kind as CrossDeviceRequest['kind'],
+    userId: row.user_id,
+    number: Number(row.number),
+    choices: JSON.parse(row.choices),
+    status: row.status as CrossDeviceStatus,
+    numberConfirmed: Boolean(row.number_confirmed),
+    clientName: row.client_name,
+    desktopUserAgent: row.desktop_user_agent,
+    desktopIp: row.desktop_ip,
+    approvedUserId: row.approved_user_id,
+    approvedAmr: row.approved_amr ? JSON.parse(row.approved_amr) : null,
+    createdAt: Number(row.created_at),
+    expiresAt: Number(row.expires_at),
+    resolvedAt: row.resolved_at === null ? null : Number(row.resolved_at),
+  };
+}
