@@ -1,4 +1,4 @@
-import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { encodeCBOR, type CBORType } from '@levischuck/tiny-cbor';
 
 /**
@@ -35,6 +35,12 @@ export interface StoredSoftwareCredential {
   userHandle: string;
   privateKey: KeyObject;
   signCount: number;
+}
+
+/** What `toJSON` writes: enough to restore the authenticator, private keys included (keep it private). */
+export interface SerializedAuthenticator {
+  options: SoftwareAuthenticatorOptions;
+  credentials: Array<{ id: string; rpId: string; userHandle: string; privateKeyJwk: JsonWebKey; signCount: number }>;
 }
 
 export interface CreationOptionsJSON {
@@ -144,6 +150,23 @@ export class SoftwareAuthenticator {
         userHandle: credential.userHandle,
       },
     };
+  }
+
+  toJSON(): SerializedAuthenticator {
+    return {
+      options: this.options,
+      credentials: [...this.credentials.values()].map((c) => ({
+        id: c.id, rpId: c.rpId, userHandle: c.userHandle, signCount: c.signCount, privateKeyJwk: c.privateKey.export({ format: 'jwk' }),
+      })),
+    };
+  }
+
+  static fromJSON(data: SerializedAuthenticator): SoftwareAuthenticator {
+    const authenticator = new SoftwareAuthenticator(data.options);
+    for (const c of data.credentials) {
+      authenticator.credentials.set(c.id, { id: c.id, rpId: c.rpId, userHandle: c.userHandle, signCount: c.signCount, privateKey: createPrivateKey({ key: c.privateKeyJwk, format: 'jwk' }) });
+    }
+    return authenticator;
   }
 
   private authDataPrefix(rpId: string, signCount: number, extraFlags: number): Buffer {

@@ -1,0 +1,173 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SoftwareAuthenticator } from '../sdk/software-authenticator.js';
+import { PassportClient, PassportError } from '../sdk/passport-client.js';
+import { databases, startTestServer, type TestServer } from './support/server.js';
+import { UserAgent } from './support/user-agent.js';
+import { authorizeUrl, createClient, exchangeCode, finishAtRp, openSignInPage, signUpThroughRp, verifyIdToken } from './support/flow.js';
+import type { Client } from '../src/storage/repositories/clients.js';
+
+import { desktopStarts } from './support/crossdevice.js';
+
+async function expectPassportError(promise: Promise<unknown>, status: number, code?: string) {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof PassportError, String(error));
+    assert.equal(error.status, status, error.message);
+    if (code) assert.equal(error.code, code);
+    return true;
+  });
+}
+
+for (const db of await databases()) {
+  describe(`cross-device sign-in (${db})`, () => {
+    let server: TestServer;
+    let client: Client;
+    const phoneKey = new SoftwareAuthenticator({ synced: true });
+    const phone = new PassportClient(phoneKey);
+    let sub: string;
+
+    before(async () => {
+      server = await startTestServer(db);
+      client = await createClient(server);
+      ({ claims: { sub } } = await signUpThroughRp(server, client, 'katherine@example.com', 'Katherine Johnson', phoneKey) as { claims: { sub: string } });
+    });
+    after(() => server.close());
+
+    test('QR: the phone sees who asks, picks the number, approves with its passkey; the desktop completes with amr mca', async () => {
+      const { ua, base, started, request } = await desktopStarts(server, client);
+      assert.equal(started.status, 200, started.text);
+      assert.match(request.link, new RegExp(`^${server.origin}/demo/x/[A-Za-z0-9_-]{22}$`));
+      assert.ok(Buffer.from(request.id, 'base64url').length >= 16, 'request id has at least 128 bits');
+      assert.match(request.qrSvg, /^<svg/);
+      assert.ok(request.number >= 10 && request.number <= 99);
+      assert.ok(Date.parse(request.expiresAt) - Date.now() <= 2 * 60 * 1000);
+
+      const details = await phone.details(request.link);
+      assert.equal(details.clientName, 'Test RP');
+      assert.equal(details.browser, 'Chrome 142');
+      assert.match(details.os, /Windows/);
+      assert.match(details.ip, /127\.0\.0\.1|::1/);
+      assert.equal(details.choices.length, 3);
+      assert.ok(details.choices.includes(request.number));
+
+      const page = await new UserAgent(server.origin).get(request.link);
+      assert.match(page.text, /Chrome 142 on Windows/);
+      assert.equal((page.text.match(/class="choice"/g) ?? []).length, 3);
+
+      assert.equal((await ua.get(`${base}/crossdevice/${request.id}`)).json().status, 'pending');
+      await phone.approve(request.link, request.number);
+      assert.equal((await ua.get(`${base}/crossdevice/${request.id}`)).json().status, 'approved');
+
+      const done = await ua.postJson(`${base}/crossdevice/${request.id}/complete`, {});
+      assert.equal(done.status, 200, done.text);
+      const { params } = await finishAtRp(ua, done.json().redirectTo);
+      const tokens = await exchangeCode(server, client, params.code);
+      const claims = await verifyIdToken(server, client, tokens.body.id_token);
+      assert.equal(claims.sub, sub);
+      assert.deepEqual(claims.amr, ['mca', 'swk', 'user']);
+      assert.equal(claims.acr, undefined, 'a cross-device sign-in is not claimed phishing-resistant');
+
+      const again = await ua.postJson(`${base}/crossdevice/${request.id}/complete`, {});
+      assert.ok([400, 409].includes(again.status), `an approval is used once (${again.status})`);
+      await expectPassportError(phone.approve(request.link, request.number), 409);
+    });
+
+    test('the desktop hears the approval over Server-Sent Events', async () => {
+      const { ua, base, request } = await desktopStarts(server, client);
+      const cookie = await ua.jar.getCookieString(`${base}/crossdevice/${request.id}/events`);
+      const response = await fetch(`${base}/crossdevice/${request.id}/events`, { headers: { cookie, accept: 'text/event-stream' } });
+      assert.equal(response.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+      const reader = response.body!.getReader();
+      const events: string[] = [];
+      const read = (async () => {
+        let buffer = '';
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return;
+          buffer += Buffer.from(value).toString('utf8');
+          for (const match of buffer.matchAll(/event: status\ndata: (.*)\n\n/g)) events.push(JSON.parse(match[1]).status);
+          buffer = buffer.slice(buffer.lastIndexOf('\n\n') + 2);
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 100));
+      await phone.approve(request.link, request.number);
+      await read;
+      assert.deepEqual(events, ['pending', 'approved']);
+    });
+
+    test('deny shows "denied" on the desktop, and nothing can complete', async () => {
+      const { ua, base, request } = await desktopStarts(server, client);
+      await phone.deny(request.link);
+      const status = (await ua.get(`${base}/crossdevice/${request.id}`)).json();
+      assert.equal(status.status, 'denied');
+      assert.match(status.message, /denied/);
+      assert.equal((await ua.postJson(`${base}/crossdevice/${request.id}/complete`, {})).status, 409);
+      await expectPassportError(phone.approve(request.link, request.number), 409);
+    });
+
+    test('a wrong number fails the request and is recorded', async () => {
+      const { ua, base, request } = await desktopStarts(server, client);
+      const wrong = (await phone.details(request.link)).choices.find((n) => n !== request.number)!;
+      await expectPassportError(phone.approve(request.link, wrong), 400, 'wrong_number');
+      assert.equal((await ua.get(`${base}/crossdevice/${request.id}`)).json().status, 'failed');
+      await expectPassportError(phone.approve(request.link, request.number), 409);
+      const events = await server.services.crossDeviceRequests.eventsFor('demo', request.id);
+      assert.ok(events.some((e) => e.type === 'wrong_number' && e.detail === String(wrong)));
+    });
+
+    test('a request expires after two minutes', async () => {
+      const { ua, base, request } = await desktopStarts(server, client);
+      await server.services.database.db.updateTable('crossdevice_requests').set({ expires_at: Date.now() - 1 }).where('id', '=', request.id).execute();
+      await expectPassportError(phone.approve(request.link, request.number), 410, 'request_expired');
+      assert.equal((await ua.get(`${base}/crossdevice/${request.id}`)).json().status, 'expired');
+      const events = await server.services.crossDeviceRequests.eventsFor('demo', request.id);
+      assert.equal(events.filter((e) => e.type === 'expired').length, 1, 'expiry recorded once');
+    });
+
+    test('only the browser that showed the code can redeem the approval', async () => {
+      const { ua, base, request } = await desktopStarts(server, client);
+      await phone.approve(request.link, request.number);
+      // Another browser on the same interaction page, without the binding cookie (a relayed QR).
+      const attacker = new UserAgent(server.origin);
+      for (const cookie of await ua.jar.getCookies(base)) if (cookie.key !== 'sesame_xd') await attacker.jar.setCookie(cookie, base);
+      const stolen = await attacker.postJson(`${base}/crossdevice/${request.id}/complete`, {});
+      assert.equal(stolen.status, 403);
+      assert.equal(stolen.json().error, 'wrong_browser');
+      // A completely different browser and sign-in.
+      const other = await desktopStarts(server, client);
+      assert.equal((await other.ua.postJson(`${other.base}/crossdevice/${request.id}/complete`, {})).status, 403);
+      // The rightful browser still can.
+      assert.equal((await ua.postJson(`${base}/crossdevice/${request.id}/complete`, {})).status, 200);
+    });
+
+    test('with a username, only that account\'s passkey can approve', async () => {
+      const stranger = new SoftwareAuthenticator();
+      await signUpThroughRp(server, client, 'stranger@example.com', 'Stranger', stranger);
+      const { request } = await desktopStarts(server, client, { email: 'katherine@example.com' });
+      const options = (await (await fetch(`${request.link}/choose`, {
+        method: 'POST', headers: { 'content-type': 'application/json', origin: server.origin }, body: JSON.stringify({ number: request.number }),
+      })).json());
+      assert.deepEqual(options.options.allowCredentials.map((c: { id: string }) => c.id), [...phoneKey.credentials.keys()]);
+      const forged = stranger.getAssertion({ ...options.options, allowCredentials: [] }, server.origin);
+      const approve = await fetch(`${request.link}/approve`, {
+        method: 'POST', headers: { 'content-type': 'application/json', origin: server.origin }, body: JSON.stringify({ challengeId: options.challengeId, response: forged }),
+      });
+      assert.equal(approve.status, 400);
+      assert.equal((await approve.json()).error, 'credential_mismatch');
+    });
+
+    test('the desktop can cancel, and bad input is a clean 4xx', async () => {
+      const { ua, base, request } = await desktopStarts(server, client);
+      assert.equal((await ua.postJson(`${base}/crossdevice/${request.id}/cancel`, {})).status, 200);
+      assert.equal((await ua.get(`${base}/crossdevice/${request.id}`)).json().status, 'cancelled');
+      assert.equal((await ua.postJson(`${base}/crossdevice`, { push: 'yes' })).status, 400);
+      assert.equal((await ua.postJson(`${base}/crossdevice`, { email: 'nobody@example.com' })).status, 404);
+      assert.equal((await ua.postJson(`${base}/crossdevice`, { push: true })).status, 400, 'push needs a username');
+      assert.equal((await fetch(`${server.origin}/demo/x/${'A'.repeat(22)}/details`)).status, 404);
+      const badNumber = await fetch(`${request.link}/choose`, { method: 'POST', headers: { 'content-type': 'application/json', origin: server.origin }, body: JSON.stringify({ number: 'seven' }) });
+      assert.equal(badNumber.status, 400);
+      const crossSite = await fetch(`${request.link}/deny`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://evil.example.com' }, body: '{}' });
+      assert.equal(crossSite.status, 403);
+    });
+  });
+}
