@@ -4,7 +4,7 @@ import { SoftwareAuthenticator } from '../sdk/software-authenticator.js';
 import { PassportClient, PassportError } from '../sdk/passport-client.js';
 import { databases, startTestServer, type TestServer } from './support/server.js';
 import { UserAgent } from './support/user-agent.js';
-import { authorizeUrl, createClient, exchangeCode, finishAtRp, openSignInPage, signUpThroughRp, verifyIdToken } from './support/flow.js';
+import { createClient, exchangeCode, finishAtRp, signUpThroughRp, verifyIdToken } from './support/flow.js';
 import type { Client } from '../src/storage/repositories/clients.js';
 
 import { desktopStarts } from './support/crossdevice.js';
