@@ -149,3 +149,57 @@ for (const db of await databases()) {
     });
   });
 }
+
+describe('sesame passport (terminal device)', () => {
+  test('enrol, list, approve and deny from the command line', async () => {
+    const { main } = await import('../src/cli/main.js');
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const pushService = await startPushService();
+    const server = await startTestServer('sqlite', { pushAgent: pushService.agent });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-passport-cli-'));
+    const file = path.join(dir, 'device.json');
+    const sesame = async (...args: string[]) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await main([...args, '--file', file], (l = '') => out.push(l), (l) => err.push(l));
+      return { code, out: out.join('\n'), err: err.join('\n') };
+    };
+    try {
+      const client = await createClient(server);
+      const laptop = new SoftwareAuthenticator();
+      await signUpThroughRp(server, client, 'grace@example.com', 'Grace', laptop);
+      const enrol = await sesame('passport', 'enrol', await enrolmentLink(server, laptop), '--name', 'CI terminal');
+      assert.equal(enrol.code, 0, enrol.err);
+      assert.match(enrol.out, /enrolled as "CI terminal"/);
+      assert.equal(fs.statSync(file).mode & 0o777, 0o600, 'the key file is private');
+
+      // The terminal has no push subscription; a webhook makes push possible for it.
+      await server.services.tenants.setWebhook('demo', 'https://localhost:1/unreachable');
+      const push = await desktopStarts(server, client, { email: 'grace@example.com', push: true });
+      assert.equal(push.started.status, 200, push.started.text);
+      const list = await sesame('passport', 'list');
+      assert.match(list.out, new RegExp(`^${push.request.id}\\tTest RP — Chrome 142 on Windows`, 'm'));
+      const approve = await sesame('passport', 'approve', push.request.id, '--number', String(push.request.number));
+      assert.equal(approve.code, 0, approve.err);
+      assert.match(approve.out, /Approved/);
+      assert.equal((await push.ua.get(`${push.base}/crossdevice/${push.request.id}`)).json().status, 'approved');
+
+      const qr = await desktopStarts(server, client);
+      assert.equal((await sesame('passport', 'deny', qr.request.link)).code, 0);
+      assert.equal((await qr.ua.get(`${qr.base}/crossdevice/${qr.request.id}`)).json().status, 'denied');
+
+      const noNumber = await sesame('passport', 'approve', (await desktopStarts(server, client)).request.link);
+      assert.equal(noNumber.code, 2);
+      assert.match(noNumber.err, /--number \(one of \d\d, \d\d, \d\d\)/);
+      const badLink = await sesame('passport', 'approve', 'https://example.com/nothing');
+      assert.equal(badLink.code, 1);
+      assert.match(badLink.err, /not a Sesame sign-in request link/);
+    } finally {
+      await server.close();
+      await pushService.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

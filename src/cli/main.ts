@@ -9,6 +9,7 @@ import { createServices, type Services } from '../services.js';
 import { SesameError } from '../errors.js';
 import { issuerFor } from '../oidc/issuer.js';
 import { PUBLISH_AHEAD_MS } from '../oidc/signing-keys.js';
+import { PASSPORT_USAGE, PassportUsageError, runPassportCommand } from './passport-commands.js';
 
 const USAGE = `Usage: sesame <command> [options]
 
@@ -24,11 +25,16 @@ Clients (relying parties)
                                               and prints what to type into B2C's form
   client list --tenant <id>                   List a tenant's clients
 
+  tenant webhook --tenant <id> --url <url>    Announce push sign-in requests to a native-app gateway
+                                              (prints the signing secret); --remove to stop
+
 Users and keys
   user list --tenant <id>                     List a tenant's users and their passkey count
   keys rotate --tenant <id>                   Publish a new signing key; it signs 48 hours later
 
-Settings come from the same environment as the server (DATABASE_URL, DATA_DIR, PUBLIC_URL).`;
+Settings come from the same environment as the server (DATABASE_URL, DATA_DIR, PUBLIC_URL).
+
+${PASSPORT_USAGE}`;
 
 class UsageError extends Error {}
 
@@ -45,12 +51,21 @@ async function run(argv: string[], out: (line?: string) => void): Promise<void> 
       'post-logout-redirect-uri': { type: 'string', multiple: true },
       b2c: { type: 'string' },
       'require-pkce': { type: 'boolean' },
+      url: { type: 'string' },
+      remove: { type: 'boolean' },
+      file: { type: 'string' },
+      number: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   const [group, action, ...rest] = positionals;
   if (values.help || !group) {
     out(USAGE);
+    return;
+  }
+  if (group === 'passport') {
+    // Talks to a Sesame server over HTTPS like a phone; needs no database.
+    await runPassportCommand(action, rest, values, out);
     return;
   }
   const config = loadConfig();
@@ -78,6 +93,20 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
       out(`  Issuer:       ${issuerFor(config.publicUrl, tenant.id)}`);
       out(`  Metadata URL: ${issuerFor(config.publicUrl, tenant.id)}/.well-known/openid-configuration`);
       out(`Next: sesame client create --tenant ${tenant.id} --b2c <your-b2c-tenant-name>`);
+      return;
+    }
+    case 'tenant webhook': {
+      const tenantId = tenantFlag();
+      if (flags.remove === true) {
+        await services.tenants.setWebhook(tenantId, null);
+        out(`Tenant "${tenantId}" no longer announces push requests to a webhook.`);
+        return;
+      }
+      if (typeof flags.url !== 'string') throw new UsageError('Give the webhook address with --url <https://…>, or --remove.');
+      const secret = await services.tenants.setWebhook(tenantId, flags.url);
+      out(`Push sign-in requests of tenant "${tenantId}" are now announced to ${flags.url}.`);
+      out(`Signing secret (shown once): ${secret}`);
+      out('Each POST carries Sesame-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>.');
       return;
     }
     case 'tenant list': {
@@ -177,7 +206,7 @@ export async function main(
     await run(argv, out);
     return 0;
   } catch (error) {
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (error instanceof UsageError || error instanceof PassportUsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '.');
       err(`sesame: ${message}\n\n${USAGE}`);
       return 2;
