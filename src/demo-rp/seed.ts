@@ -9,7 +9,14 @@ export const DEMO_CLIENT_NAME = 'Demo relying party';
  * since, a client for the new address is added.
  */
 export async function seedDemo(tenants: TenantService, publicUrl: string): Promise<Client> {
-  if (!(await tenants.findTenant(DEMO_TENANT))) await tenants.createTenant(DEMO_TENANT, 'Demo Shop');
+  if (!(await tenants.findTenant(DEMO_TENANT))) {
+    try {
+      await tenants.createTenant(DEMO_TENANT, 'Demo Shop');
+    } catch (error) {
+      // Several nodes starting at once: another one created it first.
+      if (!(await tenants.findTenant(DEMO_TENANT))) throw error;
+    }
+  }
   const redirectUri = `${publicUrl}/demo-rp/callback`;
   const existing = (await tenants.listClients(DEMO_TENANT)).find((c) => c.name === DEMO_CLIENT_NAME && c.redirectUris.includes(redirectUri));
   if (existing) return existing;
