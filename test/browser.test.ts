@@ -113,3 +113,70 @@ describe('sign-in pages in Chromium', { skip }, () => {
 async function assertText(locator: import('playwright-core').Locator, pattern: RegExp) {
   await locator.filter({ hasText: pattern }).waitFor({ timeout: 5000 });
 }
+
+describe('cross-device sign-in in Chromium: a desktop and a phone', { skip }, () => {
+  let server: TestServer;
+  let browser: Browser;
+  before(async () => {
+    server = await startTestServer('sqlite');
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  test('the desktop shows a QR code and a number; the phone opens the link, picks it, approves; the desktop lands on the claims page', async () => {
+    const phone = await withVirtualAuthenticator(browser);
+    // The person already has a passkey on their phone.
+    await phone.page.goto(`${server.origin}/demo-rp/login`);
+    await phone.page.getByText('New here? Create an account').click();
+    await phone.page.getByLabel('E-mail address', { exact: true }).nth(1).fill('mae@example.com');
+    await phone.page.getByLabel('Your name').fill('Mae Jemison');
+    await phone.page.getByRole('button', { name: 'Create account with a passkey' }).click();
+    await phone.page.waitForURL(/\/demo-rp\/callback/);
+
+    const desktop = await withVirtualAuthenticator(browser);
+    await desktop.page.goto(`${server.origin}/demo-rp/login`);
+    await desktop.page.waitForURL(/\/demo\/interaction\//);
+    await desktop.page.getByRole('button', { name: 'Use my phone' }).click();
+    await desktop.page.locator('#crossdevice-qr-image').waitFor();
+    assert.match(String(await desktop.page.locator('#crossdevice-qr-image').getAttribute('src')), /^data:image\/svg\+xml;base64,/);
+    const link = String(await desktop.page.locator('#crossdevice-link').textContent());
+    const number = String(await desktop.page.locator('#crossdevice-number').textContent());
+    assert.match(link, /\/demo\/x\/[A-Za-z0-9_-]{22}$/);
+    assert.match(number, /^\d\d$/);
+
+    await phone.page.goto(link);
+    await phone.page.getByText('Which number is shown on your computer?').waitFor();
+    assert.match(String(await phone.page.locator('#request-details').textContent()), /Demo relying party/);
+    await phone.page.getByRole('button', { name: number, exact: true }).click();
+    await phone.page.locator('#status').filter({ hasText: /Approved/ }).waitFor();
+
+    await desktop.page.waitForURL(/\/demo-rp\/callback/, { timeout: 15_000 });
+    assert.equal(await desktop.page.locator('td[data-claim="name"]').textContent(), 'Mae Jemison');
+    assert.match(String(await desktop.page.locator('td[data-claim="amr"]').textContent()), /"mca"/);
+    await phone.context.close();
+    await desktop.context.close();
+  });
+
+  test('a denial shows on the desktop, which offers a new code', async () => {
+    const desktop = await withVirtualAuthenticator(browser);
+    const phone = await withVirtualAuthenticator(browser);
+    await desktop.page.goto(`${server.origin}/demo-rp/login`);
+    await desktop.page.waitForURL(/\/demo\/interaction\//);
+    await desktop.page.getByRole('button', { name: 'Use my phone' }).click();
+    await desktop.page.locator('#crossdevice-link').filter({ hasText: /\/x\// }).waitFor();
+    const link = String(await desktop.page.locator('#crossdevice-link').textContent());
+    await phone.page.goto(link);
+    await phone.page.getByRole('button', { name: /Deny/ }).click();
+    await phone.page.locator('#status').filter({ hasText: /Denied/ }).waitFor();
+    await desktop.page.locator('#crossdevice-status').filter({ hasText: /denied on the phone/ }).waitFor();
+    await desktop.page.getByRole('button', { name: 'New code' }).click();
+    await desktop.page.locator('#crossdevice-link').filter({ hasNotText: link }).waitFor();
+    await desktop.page.locator('#crossdevice-status').filter({ hasText: /Waiting for your phone/ }).waitFor();
+    assert.notEqual(String(await desktop.page.locator('#crossdevice-link').textContent()), link);
+    await phone.context.close();
+    await desktop.context.close();
+  });
+});
