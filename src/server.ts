@@ -96,8 +96,10 @@ async function main(): Promise<void> {
   if (config.demo) {
     lines.push(
       '',
-      `  Demo relying party:  ${config.publicUrl}/demo-rp/`,
+      `  Demo relying party:   ${config.publicUrl}/demo-rp/`,
       `  Demo tenant metadata: ${config.publicUrl}/demo/oidc/.well-known/openid-configuration`,
+      `  Your passkeys:        ${config.publicUrl}/demo/account`,
+      `  Passport (phone app): ${config.publicUrl}/demo/passport/`,
     );
   }
   lines.push('', '  Add a tenant for your own B2C:  npm run sesame -- tenant create <id> --name "<Display name>"', '');

@@ -180,3 +180,60 @@ describe('cross-device sign-in in Chromium: a desktop and a phone', { skip }, ()
     await desktop.context.close();
   });
 });
+
+describe('Passport enrolment in Chromium', { skip }, () => {
+  let server: TestServer;
+  let browser: Browser;
+  before(async () => {
+    server = await startTestServer('sqlite');
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  test('the account page shows a set-up code; the phone enrols in the Passport app with it and then approves a QR sign-in', async () => {
+    const desktop = await withVirtualAuthenticator(browser);
+    await desktop.page.goto(`${server.origin}/demo-rp/login`);
+    await desktop.page.getByText('New here? Create an account').click();
+    await desktop.page.getByLabel('E-mail address', { exact: true }).nth(1).fill('valerie@example.com');
+    await desktop.page.getByLabel('Your name').fill('Valerie Thomas');
+    await desktop.page.getByRole('button', { name: 'Create account with a passkey' }).click();
+    await desktop.page.waitForURL(/\/demo-rp\/callback/);
+
+    await desktop.page.goto(`${server.origin}/demo/account`);
+    await desktop.page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await desktop.page.getByRole('button', { name: 'Set up a phone' }).click();
+    await desktop.page.locator('#enrolment-link').filter({ hasText: /#enrol=/ }).waitFor();
+    const link = String(await desktop.page.locator('#enrolment-link').textContent());
+
+    const phone = await withVirtualAuthenticator(browser);
+    await phone.page.goto(link);
+    await phone.page.getByLabel('Name for this phone').fill('Valerie\'s phone');
+    await phone.page.getByRole('button', { name: 'Set up with the link from my computer' }).click();
+    await phone.page.locator('#status').filter({ hasText: /This phone is set up/ }).waitFor({ timeout: 15_000 });
+    assert.equal(await phone.page.locator('#enrolled').isVisible(), true);
+    assert.equal(await phone.page.locator('#enrolled-name').textContent(), 'Valerie\'s phone');
+
+    await desktop.page.reload();
+    assert.match(String(await desktop.page.locator('#devices').textContent()), /Valerie's phone/);
+
+    // The phone's new credential now approves a QR sign-in on another computer (no passkey there).
+    await desktop.context.close();
+    const other = await withVirtualAuthenticator(browser);
+    await other.page.goto(`${server.origin}/demo-rp/login`);
+    await other.page.waitForURL(/\/demo\/interaction\//);
+    await other.page.getByRole('button', { name: 'Use my phone' }).click();
+    await other.page.locator('#crossdevice-link').filter({ hasText: /\/x\// }).waitFor();
+    const requestLink = String(await other.page.locator('#crossdevice-link').textContent());
+    const number = String(await other.page.locator('#crossdevice-number').textContent());
+    await phone.page.goto(requestLink);
+    await phone.page.getByRole('button', { name: number, exact: true }).click();
+    await phone.page.locator('#status').filter({ hasText: /Approved/ }).waitFor();
+    await other.page.waitForURL(/\/demo-rp\/callback/, { timeout: 15_000 });
+    assert.match(String(await other.page.locator('td[data-claim="amr"]').textContent()), /\["mca","hwk","user"\]/);
+    await other.context.close();
+    await phone.context.close();
+  });
+});

@@ -98,6 +98,7 @@ export function crossDeviceDesktopRoutes(deps: CrossDeviceDesktopDeps): Router {
     let last = '';
     let closed = false;
     const send = (request: CrossDeviceRequest) => {
+      if (closed) return;
       const view = JSON.stringify(statusView(request));
       if (view !== last) {
         last = view;
@@ -106,6 +107,7 @@ export function crossDeviceDesktopRoutes(deps: CrossDeviceDesktopDeps): Router {
       if (TERMINAL.includes(request.status)) close();
     };
     const refresh = () => {
+      if (closed) return;
       deps.crossDevice.statusForDesktop(tenant.id, first.id, interaction.uid, binding).then(send, () => close());
     };
     const stopWaiting = deps.crossDevice.waitForChange(first.id, refresh);
