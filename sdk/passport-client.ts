@@ -18,11 +18,12 @@ export interface PassportDevice {
   name: string;
 }
 
+/** What a phone is shown before it approves: who asks, from where, and the three numbers. */
 export interface RequestDetails {
   id: string;
   tenant: string;
   kind: 'qr' | 'push';
-  status: string;
+  status: 'pending' | 'approved' | 'denied' | 'failed' | 'cancelled' | 'expired' | 'completed';
   clientName: string;
   browser: string;
   os: string;

@@ -110,6 +110,16 @@ describe('sign-in pages in Chromium', { skip }, () => {
   });
 });
 
+/** Creates an account with a passkey through the demo RP and the sign-in page. */
+async function signUpInBrowser(page: import('playwright-core').Page, server: TestServer, email: string, name: string) {
+  await page.goto(`${server.origin}/demo-rp/login`);
+  await page.getByText('New here? Create an account').click();
+  await page.getByLabel('E-mail address', { exact: true }).nth(1).fill(email);
+  await page.getByLabel('Your name').fill(name);
+  await page.getByRole('button', { name: 'Create account with a passkey' }).click();
+  await page.waitForURL(/\/demo-rp\/callback/);
+}
+
 async function assertText(locator: import('playwright-core').Locator, pattern: RegExp) {
   await locator.filter({ hasText: pattern }).waitFor({ timeout: 5000 });
 }
@@ -129,12 +139,7 @@ describe('cross-device sign-in in Chromium: a desktop and a phone', { skip }, ()
   test('the desktop shows a QR code and a number; the phone opens the link, picks it, approves; the desktop lands on the claims page', async () => {
     const phone = await withVirtualAuthenticator(browser);
     // The person already has a passkey on their phone.
-    await phone.page.goto(`${server.origin}/demo-rp/login`);
-    await phone.page.getByText('New here? Create an account').click();
-    await phone.page.getByLabel('E-mail address', { exact: true }).nth(1).fill('mae@example.com');
-    await phone.page.getByLabel('Your name').fill('Mae Jemison');
-    await phone.page.getByRole('button', { name: 'Create account with a passkey' }).click();
-    await phone.page.waitForURL(/\/demo-rp\/callback/);
+    await signUpInBrowser(phone.page, server, 'mae@example.com', 'Mae Jemison');
 
     const desktop = await withVirtualAuthenticator(browser);
     await desktop.page.goto(`${server.origin}/demo-rp/login`);
@@ -195,12 +200,7 @@ describe('Passport enrolment in Chromium', { skip }, () => {
 
   test('the account page shows a set-up code; the phone enrols in the Passport app with it and then approves a QR sign-in', async () => {
     const desktop = await withVirtualAuthenticator(browser);
-    await desktop.page.goto(`${server.origin}/demo-rp/login`);
-    await desktop.page.getByText('New here? Create an account').click();
-    await desktop.page.getByLabel('E-mail address', { exact: true }).nth(1).fill('valerie@example.com');
-    await desktop.page.getByLabel('Your name').fill('Valerie Thomas');
-    await desktop.page.getByRole('button', { name: 'Create account with a passkey' }).click();
-    await desktop.page.waitForURL(/\/demo-rp\/callback/);
+    await signUpInBrowser(desktop.page, server, 'valerie@example.com', 'Valerie Thomas');
 
     await desktop.page.goto(`${server.origin}/demo/account`);
     await desktop.page.getByRole('button', { name: 'Sign in with a passkey' }).click();

@@ -10,6 +10,7 @@ import type { CrossDeviceWaiters } from './waiters.js';
 import type { PushDispatcher } from './push-dispatcher.js';
 import { drawNumbers } from './number-matching.js';
 import { describeBrowser } from './describe-browser.js';
+import type { RequestDetails } from '../../sdk/passport-client.js';
 
 /** A QR code or push is valid this long; the desktop then offers a new one. */
 export const REQUEST_TTL_MS = 2 * 60 * 1000;
@@ -30,20 +31,8 @@ export interface StartInput {
   userId?: string;
 }
 
-/** What the phone (or SDK) is shown before it approves: who asks, from where, and the choices. */
-export interface RequestDetails {
-  id: string;
-  tenant: string;
-  kind: 'qr' | 'push';
-  status: CrossDeviceStatus;
-  clientName: string;
-  browser: string;
-  os: string;
-  ip: string;
-  createdAt: string;
-  expiresAt: string;
-  choices: number[];
-}
+/** What the phone (or SDK) is shown before it approves; the SDK owns the wire format. */
+export type { RequestDetails };
 
 /**
  * Cross-device sign-in: the desktop browser starts a request (QR or push), a phone approves it with
