@@ -60,6 +60,7 @@ for (const db of await databases()) {
       const { ua, base, started, request } = await desktopStarts(server, client, { email: 'ada@example.com', push: true });
       assert.equal(started.status, 200, started.text);
       assert.equal(request.kind, 'push');
+      assert.equal(started.json().delivered, 1, 'one phone reached');
       const [push] = (await pushService.waitFor(before + 1)).slice(before);
       assert.deepEqual(push.payload, { requestId: request.id });
       assert.equal(push.vapid.sub, 'mailto:sesame@localhost');
@@ -179,6 +180,7 @@ describe('sesame passport (terminal device)', () => {
       await server.services.tenants.setWebhook('demo', 'https://localhost:1/unreachable');
       const push = await desktopStarts(server, client, { email: 'grace@example.com', push: true });
       assert.equal(push.started.status, 200, push.started.text);
+      assert.equal(push.started.json().delivered, 0, 'the unreachable webhook is reported, the page falls back to the QR code');
       const list = await sesame('passport', 'list');
       assert.match(list.out, new RegExp(`^${push.request.id}\\tTest RP — Chrome 142 on Windows`, 'm'));
       const approve = await sesame('passport', 'approve', push.request.id, '--number', String(push.request.number));

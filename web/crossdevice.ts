@@ -5,7 +5,7 @@ import { config, post, show, explain } from './page.js';
  * to pick, follows the request over Server-Sent Events (falling back to polling), and completes
  * the sign-in here once the phone approved.
  */
-interface Started { id: string; kind: 'qr' | 'push'; link: string; qrSvg: string; number: number; expiresAt: string }
+interface Started { id: string; kind: 'qr' | 'push'; delivered?: number; link: string; qrSvg: string; number: number; expiresAt: string }
 interface StatusView { id: string; status: string; message: string }
 
 const TERMINAL = ['approved', 'denied', 'failed', 'cancelled', 'expired', 'completed'];
@@ -30,11 +30,14 @@ export async function startCrossDevice(push: boolean, email: string | undefined)
   current = started.id;
   panel.hidden = false;
   newCode.hidden = true;
-  image.hidden = push;
+  const unreached = push && started.delivered === 0;
+  image.hidden = push && !unreached;
   image.src = `data:image/svg+xml;base64,${btoa(started.qrSvg)}`;
-  instructions.textContent = push
-    ? 'We sent a notification to your phone. Open it to approve.'
-    : "Scan this code with your phone's camera or the Passport app.";
+  instructions.textContent = !push
+    ? "Scan this code with your phone's camera or the Passport app."
+    : unreached
+      ? 'We could not reach your phone right now. Scan this code with it instead.'
+      : 'We sent a notification to your phone. Open it to approve.';
   numberEl.textContent = String(started.number);
   link.href = started.link;
   link.textContent = started.link;

@@ -47,7 +47,8 @@ export class CrossDeviceService {
     private readonly push: PushDispatcher,
   ) {}
 
-  async start(input: StartInput, now = Date.now()): Promise<{ request: CrossDeviceRequest; bindingSecret: string }> {
+  /** `delivered`: for a push, how many channels (push services, webhook) accepted it. */
+  async start(input: StartInput, now = Date.now()): Promise<{ request: CrossDeviceRequest; bindingSecret: string; delivered?: number }> {
     if (input.kind === 'push') {
       if (!input.userId) throw badRequest('Enter your e-mail address first, so we know which phone to ask.', 'email_required');
       const recent = await this.requests.countEvents(input.tenant.id, input.userId, 'push_requested', now - 60_000);
@@ -80,8 +81,8 @@ export class CrossDeviceService {
     };
     await this.requests.insert(request);
     await this.requests.recordEvent({ tenantId: request.tenantId, requestId: request.id, userId: request.userId, type: input.kind === 'push' ? 'push_requested' : 'qr_shown', at: now });
-    if (input.kind === 'push') await this.push.announce(input.tenant, request, now);
-    return { request, bindingSecret };
+    const delivered = input.kind === 'push' ? await this.push.announce(input.tenant, request, now) : undefined;
+    return { request, bindingSecret, delivered };
   }
 
   /** The request with expiry applied (a due pending request is moved to `expired` and recorded, once). */

@@ -44,11 +44,12 @@ export class PushDispatcher {
     return (await this.devices.listByUser(tenant.id, userId)).some((d) => d.pushSubscription);
   }
 
-  async announce(tenant: Tenant, request: CrossDeviceRequest, now: number): Promise<void> {
+  /** Sends the request to every channel; answers how many accepted it (push services and the webhook). */
+  async announce(tenant: Tenant, request: CrossDeviceRequest, now: number): Promise<number> {
     const devices = await this.devices.listByUser(tenant.id, request.userId!);
     const vapid = await this.vapidKeys();
     const payload = JSON.stringify({ requestId: request.id });
-    await Promise.all(devices.filter((d) => d.pushSubscription).map(async (device) => {
+    const results = await Promise.all(devices.filter((d) => d.pushSubscription).map(async (device) => {
       try {
         const result = await webpush.sendNotification(device.pushSubscription!, payload, {
           vapidDetails: { subject: this.options.vapidSubject, publicKey: vapid.publicKey, privateKey: vapid.privateKey },
@@ -58,18 +59,21 @@ export class PushDispatcher {
           ...(this.options.agent ? { agent: this.options.agent } : {}),
         });
         await this.record(request, device.id, 'push_sent', `HTTP ${result.statusCode}`);
+        return true;
       } catch (error) {
         const status = (error as { statusCode?: number }).statusCode;
         // 404/410: the browser dropped the subscription; stop sending to it.
         if (status === 404 || status === 410) await this.devices.updatePushSubscription(tenant.id, device.id, null);
         await this.record(request, device.id, 'push_failed', status ? `HTTP ${status}` : (error as Error).message);
         this.log.warn({ tenant: tenant.id, device: device.id, status }, 'web push failed');
+        return false;
       }
     }));
-    if (tenant.webhookUrl && tenant.webhookSecret) await this.callWebhook(tenant, request, devices.map((d) => d.id));
+    const webhook = tenant.webhookUrl && tenant.webhookSecret ? await this.callWebhook(tenant, request, devices.map((d) => d.id)) : false;
+    return results.filter(Boolean).length + (webhook ? 1 : 0);
   }
 
-  private async callWebhook(tenant: Tenant, request: CrossDeviceRequest, deviceIds: string[]): Promise<void> {
+  private async callWebhook(tenant: Tenant, request: CrossDeviceRequest, deviceIds: string[]): Promise<boolean> {
     const body = JSON.stringify({
       type: 'crossdevice.request',
       tenant: tenant.id,
@@ -87,9 +91,11 @@ export class PushDispatcher {
         signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
       });
       await this.record(request, null, response.ok ? 'webhook_sent' : 'webhook_failed', `HTTP ${response.status}`);
+      return response.ok;
     } catch (error) {
       await this.record(request, null, 'webhook_failed', (error as Error).message);
       this.log.warn({ tenant: tenant.id }, 'push webhook failed');
+      return false;
     }
   }
 

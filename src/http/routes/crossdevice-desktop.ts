@@ -54,7 +54,7 @@ export function crossDeviceDesktopRoutes(deps: CrossDeviceDesktopDeps): Router {
       return;
     }
     const client = interaction.params.client_id ? await oidc.provider.Client.find(String(interaction.params.client_id)) : undefined;
-    const { request, bindingSecret } = await deps.crossDevice.start({
+    const { request, bindingSecret, delivered } = await deps.crossDevice.start({
       tenant,
       interactionUid: interaction.uid,
       clientName: client?.clientName ?? tenant.name,
@@ -69,6 +69,8 @@ export function crossDeviceDesktopRoutes(deps: CrossDeviceDesktopDeps): Router {
     ctx.body = {
       id: request.id,
       kind: request.kind,
+      // A push that no channel accepted still works as a QR code: the page then shows the code.
+      delivered,
       link,
       qrSvg: await qrSvg(link),
       number: request.number,
