@@ -32,9 +32,8 @@ async function signUp(email: string, displayName: string): Promise<void> {
 async function startAutofill(): Promise<void> {
   if (!(await browserSupportsWebAuthnAutofill())) return;
   // Runs in the background until the user picks a passkey from the e-mail field's suggestions.
-  signIn(undefined, true).catch((error) => {
-    if ((error as { name?: string }).name !== 'AbortError') show(explain(error), 'error');
-  });
+  // The person did not ask for it, so a failure (no passkey here, cancelled) stays silent.
+  signIn(undefined, true).catch(() => undefined);
 }
 
 const signinForm = document.getElementById('signin-form') as HTMLFormElement;
