@@ -5,7 +5,7 @@ import {
   startRegistration,
   WebAuthnAbortService,
 } from '@simplewebauthn/browser';
-import { explain, guard, post, show, type Ceremony } from './page.js';
+import { guard, post, show, type Ceremony } from './page.js';
 import { startCrossDevice } from './crossdevice.js';
 
 /**
