@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { startTestServer, type TestServer } from './support/server.js';
+import { UserAgent } from './support/user-agent.js';
 import { chromiumSkipReason, launchChromium, withVirtualAuthenticator } from './support/browser.js';
 
 /**
@@ -120,6 +121,27 @@ async function signUpInBrowser(page: import('playwright-core').Page, server: Tes
   await page.waitForURL(/\/demo-rp\/callback/);
 }
 
+type Page = import('playwright-core').Page;
+
+/** On the desktop's sign-in page: "Use my phone", then read the link (the QR code's content) and the number. */
+async function desktopShowsCode(page: Page, server: TestServer): Promise<{ link: string; number: string }> {
+  await page.goto(`${server.origin}/demo-rp/login`);
+  await page.waitForURL(/\/demo\/interaction\//);
+  await page.getByRole('button', { name: 'Use my phone' }).click();
+  await page.locator('#crossdevice-link').filter({ hasText: /\/x\// }).waitFor();
+  return {
+    link: String(await page.locator('#crossdevice-link').textContent()),
+    number: String(await page.locator('#crossdevice-number').textContent()),
+  };
+}
+
+/** On the phone: open the link, pick the number, approve with the phone's passkey. */
+async function phoneApproves(page: Page, link: string, number: string): Promise<void> {
+  await page.goto(link);
+  await page.getByRole('button', { name: number, exact: true }).click();
+  await page.locator('#status').filter({ hasText: /Approved/ }).waitFor();
+}
+
 async function assertText(locator: import('playwright-core').Locator, pattern: RegExp) {
   await locator.filter({ hasText: pattern }).waitFor({ timeout: 5000 });
 }
@@ -142,21 +164,16 @@ describe('cross-device sign-in in Chromium: a desktop and a phone', { skip }, ()
     await signUpInBrowser(phone.page, server, 'mae@example.com', 'Mae Jemison');
 
     const desktop = await withVirtualAuthenticator(browser);
-    await desktop.page.goto(`${server.origin}/demo-rp/login`);
-    await desktop.page.waitForURL(/\/demo\/interaction\//);
-    await desktop.page.getByRole('button', { name: 'Use my phone' }).click();
-    await desktop.page.locator('#crossdevice-qr-image').waitFor();
+    const { link, number } = await desktopShowsCode(desktop.page, server);
     assert.match(String(await desktop.page.locator('#crossdevice-qr-image').getAttribute('src')), /^data:image\/svg\+xml;base64,/);
-    const link = String(await desktop.page.locator('#crossdevice-link').textContent());
-    const number = String(await desktop.page.locator('#crossdevice-number').textContent());
+    assert.equal(await desktop.page.locator('#crossdevice-qr-image').isVisible(), true);
     assert.match(link, /\/demo\/x\/[A-Za-z0-9_-]{22}$/);
     assert.match(number, /^\d\d$/);
 
-    await phone.page.goto(link);
-    await phone.page.getByText('Which number is shown on your computer?').waitFor();
-    assert.match(String(await phone.page.locator('#request-details').textContent()), /Demo relying party/);
-    await phone.page.getByRole('button', { name: number, exact: true }).click();
-    await phone.page.locator('#status').filter({ hasText: /Approved/ }).waitFor();
+    const page = await new UserAgent(server.origin).get(link);
+    assert.match(page.text, /Which number is shown on your computer\?/);
+    assert.match(page.text, /Demo relying party/);
+    await phoneApproves(phone.page, link, number);
 
     await desktop.page.waitForURL(/\/demo-rp\/callback/, { timeout: 15_000 });
     assert.equal(await desktop.page.locator('td[data-claim="name"]').textContent(), 'Mae Jemison');
@@ -168,11 +185,7 @@ describe('cross-device sign-in in Chromium: a desktop and a phone', { skip }, ()
   test('a denial shows on the desktop, which offers a new code', async () => {
     const desktop = await withVirtualAuthenticator(browser);
     const phone = await withVirtualAuthenticator(browser);
-    await desktop.page.goto(`${server.origin}/demo-rp/login`);
-    await desktop.page.waitForURL(/\/demo\/interaction\//);
-    await desktop.page.getByRole('button', { name: 'Use my phone' }).click();
-    await desktop.page.locator('#crossdevice-link').filter({ hasText: /\/x\// }).waitFor();
-    const link = String(await desktop.page.locator('#crossdevice-link').textContent());
+    const { link } = await desktopShowsCode(desktop.page, server);
     await phone.page.goto(link);
     await phone.page.getByRole('button', { name: /Deny/ }).click();
     await phone.page.locator('#status').filter({ hasText: /Denied/ }).waitFor();
@@ -222,15 +235,8 @@ describe('Passport enrolment in Chromium', { skip }, () => {
     // The phone's new credential now approves a QR sign-in on another computer (no passkey there).
     await desktop.context.close();
     const other = await withVirtualAuthenticator(browser);
-    await other.page.goto(`${server.origin}/demo-rp/login`);
-    await other.page.waitForURL(/\/demo\/interaction\//);
-    await other.page.getByRole('button', { name: 'Use my phone' }).click();
-    await other.page.locator('#crossdevice-link').filter({ hasText: /\/x\// }).waitFor();
-    const requestLink = String(await other.page.locator('#crossdevice-link').textContent());
-    const number = String(await other.page.locator('#crossdevice-number').textContent());
-    await phone.page.goto(requestLink);
-    await phone.page.getByRole('button', { name: number, exact: true }).click();
-    await phone.page.locator('#status').filter({ hasText: /Approved/ }).waitFor();
+    const code = await desktopShowsCode(other.page, server);
+    await phoneApproves(phone.page, code.link, code.number);
     await other.page.waitForURL(/\/demo-rp\/callback/, { timeout: 15_000 });
     assert.match(String(await other.page.locator('td[data-claim="amr"]').textContent()), /\["mca","hwk","user"\]/);
     await other.context.close();
