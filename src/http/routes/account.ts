@@ -9,6 +9,7 @@ import type { User } from '../../storage/repositories/users.js';
 import { ACCOUNT_COOKIE, ACCOUNT_SESSION_SECONDS, issueAccountSession, readAccountSession } from '../../accounts/account-session.js';
 import { authenticationResponseSchema, registrationResponseSchema } from '../../webauthn/response-schema.js';
 import { parseInput } from '../validate.js';
+import { challengeId } from '../schemas.js';
 import { randomId } from '../../ids.js';
 import { unauthorized } from '../../errors.js';
 import { jsonForScript, renderPage } from '../../views/render.js';
@@ -18,7 +19,7 @@ import { qrSvg } from '../../crossdevice/qr.js';
 import type { PassportService } from '../../passport/passport-service.js';
 
 const CEREMONY_COOKIE = 'sesame_account_ceremony';
-const verifyBody = z.object({ challengeId: z.string().min(1).max(64) });
+const verifyBody = z.object({ challengeId });
 const signInVerifyBody = verifyBody.extend({ response: authenticationResponseSchema });
 const addVerifyBody = verifyBody.extend({ response: registrationResponseSchema });
 const removeBody = z.object({ credentialId: z.string().min(1).max(1024) });

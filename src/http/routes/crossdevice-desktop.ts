@@ -10,6 +10,7 @@ import { statusMessage, TERMINAL, type CrossDeviceService } from '../../crossdev
 import type { CrossDeviceRequest } from '../../storage/repositories/crossdevice.js';
 import { qrSvg } from '../../crossdevice/qr.js';
 import { parseInput } from '../validate.js';
+import { optionalEmail } from '../schemas.js';
 import { requireJson } from './require-json.js';
 import { finishLogin, loadInteraction } from './interaction-context.js';
 
@@ -17,11 +18,7 @@ const BINDING_COOKIE = 'sesame_xd';
 /** SSE: a comment line keeps proxies from closing the stream; each tick also re-reads the state. */
 const HEARTBEAT_MS = 15_000;
 
-const email = z.string().trim().toLowerCase().max(254).email('must be a valid e-mail address');
-const startBody = z.object({
-  email: email.optional().or(z.literal('').transform(() => undefined)),
-  push: z.boolean().default(false),
-});
+const startBody = z.object({ email: optionalEmail, push: z.boolean().default(false) });
 
 export interface CrossDeviceDesktopDeps {
   registry: ProviderRegistry;

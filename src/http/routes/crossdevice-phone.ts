@@ -6,12 +6,13 @@ import { statusMessage } from '../../crossdevice/crossdevice-service.js';
 import type { CeremonyRateLimits } from '../middleware/rate-limit.js';
 import { authenticationResponseSchema } from '../../webauthn/response-schema.js';
 import { parseInput } from '../validate.js';
+import { challengeId } from '../schemas.js';
 import { requireJson } from './require-json.js';
 import { counted } from '../../metrics.js';
 import { jsonForScript, renderPage } from '../../views/render.js';
 
 const chooseBody = z.object({ number: z.number().int().min(10).max(99) });
-const approveBody = z.object({ challengeId: z.string().min(1).max(64), response: authenticationResponseSchema });
+const approveBody = z.object({ challengeId, response: authenticationResponseSchema });
 
 export interface CrossDevicePhoneDeps {
   tenants: TenantService;

@@ -11,13 +11,12 @@ import { badRequest } from '../../errors.js';
 import { jsonForScript, renderPage } from '../../views/render.js';
 import { requireJson } from './require-json.js';
 import { counted } from '../../metrics.js';
+import { challengeId, email, optionalEmail } from '../schemas.js';
 
-
-const email = z.string().trim().toLowerCase().max(254).email('must be a valid e-mail address');
-const signInOptionsBody = z.object({ email: email.optional().or(z.literal('').transform(() => undefined)) });
+const signInOptionsBody = z.object({ email: optionalEmail });
 const signUpOptionsBody = z.object({ email, displayName: z.string().trim().min(1, 'must not be empty').max(100) });
-const signInVerifyBody = z.object({ challengeId: z.string().min(1).max(64), response: authenticationResponseSchema });
-const signUpVerifyBody = z.object({ challengeId: z.string().min(1).max(64), response: registrationResponseSchema });
+const signInVerifyBody = z.object({ challengeId, response: authenticationResponseSchema });
+const signUpVerifyBody = z.object({ challengeId, response: registrationResponseSchema });
 
 export interface InteractionDeps {
   registry: ProviderRegistry;
@@ -33,7 +32,6 @@ export interface InteractionDeps {
  */
 export function interactionRoutes(deps: InteractionDeps): Router {
   const router = new Router();
-
 
   router.get('/:tenant/interaction/:uid', async (ctx) => {
     const { tenant, oidc, interaction } = await loadInteraction(ctx, deps);
@@ -54,8 +52,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       tenantName: tenant.name,
       clientName: client?.clientName ?? tenant.name,
       loginHint: typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '',
-      showSignUp: false,
-      configJson: jsonForScript({ base, loginHint: interaction.params.login_hint ?? null }),
+      configJson: jsonForScript({ base }),
     });
   });
 

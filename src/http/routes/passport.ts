@@ -9,6 +9,7 @@ import type { PushDispatcher } from '../../crossdevice/push-dispatcher.js';
 import type { CeremonyRateLimits } from '../middleware/rate-limit.js';
 import { authenticationResponseSchema, registrationResponseSchema } from '../../webauthn/response-schema.js';
 import { parseInput } from '../validate.js';
+import { challengeId } from '../schemas.js';
 import { requireJson } from './require-json.js';
 import { counted } from '../../metrics.js';
 import { jsonForScript, renderPage } from '../../views/render.js';
@@ -19,7 +20,7 @@ const pushSubscription = z.object({
 });
 const deviceName = z.string().trim().min(1, 'must not be empty').max(60);
 const token = z.string().regex(/^[A-Za-z0-9_-]{20,64}$/, 'must be an enrolment token');
-const ceremony = { challengeId: z.string().min(1).max(64) };
+const ceremony = { challengeId };
 const tokenOptionsBody = z.object({ token });
 const tokenEnrolBody = z.object({ token, ...ceremony, response: registrationResponseSchema, name: deviceName, pushSubscription: pushSubscription.optional() });
 const passkeyEnrolBody = z.object({ ...ceremony, response: authenticationResponseSchema, name: deviceName, pushSubscription: pushSubscription.optional() });
