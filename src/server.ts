@@ -53,7 +53,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   internalUrl = `http://127.0.0.1:${port}`;
 
   const purge = setInterval(() => {
-    Promise.all([purgeExpiredOidcPayloads(database.db), services.challenges.purgeExpired(), services.crossDevice.expireDue()])
+    Promise.all([
+      purgeExpiredOidcPayloads(database.db),
+      services.challenges.purgeExpired(),
+      services.crossDevice.housekeeping(),
+      services.passport.purgeExpiredEnrolmentTokens(),
+    ])
       .catch((err) => log.warn({ err }, 'purging expired rows failed'));
   }, PURGE_INTERVAL_MS);
   purge.unref();

@@ -171,3 +171,24 @@ for (const db of await databases()) {
     });
   });
 }
+
+describe('cross-device housekeeping', () => {
+  test('due requests are expired (and recorded) without anyone looking; finished ones are deleted after a day', async () => {
+    const server = await startTestServer('sqlite');
+    try {
+      const client = await createClient(server);
+      const { request } = await desktopStarts(server, client);
+      const db = server.services.database.db;
+      await db.updateTable('crossdevice_requests').set({ expires_at: Date.now() - 1 }).where('id', '=', request.id).execute();
+      await server.services.crossDevice.housekeeping();
+      const row = await db.selectFrom('crossdevice_requests').select('status').where('id', '=', request.id).executeTakeFirstOrThrow();
+      assert.equal(row.status, 'expired');
+      await server.services.crossDevice.housekeeping(Date.now() + 25 * 3600 * 1000);
+      assert.equal(await db.selectFrom('crossdevice_requests').select('id').where('id', '=', request.id).executeTakeFirst(), undefined);
+      const events = await server.services.crossDeviceRequests.eventsFor('demo', request.id);
+      assert.deepEqual(events.map((e) => e.type), ['qr_shown', 'expired'], 'the audit record stays');
+    } finally {
+      await server.close();
+    }
+  });
+});

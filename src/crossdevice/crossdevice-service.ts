@@ -16,6 +16,8 @@ import type { RequestDetails } from '../../sdk/passport-client.js';
 export const REQUEST_TTL_MS = 2 * 60 * 1000;
 /** An approval must be turned into a sign-in by the desktop within this time. */
 export const REDEEM_WITHIN_MS = 60 * 1000;
+/** Finished requests are deleted after this long; their events are kept. */
+export const RETAIN_FINISHED_MS = 24 * 3600 * 1000;
 /** At most this many pushes per user per minute (push bombing). */
 export const PUSHES_PER_MINUTE = 3;
 
@@ -195,9 +197,13 @@ export class CrossDeviceService {
     return this.waiters.wait(id, onChange);
   }
 
-  /** Expires due requests in the background, so "expired" is recorded even when nobody looks. */
-  async expireDue(now = Date.now()): Promise<void> {
+  /**
+   * Background housekeeping: expires due requests (so "expired" is recorded even when nobody looks)
+   * and deletes finished requests after a day (their events remain).
+   */
+  async housekeeping(now = Date.now()): Promise<void> {
     for (const request of await this.requests.listDuePending(now)) await this.expire(request, now);
+    await this.requests.deleteResolvedBefore(now - RETAIN_FINISHED_MS);
   }
 
   private async requirePending(tenantId: string, id: string, now: number): Promise<CrossDeviceRequest> {

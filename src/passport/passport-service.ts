@@ -96,6 +96,10 @@ export class PassportService {
     return Promise.all(pending.map((r) => this.crossDevice.details(device.tenantId, r.id)));
   }
 
+  purgeExpiredEnrolmentTokens(now = Date.now()): Promise<void> {
+    return this.devices.deleteExpiredEnrolmentTokens(now);
+  }
+
   listDevices(tenantId: string, userId: string): Promise<PassportDevice[]> {
     return this.devices.listByUser(tenantId, userId);
   }

@@ -98,6 +98,11 @@ export class CrossDeviceRepository {
     return rows.map(toRequest);
   }
 
+  /** Finished requests are kept a while for support questions; their events stay as the audit record. */
+  async deleteResolvedBefore(before: number): Promise<void> {
+    await this.db.deleteFrom('crossdevice_requests').where('expires_at', '<', before).where('status', '!=', 'pending').execute();
+  }
+
   async recordEvent(event: { tenantId: string; requestId: string; userId?: string | null; deviceId?: string | null; type: string; detail?: string; at: number }): Promise<void> {
     await this.db.insertInto('crossdevice_events').values({
       id: randomId(12),

@@ -73,6 +73,10 @@ export class PassportDeviceRepository {
     return row.user_id;
   }
 
+  async deleteExpiredEnrolmentTokens(before: number): Promise<void> {
+    await this.db.deleteFrom('passport_enrolment_tokens').where('expires_at', '<', before).execute();
+  }
+
   async findEnrolmentToken(tenantId: string, tokenHash: string, now: number): Promise<string | undefined> {
     const row = await this.db.selectFrom('passport_enrolment_tokens').select('user_id')
       .where('token_hash', '=', tokenHash).where('tenant_id', '=', tenantId).where('used_at', 'is', null).where('expires_at', '>', now)
