@@ -100,15 +100,16 @@ async function grantEveryRequestedScope(ctx: KoaContextWithOIDC) {
   const { oidc } = ctx;
   if (!oidc.client || !oidc.session?.accountId) return undefined;
   const grantId = oidc.result?.consent?.grantId || oidc.session.grantIdFor(oidc.client.clientId);
-  let grant = grantId ? await oidc.provider.Grant.find(grantId) : undefined;
-  if (grant && grant.accountId !== oidc.session.accountId) grant = undefined;
-  if (!grant) grant = new oidc.provider.Grant({ clientId: oidc.client.clientId, accountId: oidc.session.accountId });
-  const scope = String(oidc.params?.scope ?? '');
-  grant.addOIDCScope(scope);
-  if (oidc.params?.claims) {
-    const claims = JSON.parse(String(oidc.params.claims)) as { id_token?: object; userinfo?: object };
-    grant.addOIDCClaims([...Object.keys(claims.id_token ?? {}), ...Object.keys(claims.userinfo ?? {})]);
+  const existing = grantId ? await oidc.provider.Grant.find(grantId) : undefined;
+  const grant = existing?.accountId === oidc.session.accountId
+    ? existing
+    : new oidc.provider.Grant({ clientId: oidc.client.clientId, accountId: oidc.session.accountId });
+  const granted = new Set((grant.getOIDCScope() ?? '').split(' '));
+  const requested = String(oidc.params?.scope ?? '').split(' ').filter(Boolean);
+  // A returning user's grant usually covers the request already: no write on that path.
+  if (grant !== existing || requested.some((s) => !granted.has(s))) {
+    grant.addOIDCScope(requested.join(' '));
+    await grant.save();
   }
-  await grant.save();
   return grant;
 }
