@@ -65,18 +65,7 @@ export class PasskeyService {
     }
     const payload: SignUpPayload = { userId: randomId(16), email: input.email, displayName: input.displayName };
     const { challengeId, challenge } = await this.challenges.issue({ tenantId: tenant.id, interactionUid, purpose: 'registration' }, payload);
-    const options = await generateRegistrationOptions({
-      rpName: tenant.name,
-      rpID: this.rp.rpId,
-      userID: Buffer.from(payload.userId, 'utf8'),
-      userName: input.email,
-      userDisplayName: input.displayName,
-      challenge: Buffer.from(challenge, 'base64url'),
-      timeout: CHALLENGE_TTL_MS,
-      attestationType: 'none',
-      authenticatorSelection: { residentKey: 'required', userVerification: 'required' },
-      supportedAlgorithmIDs: SUPPORTED_ALGORITHMS,
-    });
+    const options = await this.registrationOptions(tenant, { id: payload.userId, email: input.email, displayName: input.displayName }, challenge, []);
     return { challengeId, options };
   }
 
@@ -112,19 +101,7 @@ export class PasskeyService {
   async startAddPasskey(tenant: Tenant, bindingId: string, user: User): Promise<CeremonyStart<PublicKeyCredentialCreationOptionsJSON>> {
     const existing = await this.credentials.listByUser(tenant.id, user.id);
     const { challengeId, challenge } = await this.challenges.issue({ tenantId: tenant.id, interactionUid: bindingId, purpose: 'registration' }, { userId: user.id });
-    const options = await generateRegistrationOptions({
-      rpName: tenant.name,
-      rpID: this.rp.rpId,
-      userID: Buffer.from(user.id, 'utf8'),
-      userName: user.email,
-      userDisplayName: user.displayName,
-      challenge: Buffer.from(challenge, 'base64url'),
-      timeout: CHALLENGE_TTL_MS,
-      attestationType: 'none',
-      excludeCredentials: existing.map((c) => ({ id: c.id, transports: c.transports as AuthenticatorTransportFuture[] })),
-      authenticatorSelection: { residentKey: 'required', userVerification: 'required' },
-      supportedAlgorithmIDs: SUPPORTED_ALGORITHMS,
-    });
+    const options = await this.registrationOptions(tenant, user, challenge, descriptors(existing));
     return { challengeId, options };
   }
 
@@ -148,6 +125,24 @@ export class PasskeyService {
     if (!passkeys.some((c) => c.id === credentialId)) throw notFound('This passkey is not registered to your account.', 'unknown_credential');
     if (passkeys.length === 1) throw conflict('This is your only passkey. Add another one before you remove it.', 'last_credential');
     await this.credentials.delete(tenantId, userId, credentialId);
+  }
+
+  /** Discoverable (resident) passkeys with user verification; attestation is not asked for. */
+  private registrationOptions(tenant: Tenant, user: { id: string; email: string; displayName: string }, challenge: string,
+    excludeCredentials: Array<{ id: string; transports?: AuthenticatorTransportFuture[] }>): Promise<PublicKeyCredentialCreationOptionsJSON> {
+    return generateRegistrationOptions({
+      rpName: tenant.name,
+      rpID: this.rp.rpId,
+      userID: Buffer.from(user.id, 'utf8'),
+      userName: user.email,
+      userDisplayName: user.displayName,
+      challenge: Buffer.from(challenge, 'base64url'),
+      timeout: CHALLENGE_TTL_MS,
+      attestationType: 'none',
+      excludeCredentials,
+      authenticatorSelection: { residentKey: 'required', userVerification: 'required' },
+      supportedAlgorithmIDs: SUPPORTED_ALGORITHMS,
+    });
   }
 
   private toStoredCredential(tenantId: string, userId: string, verified: VerifiedRegistration, now: number): StoredCredential {
@@ -180,7 +175,7 @@ export class PasskeyService {
       if (!user) throw notFound('We don\'t know this e-mail address. Check it, or create an account.', 'unknown_account');
       userId = user.id;
       const credentials = await this.credentials.listByUser(tenant.id, user.id);
-      allowCredentials = credentials.map((c) => ({ id: c.id, transports: c.transports as AuthenticatorTransportFuture[] }));
+      allowCredentials = descriptors(credentials);
     }
     const { challengeId, challenge } = await this.challenges.issue({ tenantId: tenant.id, interactionUid: bindingId, purpose: 'authentication' }, { userId: userId ?? null });
     const options = await generateAuthenticationOptions({
@@ -222,4 +217,9 @@ export class PasskeyService {
     if (!user) throw badRequest('The account of this passkey no longer exists.', 'unknown_account');
     return { user, credentialId: credential.id, acr: ACR_PHISHING_RESISTANT, amr: amrFor(verified) };
   }
+}
+
+/** Credential descriptors for allowCredentials / excludeCredentials. */
+function descriptors(credentials: StoredCredential[]): Array<{ id: string; transports?: AuthenticatorTransportFuture[] }> {
+  return credentials.map((c) => ({ id: c.id, transports: c.transports as AuthenticatorTransportFuture[] }));
 }
