@@ -141,10 +141,8 @@ export class CrossDeviceService {
   async approve(tenant: Tenant, id: string, input: { challengeId: string; response: AuthenticationResponse }, now = Date.now()): Promise<void> {
     const request = await this.requirePending(tenant.id, id, now);
     if (!request.numberConfirmed) throw badRequest('Pick the number shown on your computer first.', 'number_required');
+    // With a username, the challenge was issued for that user (choose), so another account's passkey is refused there.
     const signedIn = await this.passkeys.finishSignIn(tenant, approvalBinding(id), input);
-    if (request.userId && signedIn.user.id !== request.userId) {
-      throw forbidden('This passkey belongs to another account than the one signing in on the computer.', 'credential_mismatch');
-    }
     // mca (RFC 8176): more than one channel — the desktop browser and the phone.
     const amr = ['mca', ...signedIn.amr];
     if (!(await this.requests.transition(tenant.id, id, ['pending'], 'approved', now, { approvedUserId: signedIn.user.id, approvedAmr: amr }))) {
