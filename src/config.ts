@@ -1,7 +1,7 @@
 import path from 'node:path';
 
 /**
- * Every setting Sesame reads, in one place. Read once at start-up and passed down;
+ * Every setting Sesame reads, in one place (README.md, "Configuration", lists each variable). Read once at start-up and passed down;
  * nothing below the composition root looks at process.env.
  */
 export interface Config {
@@ -24,19 +24,6 @@ export interface Config {
   /** Sign-in and sign-up ceremonies allowed per minute, per client IP and per account (e-mail). */
   rateLimits: { perIpPerMinute: number; perAccountPerMinute: number };
 }
-
-export const configDocs: Array<{ env: string; default: string; meaning: string }> = [
-  { env: 'PORT', default: '8080', meaning: 'Port the server listens on.' },
-  { env: 'PUBLIC_URL', default: 'http://localhost:PORT', meaning: 'Base URL users and relying parties reach Sesame at. Issuers are PUBLIC_URL/<tenant>/oidc; WebAuthn RP ID is its host name.' },
-  { env: 'DATABASE_URL', default: '(unset: SQLite)', meaning: 'postgres://… to use PostgreSQL instead of the embedded SQLite file.' },
-  { env: 'DATA_DIR', default: './data', meaning: 'Folder of the embedded SQLite database (sesame.db).' },
-  { env: 'SESAME_DEMO', default: 'true', meaning: 'Seed the demo tenant, its client and the /demo-rp/ page. Set to false in production.' },
-  { env: 'LOG_LEVEL', default: 'info', meaning: 'trace, debug, info, warn, error or silent.' },
-  { env: 'TRUST_PROXY', default: 'false', meaning: 'Honour X-Forwarded-For/-Proto from a reverse proxy.' },
-  { env: 'VAPID_SUBJECT', default: 'PUBLIC_URL if https, else mailto:sesame@localhost', meaning: 'Contact the Web Push services see in the VAPID JWT (https: URL or mailto: address).' },
-  { env: 'RATE_LIMIT_PER_IP', default: '60', meaning: 'Sign-in/sign-up requests allowed per minute from one IP address.' },
-  { env: 'RATE_LIMIT_PER_ACCOUNT', default: '10', meaning: 'Sign-in/sign-up requests allowed per minute for one e-mail address.' },
-];
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = parsePort(env.PORT ?? '8080');
