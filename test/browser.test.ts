@@ -11,19 +11,21 @@ import { chromiumSkipReason, launchChromium, withVirtualAuthenticator } from './
  */
 const skip = chromiumSkipReason();
 
+/** One server and one Chromium for the whole file (each test uses its own browser contexts and accounts). */
+let fixture: Promise<{ server: TestServer; browser: Browser }> | undefined;
+const sharedFixture = () => (fixture ??= (async () => ({ server: await startTestServer('sqlite'), browser: await launchChromium() }))());
+after(async () => {
+  if (!fixture) return;
+  const { server, browser } = await fixture;
+  await browser.close();
+  await server.close();
+});
+
 describe('sign-in pages in Chromium', { skip }, () => {
   let server: TestServer;
   let browser: Browser;
   let credential: Record<string, unknown>;
-
-  before(async () => {
-    server = await startTestServer('sqlite');
-    browser = await launchChromium();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  before(async () => ({ server, browser } = await sharedFixture()));
 
   /**
    * Each test copies the passkey into a fresh virtual authenticator; carry its signature counter
@@ -149,14 +151,7 @@ async function assertText(locator: import('playwright-core').Locator, pattern: R
 describe('cross-device sign-in in Chromium: a desktop and a phone', { skip }, () => {
   let server: TestServer;
   let browser: Browser;
-  before(async () => {
-    server = await startTestServer('sqlite');
-    browser = await launchChromium();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  before(async () => ({ server, browser } = await sharedFixture()));
 
   test('the desktop shows a QR code and a number; the phone opens the link, picks it, approves; the desktop lands on the claims page', async () => {
     const phone = await withVirtualAuthenticator(browser);
@@ -202,14 +197,7 @@ describe('cross-device sign-in in Chromium: a desktop and a phone', { skip }, ()
 describe('Passport enrolment in Chromium', { skip }, () => {
   let server: TestServer;
   let browser: Browser;
-  before(async () => {
-    server = await startTestServer('sqlite');
-    browser = await launchChromium();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  before(async () => ({ server, browser } = await sharedFixture()));
 
   test('the account page shows a set-up code; the phone enrols in the Passport app with it and then approves a QR sign-in', async () => {
     const desktop = await withVirtualAuthenticator(browser);
