@@ -7,6 +7,7 @@
  * times the crypto floor of one sign-in (ES256 assertion verification + RS256 ID-token signature +
  * hashing) and reads the server's CPU time from /proc, and prints
  * `ratio=<server CPU per sign-in / floor> signins_per_s=<n> p99_ms=<n> rss_mb=<n>`.
+ * BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the server process there (open it in Chrome DevTools).
  */
 import { spawn } from 'node:child_process';
 import { createHash, generateKeyPairSync, sign, verify } from 'node:crypto';
@@ -28,7 +29,7 @@ async function main() {
   const port = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-bench-'));
   const origin = `http://localhost:${port}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), '--import', 'tsx', 'src/server.ts'], {
     env: { ...process.env, PORT: String(port), PUBLIC_URL: origin, DATA_DIR: dataDir, LOG_LEVEL: 'silent', SESAME_DEMO: 'true', DATABASE_URL: '', RATE_LIMIT_PER_IP: '1000000', RATE_LIMIT_PER_ACCOUNT: '1000000' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
