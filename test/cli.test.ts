@@ -56,6 +56,21 @@ describe('sesame CLI', () => {
     assert.ok(!list.out.includes(secret), 'client list never shows secrets');
   });
 
+  test('client create --entra registers External ID redirect URIs and says what to enter', async () => {
+    const { code, out, err } = await sesame('client', 'create', '--tenant', 'contoso', '--entra', 'contoso', '--entra-tenant-id', '3F2B1C8E-0000-4000-8000-000000000000');
+    assert.equal(code, 0, err);
+    for (const expected of [
+      'https://contoso.ciamlogin.com/contoso.onmicrosoft.com/federation/oauth2',
+      'https://contoso.ciamlogin.com/3f2b1c8e-0000-4000-8000-000000000000/federation/oauth2',
+      'Issuer URI:                 https://id.example.com/contoso/oidc',
+      'Well-known endpoint:        https://id.example.com/contoso/oidc/.well-known/openid-configuration',
+      'email_verified is false',
+    ]) assert.ok(out.includes(expected), `missing: ${expected}\n${out}`);
+    const bad = await sesame('client', 'create', '--tenant', 'contoso', '--entra', 'contoso', '--entra-tenant-id', 'nope');
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /is not a tenant id/);
+  });
+
   test('user list and keys rotate', async () => {
     assert.match((await sesame('user', 'list', '--tenant', 'contoso')).out, /has no users yet/);
     const rotated = await sesame('keys', 'rotate', '--tenant', 'contoso');

@@ -19,10 +19,12 @@ Tenants
 
 Clients (relying parties)
   client create --tenant <id> [--redirect-uri <url>]... [--b2c <b2c-tenant-name>]
+                [--entra <subdomain> [--entra-tenant-id <id>]]
                 [--post-logout-redirect-uri <url>]... [--name <name>] [--require-pkce]
                                               Register a client; prints its id and secret (once)
                                               --b2c contoso registers contoso's B2C redirect URIs
-                                              and prints what to type into B2C's form
+                                              and prints what to type into B2C's form;
+                                              --entra does the same for Entra External ID
   client list --tenant <id>                   List a tenant's clients
 
   tenant webhook --tenant <id> --url <url>    Announce push sign-in requests to a native-app gateway
@@ -50,6 +52,8 @@ async function run(argv: string[], out: (line?: string) => void): Promise<void> 
       'redirect-uri': { type: 'string', multiple: true },
       'post-logout-redirect-uri': { type: 'string', multiple: true },
       b2c: { type: 'string' },
+      entra: { type: 'string' },
+      'entra-tenant-id': { type: 'string' },
       'require-pkce': { type: 'boolean' },
       url: { type: 'string' },
       remove: { type: 'boolean' },
@@ -124,6 +128,8 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
         postLogoutRedirectUris: flags['post-logout-redirect-uri'] as string[] | undefined,
         requirePkce: flags['require-pkce'] === true,
         b2cTenant: typeof flags.b2c === 'string' ? flags.b2c : undefined,
+        entraSubdomain: typeof flags.entra === 'string' ? flags.entra : undefined,
+        entraTenantId: typeof flags['entra-tenant-id'] === 'string' ? flags['entra-tenant-id'] : undefined,
       });
       const metadataUrl = `${issuerFor(config.publicUrl, tenantId)}/.well-known/openid-configuration`;
       out(`Client "${client.name}" created in tenant "${tenantId}".`);
@@ -153,7 +159,24 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
           out(`  Note: B2C only accepts https metadata URLs; set PUBLIC_URL to this server's public https address (now ${config.publicUrl}).`);
           out();
         }
-      } else {
+      }
+      if (typeof flags.entra === 'string') {
+        out('In the Microsoft Entra admin center (external tenant): External Identities → All identity providers →');
+        out('Custom → Add new → OpenID Connect, enter:');
+        out('  Display name:               Sesame passkeys');
+        out(`  Well-known endpoint:        ${metadataUrl}`);
+        out(`  Issuer URI:                 ${issuerFor(config.publicUrl, tenantId)}`);
+        out(`  Client ID:                  ${client.clientId}`);
+        out('  Client authentication:      client_secret');
+        out(`  Client secret:              ${client.clientSecret}`);
+        out('  Scope:                      openid profile email');
+        out('  Response type:              code');
+        out('  Claims mapping:             Sub → sub, Name → name, Email → email, Email verified → email_verified');
+        out('  Note: External ID creates accounts only for verified e-mail addresses, and Sesame does not');
+        out('  verify e-mail addresses yet (email_verified is false), so new External ID sign-ups are refused.');
+        out();
+      }
+      if (typeof flags.b2c !== 'string' && typeof flags.entra !== 'string') {
         out(`  Metadata URL:   ${metadataUrl}`);
         out();
       }

@@ -3,7 +3,7 @@ import { badRequest, conflict, notFound } from '../errors.js';
 import type { Tenant, TenantRepository } from '../storage/repositories/tenants.js';
 import type { Client, ClientRepository } from '../storage/repositories/clients.js';
 import type { SigningKeyService } from '../oidc/signing-keys.js';
-import { B2C_NAME_PATTERN, b2cRedirectUris } from './b2c.js';
+import { B2C_NAME_PATTERN, b2cRedirectUris, ENTRA_TENANT_ID_PATTERN, entraExternalIdRedirectUris } from './b2c.js';
 
 /** Tenant ids become URL path segments; these are taken by Sesame's own routes. */
 const RESERVED_IDS = new Set(['demo-rp', 'healthz', 'readyz', 'metrics', 'static', 'assets', 'admin', 'api', 'favicon.ico', 'robots.txt']);
@@ -17,6 +17,9 @@ export interface NewClient {
   requirePkce?: boolean;
   /** Azure AD B2C tenant name (the `contoso` of contoso.onmicrosoft.com): registers its redirect URIs. */
   b2cTenant?: string;
+  /** Entra External ID subdomain (the `contoso` of contoso.ciamlogin.com), and optionally its tenant id. */
+  entraSubdomain?: string;
+  entraTenantId?: string;
 }
 
 export class TenantService {
@@ -61,7 +64,16 @@ export class TenantService {
       }
       redirectUris.push(...b2cRedirectUris(input.b2cTenant));
     }
-    if (redirectUris.length === 0) throw badRequest('A client needs at least one redirect URI (--redirect-uri or --b2c).');
+    if (input.entraSubdomain !== undefined) {
+      if (!B2C_NAME_PATTERN.test(input.entraSubdomain)) {
+        throw badRequest(`"${input.entraSubdomain}" is not an External ID subdomain: give the part before .ciamlogin.com, e.g. contoso.`);
+      }
+      if (input.entraTenantId !== undefined && !ENTRA_TENANT_ID_PATTERN.test(input.entraTenantId)) {
+        throw badRequest(`"${input.entraTenantId}" is not a tenant id: it looks like 00000000-0000-0000-0000-000000000000.`);
+      }
+      redirectUris.push(...entraExternalIdRedirectUris(input.entraSubdomain, input.entraTenantId));
+    }
+    if (redirectUris.length === 0) throw badRequest('A client needs at least one redirect URI (--redirect-uri, --b2c or --entra).');
     const postLogout = input.postLogoutRedirectUris ?? [];
     for (const uri of [...redirectUris, ...postLogout]) checkRedirectUri(uri);
     const client: Client = {
@@ -69,7 +81,7 @@ export class TenantService {
       clientId: randomId(16),
       // URL-safe alphabet, so Basic auth works with or without form-encoding (research/b2c.md §2).
       clientSecret: randomId(32),
-      name: input.name?.trim() || (input.b2cTenant ? `Azure AD B2C (${input.b2cTenant})` : 'Relying party'),
+      name: input.name?.trim() || (input.b2cTenant ? `Azure AD B2C (${input.b2cTenant})` : input.entraSubdomain ? `Entra External ID (${input.entraSubdomain})` : 'Relying party'),
       redirectUris: [...new Set(redirectUris)],
       postLogoutRedirectUris: [...new Set(postLogout)],
       requirePkce: input.requirePkce ?? false,
