@@ -113,18 +113,11 @@ export class SoftwareAuthenticator {
       ['authData', new Uint8Array(authData)],
     ]));
     this.credentials.set(credential.id, credential);
-    return {
-      id: credential.id,
-      rawId: credential.id,
-      type: 'public-key' as const,
-      authenticatorAttachment: 'platform' as const,
-      clientExtensionResults: {},
-      response: {
-        clientDataJSON: clientDataJSON.toString('base64url'),
-        attestationObject: attestationObject.toString('base64url'),
-        transports: ['internal'],
-      },
-    };
+    return publicKeyCredential(credential.id, {
+      clientDataJSON: clientDataJSON.toString('base64url'),
+      attestationObject: attestationObject.toString('base64url'),
+      transports: ['internal'],
+    });
   }
 
   /** navigator.credentials.get(): uses the first allowed credential, or any for this RP (discoverable). */
@@ -137,19 +130,12 @@ export class SoftwareAuthenticator {
     const authData = this.authDataPrefix(rpId, this.options.counter ? credential.signCount : 0, 0);
     const clientDataJSON = clientData('webauthn.get', options.challenge, origin);
     const signature = sign('sha256', Buffer.concat([authData, sha256(clientDataJSON)]), credential.privateKey);
-    return {
-      id: credential.id,
-      rawId: credential.id,
-      type: 'public-key' as const,
-      authenticatorAttachment: 'platform' as const,
-      clientExtensionResults: {},
-      response: {
-        clientDataJSON: clientDataJSON.toString('base64url'),
-        authenticatorData: authData.toString('base64url'),
-        signature: signature.toString('base64url'),
-        userHandle: credential.userHandle,
-      },
-    };
+    return publicKeyCredential(credential.id, {
+      clientDataJSON: clientDataJSON.toString('base64url'),
+      authenticatorData: authData.toString('base64url'),
+      signature: signature.toString('base64url'),
+      userHandle: credential.userHandle,
+    });
   }
 
   toJSON(): SerializedAuthenticator {
@@ -177,6 +163,18 @@ export class SoftwareAuthenticator {
     counter.writeUInt32BE(signCount);
     return Buffer.concat([sha256(Buffer.from(rpId)), Buffer.from([flags]), counter]);
   }
+}
+
+/** The PublicKeyCredential JSON envelope a browser would hand to the page. */
+function publicKeyCredential<R>(id: string, response: R) {
+  return {
+    id,
+    rawId: id,
+    type: 'public-key' as const,
+    authenticatorAttachment: 'platform' as const,
+    clientExtensionResults: {},
+    response,
+  };
 }
 
 function clientData(type: string, challenge: string, origin: string): Buffer {
