@@ -58,6 +58,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       services.challenges.purgeExpired(),
       services.crossDevice.housekeeping(),
       services.passport.purgeExpiredEnrolmentTokens(),
+      services.rateLimits.purge(),
     ])
       .catch((err) => log.warn({ err }, 'purging expired rows failed'));
   }, PURGE_INTERVAL_MS);

@@ -7,6 +7,7 @@ import { ClientRepository } from './storage/repositories/clients.js';
 import { SigningKeyRepository } from './storage/repositories/signing-keys.js';
 import { ChallengeRepository } from './storage/repositories/challenges.js';
 import { UserRepository } from './storage/repositories/users.js';
+import { RateLimitRepository } from './storage/repositories/rate-limits.js';
 import { SigningKeyService } from './oidc/signing-keys.js';
 import { ProviderRegistry } from './oidc/provider-registry.js';
 import { TenantService } from './tenants/tenant-service.js';
@@ -53,7 +54,7 @@ export function createServices(config: Config, database: Database, log: Logger, 
     crossDevice,
     crossDeviceRequests,
     passport: new PassportService(passportDevices, crossDeviceRequests, passkeys, crossDevice, config.publicUrl),
-    rateLimits: new CeremonyRateLimits({
+    rateLimits: new CeremonyRateLimits(new RateLimitRepository(db), {
       perIp: { points: config.rateLimits.perIpPerMinute, durationSeconds: 60 },
       perAccount: { points: config.rateLimits.perAccountPerMinute, durationSeconds: 60 },
     }),

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { generateAuthenticationOptions, generateRegistrationOptions } from '@simplewebauthn/server';
-import type { AuthenticatorTransportFuture, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
+import type { AuthenticatorTransport, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import type { Schema } from '../storage/schema.js';
 import { UserRepository, type User } from '../storage/repositories/users.js';
 import { CredentialRepository, type StoredCredential } from '../storage/repositories/credentials.js';
@@ -129,7 +129,7 @@ export class PasskeyService {
 
   /** Discoverable (resident) passkeys with user verification; attestation is not asked for. */
   private registrationOptions(tenant: Tenant, user: { id: string; email: string; displayName: string }, challenge: string,
-    excludeCredentials: Array<{ id: string; transports?: AuthenticatorTransportFuture[] }>): Promise<PublicKeyCredentialCreationOptionsJSON> {
+    excludeCredentials: Array<{ id: string; transports?: AuthenticatorTransport[] }>): Promise<PublicKeyCredentialCreationOptionsJSON> {
     return generateRegistrationOptions({
       rpName: tenant.name,
       rpID: this.rp.rpId,
@@ -169,7 +169,7 @@ export class PasskeyService {
    */
   async startSignIn(tenant: Tenant, bindingId: string, input: { email?: string; userId?: string }): Promise<CeremonyStart<PublicKeyCredentialRequestOptionsJSON>> {
     let userId: string | undefined;
-    let allowCredentials: Array<{ id: string; transports?: AuthenticatorTransportFuture[] }> = [];
+    let allowCredentials: Array<{ id: string; transports?: AuthenticatorTransport[] }> = [];
     const user = input.email ? await this.users.findByEmail(tenant.id, input.email) : input.userId ? await this.users.findById(tenant.id, input.userId) : undefined;
     if (input.email || input.userId) {
       if (!user) throw notFound('We don\'t know this e-mail address. Check it, or create an account.', 'unknown_account');
@@ -220,6 +220,6 @@ export class PasskeyService {
 }
 
 /** Credential descriptors for allowCredentials / excludeCredentials. */
-function descriptors(credentials: StoredCredential[]): Array<{ id: string; transports?: AuthenticatorTransportFuture[] }> {
-  return credentials.map((c) => ({ id: c.id, transports: c.transports as AuthenticatorTransportFuture[] }));
+function descriptors(credentials: StoredCredential[]): Array<{ id: string; transports?: AuthenticatorTransport[] }> {
+  return credentials.map((c) => ({ id: c.id, transports: c.transports as AuthenticatorTransport[] }));
 }

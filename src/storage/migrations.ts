@@ -163,6 +163,16 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0003_rate_limits': {
+    async up(db: Kysely<any>) {
+      // One row per limited key (an IP network, or an account seen from a network), counted in fixed windows.
+      await db.schema.createTable('rate_limits')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('window_start', 'bigint', (c) => c.notNull())
+        .addColumn('hits', 'integer', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -138,6 +138,12 @@ export interface OidcPayloadsTable {
   consumed_at: number | null;
 }
 
+export interface RateLimitsTable {
+  key: string; // purpose + SHA-256 of what is limited (an IP network, an account seen from a network)
+  window_start: number;
+  hits: number;
+}
+
 export interface Schema {
   tenants: TenantsTable;
   clients: ClientsTable;
@@ -151,4 +157,5 @@ export interface Schema {
   crossdevice_events: CrossDeviceEventsTable;
   passport_devices: PassportDevicesTable;
   passport_enrolment_tokens: PassportEnrolmentTokensTable;
+  rate_limits: RateLimitsTable;
 }

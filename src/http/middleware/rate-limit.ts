@@ -1,5 +1,7 @@
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { createHash } from 'node:crypto';
+import ipaddr from 'ipaddr.js';
 import { tooManyRequests } from '../../errors.js';
+import type { RateLimitRepository } from '../../storage/repositories/rate-limits.js';
 
 export interface RateLimitRule {
   points: number;
@@ -7,25 +9,46 @@ export interface RateLimitRule {
 }
 
 /**
- * Rate limits for sign-in and sign-up, counted per client IP and per account (e-mail). Kept in
- * process memory: each node limits on its own (a shared store arrives with the multi-node work).
+ * Rate limits for sign-in, sign-up and the phone's approvals, counted in the database so that every
+ * node shares them.
+ *
+ * Two rules, chosen so that nobody can lock someone else out:
+ * - per network: an IPv4 address, or an IPv6 /64 (one subscriber's whole allocation: a client that
+ *   rotates through its own /64 is still one key);
+ * - per account *as seen from that network*: repeated attempts on one e-mail address are slowed
+ *   for the network making them, while the owner, elsewhere, signs in as usual. (A limit on the
+ *   e-mail alone would let anyone block a person's sign-in by trying their address.)
  */
 export class CeremonyRateLimits {
-  private readonly perIp: RateLimiterMemory;
-  private readonly perAccount: RateLimiterMemory;
+  constructor(
+    private readonly counts: RateLimitRepository,
+    private readonly rules: { perIp: RateLimitRule; perAccount: RateLimitRule },
+  ) {}
 
-  constructor(rules: { perIp: RateLimitRule; perAccount: RateLimitRule }) {
-    this.perIp = new RateLimiterMemory({ keyPrefix: 'ip', points: rules.perIp.points, duration: rules.perIp.durationSeconds });
-    this.perAccount = new RateLimiterMemory({ keyPrefix: 'acct', points: rules.perAccount.points, duration: rules.perAccount.durationSeconds });
+  async consume(ip: string, account?: string, now = Date.now()): Promise<void> {
+    const network = networkOf(ip);
+    await this.count(`ip:${network}`, this.rules.perIp, now);
+    if (account) await this.count(`acct:${account.toLowerCase()}|${network}`, this.rules.perAccount, now);
   }
 
-  async consume(ip: string, account?: string): Promise<void> {
-    try {
-      await this.perIp.consume(ip);
-      if (account) await this.perAccount.consume(account.toLowerCase());
-    } catch (error) {
-      if (error instanceof RateLimiterRes) throw tooManyRequests('Too many sign-in attempts. Please wait a minute and try again.');
-      throw error;
-    }
+  /** Rows of windows that ended long ago; called by the housekeeping timer. */
+  purge(now = Date.now()): Promise<void> {
+    const longest = Math.max(this.rules.perIp.durationSeconds, this.rules.perAccount.durationSeconds) * 1000;
+    return this.counts.purgeBefore(now - longest);
   }
+
+  private async count(key: string, rule: RateLimitRule, now: number): Promise<void> {
+    // Hashed: the table then holds neither e-mail addresses nor IP addresses.
+    const stored = `${key.slice(0, key.indexOf(':'))}:${createHash('sha256').update(key).digest('base64url')}`;
+    const hits = await this.counts.hit(stored, rule.durationSeconds * 1000, now);
+    if (hits > rule.points) throw tooManyRequests('Too many sign-in attempts. Please wait a minute and try again.');
+  }
+}
+
+/** The network a client address belongs to, for rate limiting: IPv4 as is, IPv6 by its /64. */
+export function networkOf(ip: string): string {
+  if (!ipaddr.isValid(ip)) return ip;
+  const address = ipaddr.process(ip); // IPv4-mapped IPv6 (::ffff:a.b.c.d) becomes plain IPv4
+  if (address.kind() === 'ipv4') return address.toString();
+  return `${address.toNormalizedString().split(':').slice(0, 4).join(':')}::/64`;
 }

@@ -1,0 +1,30 @@
+import type { Kysely } from 'kysely';
+import type { Schema } from '../schema.js';
+
+export class RateLimitRepository {
+  constructor(private readonly db: Kysely<Schema>) {}
+
+  /**
+   * Counts one hit for `key` in the current fixed window and returns the window's count, in one
+   * statement: concurrent requests on any node each get their own count, so none slips past the
+   * limit. (SET expressions read the row as it was before this update, on SQLite and PostgreSQL.)
+   */
+  async hit(key: string, windowMs: number, now: number): Promise<number> {
+    const row = await this.db.insertInto('rate_limits')
+      .values({ key, window_start: now, hits: 1 })
+      .onConflict((oc) => oc.column('key').doUpdateSet((eb) => {
+        const windowOver = eb('rate_limits.window_start', '<=', now - windowMs);
+        return {
+          hits: eb.case().when(windowOver).then(1).else(eb('rate_limits.hits', '+', 1)).end(),
+          window_start: eb.case().when(windowOver).then(now).else(eb.ref('rate_limits.window_start')).end(),
+        };
+      }))
+      .returning('hits')
+      .executeTakeFirstOrThrow();
+    return Number(row.hits);
+  }
+
+  async purgeBefore(before: number): Promise<void> {
+    await this.db.deleteFrom('rate_limits').where('window_start', '<', before).execute();
+  }
+}
