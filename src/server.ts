@@ -59,6 +59,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       services.crossDevice.housekeeping(),
       services.passport.purgeExpiredEnrolmentTokens(),
       services.rateLimits.purge(),
+      services.sessions.purgeExpired(Date.now()),
     ])
       .catch((err) => log.warn({ err }, 'purging expired rows failed'));
   }, PURGE_INTERVAL_MS);

@@ -8,6 +8,9 @@ import { SigningKeyRepository } from './storage/repositories/signing-keys.js';
 import { ChallengeRepository } from './storage/repositories/challenges.js';
 import { UserRepository } from './storage/repositories/users.js';
 import { RateLimitRepository } from './storage/repositories/rate-limits.js';
+import { SessionRepository } from './storage/repositories/sessions.js';
+import { AccountSessions } from './accounts/account-session.js';
+import { PasskeyRemoval } from './accounts/session-revocation.js';
 import { SigningKeyService } from './oidc/signing-keys.js';
 import { ProviderRegistry } from './oidc/provider-registry.js';
 import { TenantService } from './tenants/tenant-service.js';
@@ -38,6 +41,8 @@ export function createServices(config: Config, database: Database, log: Logger, 
   const crossDeviceRequests = new CrossDeviceRepository(db);
   const passportDevices = new PassportDeviceRepository(db);
   const push = new PushDispatcher(db, passportDevices, crossDeviceRequests, { publicUrl: config.publicUrl, vapidSubject: config.vapidSubject, agent: options.pushAgent }, log);
+  const sessions = new SessionRepository(db);
+  const registry = new ProviderRegistry(tenantRepository, signingKeys, { db, sessions, publicUrl: config.publicUrl, trustProxy: config.trustProxy });
   const crossDevice = new CrossDeviceService(crossDeviceRequests, passkeys, new CrossDeviceWaiters(database.pubsub), push);
   return {
     config,
@@ -48,7 +53,10 @@ export function createServices(config: Config, database: Database, log: Logger, 
     signingKeys,
     challenges,
     tenants: new TenantService(tenantRepository, clientRepository, signingKeys),
-    registry: new ProviderRegistry(tenantRepository, signingKeys, { db, publicUrl: config.publicUrl, trustProxy: config.trustProxy }),
+    registry,
+    sessions,
+    accountSessions: new AccountSessions(sessions),
+    passkeyRemoval: new PasskeyRemoval(passkeys, sessions, passportDevices, registry),
     passkeys,
     push,
     crossDevice,

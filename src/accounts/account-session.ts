@@ -1,39 +1,42 @@
 import { createHash } from 'node:crypto';
-import { SignJWT, jwtVerify } from 'jose';
-import type { Tenant } from '../storage/repositories/tenants.js';
+import { randomId } from '../ids.js';
+import type { SessionRepository } from '../storage/repositories/sessions.js';
 
 /**
  * The short session of a tenant's account page (/<tenant>/account), where people manage their
  * passkeys. It is separate from the OIDC session on purpose: changing passkeys needs a recent
- * passkey sign-in, so it lasts only ACCOUNT_SESSION_SECONDS. A JWT (HS256, keyed from the
- * tenant's cookie secret) in an HttpOnly cookie scoped to the account path.
+ * passkey sign-in, so it lasts only ACCOUNT_SESSION_SECONDS. It lives on the server: the cookie
+ * holds a random id (only its hash is stored), so signing out, or removing the passkey that opened
+ * it, ends it everywhere at once.
  */
 export const ACCOUNT_SESSION_SECONDS = 15 * 60;
 export const ACCOUNT_COOKIE = 'sesame_account';
-const AUDIENCE = 'sesame-account';
 
-function keyFor(tenant: Tenant): Uint8Array {
-  return createHash('sha256').update(`account-session:${tenant.cookieKeys[0]}`).digest();
+const hashOf = (token: string) => createHash('sha256').update(token).digest('base64url');
+
+export interface AccountSession {
+  userId: string;
+  credentialId: string;
 }
 
-export async function issueAccountSession(tenant: Tenant, userId: string): Promise<string> {
-  return new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(userId)
-    .setAudience(AUDIENCE)
-    .setIssuer(tenant.id)
-    .setIssuedAt()
-    .setExpirationTime(`${ACCOUNT_SESSION_SECONDS}s`)
-    .sign(keyFor(tenant));
-}
+export class AccountSessions {
+  constructor(private readonly sessions: SessionRepository) {}
 
-/** The signed-in user id, or undefined for a missing, expired or forged cookie. */
-export async function readAccountSession(tenant: Tenant, token: string | undefined): Promise<string | undefined> {
-  if (!token) return undefined;
-  try {
-    const { payload } = await jwtVerify(token, keyFor(tenant), { audience: AUDIENCE, issuer: tenant.id, algorithms: ['HS256'] });
-    return payload.sub;
-  } catch {
-    return undefined;
+  /** Opens a session for the user who just signed in with `credentialId`; returns the cookie value. */
+  async open(tenantId: string, userId: string, credentialId: string, now = Date.now()): Promise<string> {
+    const token = randomId(32);
+    await this.sessions.insertAccountSession({ idHash: hashOf(token), tenantId, userId, credentialId, expiresAt: now + ACCOUNT_SESSION_SECONDS * 1000 });
+    return token;
+  }
+
+  /** The session of a cookie value, or undefined for a missing, expired, ended or made-up one. */
+  async read(tenantId: string, token: string | undefined, now = Date.now()): Promise<AccountSession | undefined> {
+    if (!token || !/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
+    const found = await this.sessions.findAccountSession(tenantId, hashOf(token), now);
+    return found && { userId: found.userId, credentialId: found.credentialId };
+  }
+
+  async end(tenantId: string, token: string | undefined): Promise<void> {
+    if (token) await this.sessions.deleteAccountSession(tenantId, hashOf(token));
   }
 }

@@ -10,9 +10,12 @@ import { ACR_PHISHING_RESISTANT } from '../webauthn/amr.js';
 import { renderPage } from '../views/render.js';
 import { cspNonce } from '../http/csp.js';
 import { issuerFor } from './issuer.js';
+import type { SessionRepository } from '../storage/repositories/sessions.js';
 
 export interface ProviderDeps {
   db: Kysely<Schema>;
+  /** Where the passkey behind each OIDC session is recorded (removing it ends the session). */
+  sessions: SessionRepository;
   publicUrl: string;
   trustProxy: boolean;
 }
@@ -29,7 +32,9 @@ export function buildProvider(tenant: Tenant, jwks: { keys: Array<Record<string,
     adapter: (model: string) => new SqlAdapter(deps.db, clients, tenant.id, model),
     findAccount: accountFinder(users, tenant.id),
     jwks: jwks as Configuration['jwks'],
-    cookies: { keys: tenant.cookieKeys },
+    // The session cookie is scoped to the tenant's path: with the default '/', signing in to one
+    // tenant replaced the browser's session at every other tenant of this server.
+    cookies: { keys: tenant.cookieKeys, long: { httpOnly: true, sameSite: 'lax', path: `/${tenant.id}/` } },
     // Everything B2C maps must be in the ID token (it never calls userinfo), research/b2c.md §2–3.
     claims: {
       openid: ['sub', 'acr', 'amr', 'auth_time'],
@@ -63,7 +68,10 @@ export function buildProvider(tenant: Tenant, jwks: { keys: Array<Record<string,
         },
       },
     },
-    loadExistingGrant: grantEveryRequestedScope,
+    loadExistingGrant: async (ctx) => {
+      await recordSessionPasskey(ctx, tenant.id, deps.sessions);
+      return grantEveryRequestedScope(ctx);
+    },
     renderError: async (ctx, out) => {
       ctx.type = 'html';
       ctx.body = renderPage('error', {
@@ -80,7 +88,7 @@ export function buildProvider(tenant: Tenant, jwks: { keys: Array<Record<string,
       AuthorizationCode: 60,
       IdToken: 3600,
       Interaction: 3600,
-      Session: 14 * 24 * 3600,
+      Session: SESSION_TTL_SECONDS,
       Grant: 14 * 24 * 3600,
       RefreshToken: 14 * 24 * 3600,
       ClientCredentials: 600,
@@ -90,6 +98,19 @@ export function buildProvider(tenant: Tenant, jwks: { keys: Array<Record<string,
   const provider = new Provider(issuerFor(deps.publicUrl, tenant.id), configuration);
   provider.proxy = deps.trustProxy;
   return provider;
+}
+
+const SESSION_TTL_SECONDS = 14 * 24 * 3600;
+
+/**
+ * Right after a passkey sign-in, notes which passkey opened this session (finishLogin put its id
+ * in the interaction result), so that removing that passkey can end the session and its grants.
+ */
+async function recordSessionPasskey(ctx: KoaContextWithOIDC, tenantId: string, sessions: SessionRepository): Promise<void> {
+  const credentialId = (ctx.oidc.result as { sesame?: { credentialId?: string } } | undefined)?.sesame?.credentialId;
+  const sessionUid = ctx.oidc.session?.uid;
+  if (!credentialId || !sessionUid || !ctx.oidc.result?.login) return;
+  await sessions.recordOidcSession(tenantId, sessionUid, credentialId, Date.now() + SESSION_TTL_SECONDS * 1000);
 }
 
 /**

@@ -173,6 +173,30 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0004_sessions': {
+    async up(db: Kysely<any>) {
+      // The account page's sessions, on the server so that signing out (or removing the passkey that
+      // opened one) ends them. The cookie holds a random id; only its SHA-256 is stored.
+      await db.schema.createTable('account_sessions')
+        .addColumn('id_hash', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('credential_id', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('account_sessions_credential').on('account_sessions').columns(['tenant_id', 'credential_id']).execute();
+      // Which passkey signed in each OIDC session (by the session's uid, which is not its cookie value),
+      // so that removing the passkey ends the sessions and refresh tokens it produced.
+      await db.schema.createTable('oidc_session_credentials')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('session_uid', 'text', (c) => c.notNull())
+        .addColumn('credential_id', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('oidc_session_credentials_pk', ['tenant_id', 'session_uid'])
+        .execute();
+      await db.schema.createIndex('oidc_session_credentials_credential').on('oidc_session_credentials').columns(['tenant_id', 'credential_id']).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -144,6 +144,21 @@ export interface RateLimitsTable {
   hits: number;
 }
 
+export interface AccountSessionsTable {
+  id_hash: string; // SHA-256 of the random id in the cookie
+  tenant_id: string;
+  user_id: string;
+  credential_id: string; // the passkey that opened the session
+  expires_at: number;
+}
+
+export interface OidcSessionCredentialsTable {
+  tenant_id: string;
+  session_uid: string;
+  credential_id: string; // the passkey that signed the session in
+  expires_at: number;
+}
+
 export interface Schema {
   tenants: TenantsTable;
   clients: ClientsTable;
@@ -158,4 +173,6 @@ export interface Schema {
   passport_devices: PassportDevicesTable;
   passport_enrolment_tokens: PassportEnrolmentTokensTable;
   rate_limits: RateLimitsTable;
+  account_sessions: AccountSessionsTable;
+  oidc_session_credentials: OidcSessionCredentialsTable;
 }

@@ -6,7 +6,8 @@ import type { PasskeyService } from '../../accounts/passkey-service.js';
 import type { CeremonyRateLimits } from '../middleware/rate-limit.js';
 import type { Tenant } from '../../storage/repositories/tenants.js';
 import type { User } from '../../storage/repositories/users.js';
-import { ACCOUNT_COOKIE, ACCOUNT_SESSION_SECONDS, issueAccountSession, readAccountSession } from '../../accounts/account-session.js';
+import { ACCOUNT_COOKIE, ACCOUNT_SESSION_SECONDS, type AccountSessions } from '../../accounts/account-session.js';
+import type { PasskeyRemoval } from '../../accounts/session-revocation.js';
 import { authenticationResponseSchema, registrationResponseSchema } from '../../webauthn/response-schema.js';
 import { parseInput } from '../validate.js';
 import { challengeId } from '../schemas.js';
@@ -30,6 +31,8 @@ export interface AccountDeps {
   passkeys: PasskeyService;
   passport: PassportService;
   rateLimits: CeremonyRateLimits;
+  accountSessions: AccountSessions;
+  passkeyRemoval: PasskeyRemoval;
 }
 
 /**
@@ -53,8 +56,8 @@ export function accountRoutes(deps: AccountDeps): Router {
   };
 
   const signedInUser = async (ctx: Context, tenant: Tenant): Promise<User | undefined> => {
-    const userId = await readAccountSession(tenant, ctx.cookies.get(ACCOUNT_COOKIE));
-    return userId ? deps.passkeys.findUser(tenant.id, userId) : undefined;
+    const session = await deps.accountSessions.read(tenant.id, ctx.cookies.get(ACCOUNT_COOKIE));
+    return session ? deps.passkeys.findUser(tenant.id, session.userId) : undefined;
   };
 
   const requireUser = async (ctx: Context, tenant: Tenant): Promise<User> => {
@@ -112,8 +115,8 @@ export function accountRoutes(deps: AccountDeps): Router {
     const tenant = await deps.tenants.requireTenant(ctx.params.tenant);
     const body = parseInput(signInVerifyBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip);
-    const { user } = await counted('account_signin', deps.passkeys.finishSignIn(tenant, ceremonyBinding(ctx, tenant), body));
-    ctx.cookies.set(ACCOUNT_COOKIE, await issueAccountSession(tenant, user.id), cookieOptions(ctx, tenant, ACCOUNT_SESSION_SECONDS));
+    const { user, credentialId } = await counted('account_signin', deps.passkeys.finishSignIn(tenant, ceremonyBinding(ctx, tenant), body));
+    ctx.cookies.set(ACCOUNT_COOKIE, await deps.accountSessions.open(tenant.id, user.id, credentialId), cookieOptions(ctx, tenant, ACCOUNT_SESSION_SECONDS));
     ctx.body = { redirectTo: `/${tenant.id}/account` };
   });
 
@@ -135,12 +138,13 @@ export function accountRoutes(deps: AccountDeps): Router {
     const tenant = await deps.tenants.requireTenant(ctx.params.tenant);
     const user = await requireUser(ctx, tenant);
     const { credentialId } = parseInput(removeBody, ctx.request.body);
-    await deps.passkeys.removePasskey(tenant.id, user.id, credentialId);
+    await deps.passkeyRemoval.remove(tenant.id, user.id, credentialId);
     ctx.body = { redirectTo: `/${tenant.id}/account` };
   });
 
   router.post('/:tenant/account/signout', requireJson, async (ctx) => {
     const tenant = await deps.tenants.requireTenant(ctx.params.tenant);
+    await deps.accountSessions.end(tenant.id, ctx.cookies.get(ACCOUNT_COOKIE));
     ctx.cookies.set(ACCOUNT_COOKIE, null, cookieOptions(ctx, tenant, 0));
     ctx.body = { redirectTo: `/${tenant.id}/account` };
   });

@@ -29,9 +29,14 @@ export async function loadInteraction(ctx: Context, deps: { registry: ProviderRe
   return { tenant, oidc, interaction };
 }
 
-export async function finishLogin(ctx: Context, oidc: TenantOidc, login: { accountId: string; acr?: string; amr: string[] }): Promise<string> {
+/**
+ * Ends the interaction with a signed-in account. `credentialId` (the passkey that signed in) rides
+ * along in the result so that the session it opens is recorded against that passkey, and ends when
+ * the passkey is removed (provider-factory's grant step reads it).
+ */
+export async function finishLogin(ctx: Context, oidc: TenantOidc, login: { accountId: string; acr?: string; amr: string[]; credentialId?: string }): Promise<string> {
   return oidc.provider.interactionResult(ctx.req, ctx.res, {
     login: { accountId: login.accountId, ...(login.acr ? { acr: login.acr } : {}), amr: login.amr, remember: true },
+    ...(login.credentialId ? { sesame: { credentialId: login.credentialId } } : {}),
   }, { mergeWithLastSubmission: false });
 }
-

@@ -68,7 +68,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const body = parseInput(signInVerifyBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip);
     const signedIn = await counted('signin', deps.passkeys.finishSignIn(tenant, interaction.uid, body));
-    ctx.body = { redirectTo: await finishLogin(ctx, oidc, { accountId: signedIn.user.id, acr: signedIn.acr, amr: signedIn.amr }) };
+    ctx.body = { redirectTo: await finishLogin(ctx, oidc, { accountId: signedIn.user.id, acr: signedIn.acr, amr: signedIn.amr, credentialId: signedIn.credentialId }) };
   });
 
   router.post('/:tenant/interaction/:uid/signup/options', requireJson, async (ctx) => {
@@ -83,7 +83,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const body = parseInput(signUpVerifyBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip);
     const signedIn = await counted('signup', deps.passkeys.finishSignUp(tenant, interaction.uid, body));
-    ctx.body = { redirectTo: await finishLogin(ctx, oidc, { accountId: signedIn.user.id, acr: signedIn.acr, amr: signedIn.amr }) };
+    ctx.body = { redirectTo: await finishLogin(ctx, oidc, { accountId: signedIn.user.id, acr: signedIn.acr, amr: signedIn.amr, credentialId: signedIn.credentialId }) };
   });
 
   router.post('/:tenant/interaction/:uid/abort', requireJson, async (ctx) => {

@@ -59,6 +59,11 @@ export class PassportDeviceRepository {
     return Number(result.numDeletedRows) === 1;
   }
 
+  /** Devices whose approvals are signed by this credential: they cannot work once it is removed. */
+  async deleteByCredential(tenantId: string, credentialId: string): Promise<void> {
+    await this.db.deleteFrom('passport_devices').where('tenant_id', '=', tenantId).where('credential_id', '=', credentialId).execute();
+  }
+
   async insertEnrolmentToken(token: { tokenHash: string; tenantId: string; userId: string; expiresAt: number }): Promise<void> {
     await this.db.insertInto('passport_enrolment_tokens').values({ token_hash: token.tokenHash, tenant_id: token.tenantId, user_id: token.userId, expires_at: token.expiresAt, used_at: null }).execute();
   }
