@@ -203,6 +203,21 @@ for (const kind of await databases()) {
   });
 }
 
+describe('SecretBox', () => {
+  test('a sealed value opens only with its key, in its place, unaltered', () => {
+    const box = new SecretBox(randomBytes(32));
+    const sealed = box.seal('the secret', 'tenants.webhook_secret:a');
+    assert.match(sealed, /^enc:v1:[\w-]{8}:[\w-]+$/);
+    assert.ok(!sealed.includes('the secret'));
+    assert.notEqual(box.seal('the secret', 'tenants.webhook_secret:a'), sealed, 'a fresh IV each time');
+    assert.equal(box.open(sealed, 'tenants.webhook_secret:a'), 'the secret');
+    assert.throws(() => box.open(sealed, 'tenants.webhook_secret:b'), /does not decrypt .*altered or belongs elsewhere/);
+    const tampered = sealed.slice(0, -2) + (sealed.endsWith('AA') ? 'BB' : 'AA');
+    assert.throws(() => box.open(tampered, 'tenants.webhook_secret:a'), /altered or belongs elsewhere/);
+    assert.throws(() => new SecretBox(randomBytes(32)).open(sealed, 'tenants.webhook_secret:a'), /were encrypted with secret key/);
+  });
+});
+
 describe('SESAME_SECRET_KEY', () => {
   const dirs: string[] = [];
   after(() => { for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true }); });
