@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { parseSecretKey } from './secrets/secret-key.js';
 
 /**
  * Every setting Sesame reads, in one place (README.md, "Configuration", lists each variable). Read once at start-up and passed down;
@@ -23,11 +24,23 @@ export interface Config {
   vapidSubject: string;
   /** Sign-in and sign-up ceremonies allowed per minute, per client IP and per account (e-mail). */
   rateLimits: { perIpPerMinute: number; perAccountPerMinute: number };
+  /**
+   * The 32-byte key that encrypts secrets at rest (SESAME_SECRET_KEY). Required with an https
+   * PUBLIC_URL; without it (a developer's machine) a key file under dataDir is used.
+   */
+  secretKey: Buffer | undefined;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = parsePort(env.PORT ?? '8080');
   const publicUrl = parsePublicUrl(env.PUBLIC_URL ?? `http://localhost:${port}`);
+  const secretKey = env.SESAME_SECRET_KEY ? parseSecretKey(env.SESAME_SECRET_KEY, 'SESAME_SECRET_KEY') : undefined;
+  if (!secretKey && publicUrl.startsWith('https:')) {
+    // docs/design-decisions.md: a generated key file would differ between nodes and vanish with a container.
+    throw new Error('SESAME_SECRET_KEY is not set. With an https PUBLIC_URL (production) Sesame needs the key that encrypts '
+      + 'its secrets at rest from the environment: make one with "openssl rand -base64 32", keep it in your secret store '
+      + 'and give every node the same key.');
+  }
   return {
     port,
     publicUrl,
@@ -41,6 +54,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       perIpPerMinute: parsePositive('RATE_LIMIT_PER_IP', env.RATE_LIMIT_PER_IP ?? '60'),
       perAccountPerMinute: parsePositive('RATE_LIMIT_PER_ACCOUNT', env.RATE_LIMIT_PER_ACCOUNT ?? '10'),
     },
+    secretKey,
   };
 }
 

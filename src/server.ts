@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { openDatabase } from './storage/db.js';
+import { SecretBox } from './secrets/secret-box.js';
+import { loadSecretKey } from './secrets/secret-key.js';
 import { createServices, type Services } from './services.js';
 import { createApp } from './http/app.js';
 import { seedDemo } from './demo-rp/seed.js';
@@ -31,7 +33,14 @@ const PURGE_INTERVAL_MS = 60_000;
 /** Composition root: config → storage → services → HTTP. */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const log = options.logger ?? createLogger(config.logLevel);
+  const secretKey = loadSecretKey(config);
+  if (secretKey.file) {
+    log.info({ file: secretKey.file.path }, secretKey.file.created
+      ? 'created a key for secrets at rest (SESAME_SECRET_KEY is not set); keep this file with the database, which cannot be read without it'
+      : 'secrets at rest are encrypted with the key in this file (SESAME_SECRET_KEY is not set)');
+  }
   const database = await openDatabase({
+    secrets: new SecretBox(secretKey.key),
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     pgSchema: options.pgSchema,
@@ -39,7 +48,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   });
   const services = createServices(config, database, log, { pushAgent: options.pushAgent });
   startMetrics();
-  if (config.demo) await seedDemo(services.tenants, config.publicUrl);
+  if (config.demo) await seedDemo(services.tenants, config.publicUrl, database.secrets);
 
   let internalUrl = '';
   const app = createApp(services, { internalUrl: () => internalUrl });

@@ -32,17 +32,17 @@ export interface ServiceOptions {
 }
 
 export function createServices(config: Config, database: Database, log: Logger, options: ServiceOptions = {}) {
-  const { db } = database;
-  const tenantRepository = new TenantRepository(db);
-  const clientRepository = new ClientRepository(db);
-  const signingKeys = new SigningKeyService(new SigningKeyRepository(db));
+  const { db, secrets } = database;
+  const tenantRepository = new TenantRepository(db, secrets);
+  const clientRepository = new ClientRepository(db, secrets);
+  const signingKeys = new SigningKeyService(new SigningKeyRepository(db, secrets));
   const challenges = new ChallengeService(new ChallengeRepository(db));
   const passkeys = new PasskeyService(db, challenges, relyingPartyFor(config.publicUrl));
   const crossDeviceRequests = new CrossDeviceRepository(db);
   const passportDevices = new PassportDeviceRepository(db);
-  const push = new PushDispatcher(db, passportDevices, crossDeviceRequests, { publicUrl: config.publicUrl, vapidSubject: config.vapidSubject, agent: options.pushAgent }, log);
+  const push = new PushDispatcher(db, passportDevices, crossDeviceRequests, { publicUrl: config.publicUrl, vapidSubject: config.vapidSubject, agent: options.pushAgent, secrets }, log);
   const sessions = new SessionRepository(db);
-  const registry = new ProviderRegistry(tenantRepository, signingKeys, { db, sessions, publicUrl: config.publicUrl, trustProxy: config.trustProxy });
+  const registry = new ProviderRegistry(tenantRepository, signingKeys, { db, sessions, publicUrl: config.publicUrl, trustProxy: config.trustProxy, secrets });
   const crossDevice = new CrossDeviceService(crossDeviceRequests, passkeys, new CrossDeviceWaiters(database.pubsub), push);
   return {
     config,

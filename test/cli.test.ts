@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { main } from '../src/cli/main.js';
 
 /** The `sesame` command, run in-process against a fresh SQLite data folder. */
@@ -11,7 +12,8 @@ describe('sesame CLI', () => {
   let dataDir: string;
   before(() => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-cli-'));
-    Object.assign(process.env, { DATA_DIR: dataDir, PUBLIC_URL: 'https://id.example.com', DATABASE_URL: '' });
+    // An https PUBLIC_URL (production) requires SESAME_SECRET_KEY.
+    Object.assign(process.env, { DATA_DIR: dataDir, PUBLIC_URL: 'https://id.example.com', DATABASE_URL: '', SESAME_SECRET_KEY: randomBytes(32).toString('base64') });
   });
   after(() => {
     process.env = saved;

@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
@@ -84,23 +85,26 @@ for (const kind of await databases()) {
 
 describe('rate limits across nodes', { skip: !(await databases()).includes('postgres') && 'PostgreSQL not reachable' }, () => {
   test('two nodes on one PostgreSQL database share the counts', async () => {
-    const first = await startTestServer('postgres', behindProxy({ ip: 4, account: 100 }));
+    // Nodes of one deployment share the database and its secret key.
+    const secretKey = randomBytes(32).toString('base64url');
+    const first = await startTestServer('postgres', { env: { ...behindProxy({ ip: 4, account: 100 }).env, SESAME_SECRET_KEY: secretKey } });
     const schema = (await sql<{ schema: string }>`select current_schema() as schema`.execute(first.services.database.db)).rows[0].schema;
     const port = await freePort();
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-test-'));
     const config = loadConfig({
       PORT: String(port), PUBLIC_URL: `http://localhost:${port}`, DATA_DIR: dataDir, LOG_LEVEL: 'silent', DATABASE_URL: POSTGRES_URL,
-      ...behindProxy({ ip: 4, account: 100 }).env,
+      ...behindProxy({ ip: 4, account: 100 }).env, SESAME_SECRET_KEY: secretKey,
     });
-    const second = await startServer(config, { logger: createLogger('silent'), pgSchema: schema });
+    let second: Awaited<ReturnType<typeof startServer>> | undefined;
     try {
+      second = await startServer(config, { logger: createLogger('silent'), pgSchema: schema });
       const onFirst = await visitorFrom(first, '192.0.2.99');
       const onSecond = await visitorFrom(first, '192.0.2.99', `http://localhost:${port}`);
       const statuses = [await onFirst.signInOptions(), await onFirst.signInOptions(), await onFirst.signInOptions()];
       statuses.push(await onSecond.signInOptions(), await onSecond.signInOptions());
       assert.deepEqual(statuses, [200, 200, 200, 200, 429]);
     } finally {
-      await second.close();
+      await second?.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
       await first.close();
     }

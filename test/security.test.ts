@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { SoftwareAuthenticator } from '../sdk/software-authenticator.js';
 import { databases, startTestServer, type TestServer } from './support/server.js';
 import { UserAgent, type UaResponse } from './support/user-agent.js';
@@ -167,7 +168,7 @@ for (const db of await databases()) {
         assert.match(cookie, /httponly/i, cookie);
         assert.match(cookie, /samesite=(lax|strict|none)/i, cookie);
       }
-      const https = await startTestServer(db, { env: { PUBLIC_URL: 'https://id.example.com', TRUST_PROXY: 'true' } });
+      const https = await startTestServer(db, { env: { PUBLIC_URL: 'https://id.example.com', TRUST_PROXY: 'true', SESAME_SECRET_KEY: randomBytes(32).toString('base64') } });
       try {
         const httpsClient = await https.services.tenants.createClient({ tenantId: 'demo', redirectUris: ['https://rp.example.com/callback'] });
         const url = authorizeUrl(https, httpsClient).replace('https://id.example.com', `http://localhost:${https.port}`);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { databases, startTestServer, type TestServer } from './support/server.js';
 import { SqlAdapter } from '../src/oidc/adapter.js';
 import { ClientRepository } from '../src/storage/repositories/clients.js';
+import { hashClientSecret } from '../src/secrets/client-secret.js';
 
 /** oidc-provider's storage contract and the challenge store, on each database. */
 for (const db of await databases()) {
@@ -13,7 +14,7 @@ for (const db of await databases()) {
 
     const adapter = (model: string, tenant = 'demo') => {
       const { db: kysely } = server.services.database;
-      return new SqlAdapter(kysely, new ClientRepository(kysely), tenant, model);
+      return new SqlAdapter(kysely, new ClientRepository(kysely, server.services.database.secrets), tenant, model);
     };
 
     test('upsert, find, findByUid, consume, destroy, expiry', async () => {
@@ -55,7 +56,7 @@ for (const db of await databases()) {
     test('clients are read from the clients table', async () => {
       const client = await server.services.tenants.createClient({ tenantId: 'demo', redirectUris: ['https://rp.example.com/cb'], requirePkce: true });
       const metadata = await adapter('Client').find(client.clientId);
-      assert.equal(metadata?.client_secret, client.clientSecret);
+      assert.equal(metadata?.client_secret, hashClientSecret(client.clientSecret), 'only the hash is kept');
       assert.deepEqual(metadata?.redirect_uris, ['https://rp.example.com/cb']);
       assert.equal(metadata?.sesame_require_pkce, true);
       assert.equal(await adapter('Client', `other${db}`).find(client.clientId), undefined, 'clients are per tenant');

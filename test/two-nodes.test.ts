@@ -9,6 +9,8 @@ import { UserAgent } from './support/user-agent.js';
 import { authorizeUrl, exchangeCode, finishAtRp, openSignInPage, RP_REDIRECT, signUp, verifyIdToken } from './support/flow.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/storage/db.js';
+import { SecretBox } from '../src/secrets/secret-box.js';
+import { loadSecretKey } from '../src/secrets/secret-key.js';
 import { createServices } from '../src/services.js';
 import { createLogger } from '../src/log.js';
 import type { Client } from '../src/storage/repositories/clients.js';
@@ -54,7 +56,7 @@ describe('two nodes on one PostgreSQL', { skip: !hasPostgres && 'PostgreSQL not 
     await startNode(portA);
     await startNode(portB);
     const config = loadConfig({ DATABASE_URL: databaseUrl(), PUBLIC_URL: publicUrl, LOG_LEVEL: 'silent' });
-    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, secrets: new SecretBox(loadSecretKey(config).key) });
     try {
       client = await createServices(config, database, createLogger('silent')).tenants.createClient({ tenantId: 'demo', name: 'Two-node RP', redirectUris: [RP_REDIRECT] });
     } finally {

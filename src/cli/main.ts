@@ -5,10 +5,13 @@ import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../config.js';
 import { createLogger } from '../log.js';
 import { openDatabase } from '../storage/db.js';
+import { SecretBox } from '../secrets/secret-box.js';
+import { loadSecretKey } from '../secrets/secret-key.js';
 import { createServices, type Services } from '../services.js';
 import { SesameError } from '../errors.js';
 import { issuerFor } from '../oidc/issuer.js';
 import { PUBLISH_AHEAD_MS } from '../oidc/signing-keys.js';
+import type { ClientAuth } from '../storage/repositories/clients.js';
 import { PASSPORT_USAGE, PassportUsageError, runPassportCommand } from './passport-commands.js';
 
 const USAGE = `Usage: sesame <command> [options]
@@ -21,10 +24,16 @@ Clients (relying parties)
   client create --tenant <id> [--redirect-uri <url>]... [--b2c <b2c-tenant-name>]
                 [--entra <subdomain> [--entra-tenant-id <id>]]
                 [--post-logout-redirect-uri <url>]... [--name <name>] [--require-pkce]
+                [--auth-method client_secret_post|client_secret_basic|client_secret_jwt|private_key_jwt]
+                [--jwks-uri <url> | --jwks <file>]
                                               Register a client; prints its id and secret (once)
                                               --b2c contoso registers contoso's B2C redirect URIs
                                               and prints what to type into B2C's form;
                                               --entra does the same for Entra External ID
+                                              --auth-method: how it authenticates at the token
+                                              endpoint (default client_secret_post); a
+                                              private_key_jwt client has no secret but public keys
+                                              (--jwks-uri, or a JWKS file with --jwks)
   client list --tenant <id>                   List a tenant's clients
 
   tenant webhook --tenant <id> --url <url>    Announce push sign-in requests to a native-app gateway
@@ -34,7 +43,7 @@ Users and keys
   user list --tenant <id>                     List a tenant's users and their passkey count
   keys rotate --tenant <id>                   Publish a new signing key; it signs 48 hours later
 
-Settings come from the same environment as the server (DATABASE_URL, DATA_DIR, PUBLIC_URL).
+Settings come from the same environment as the server (DATABASE_URL, DATA_DIR, PUBLIC_URL, SESAME_SECRET_KEY).
 
 ${PASSPORT_USAGE}`;
 
@@ -55,6 +64,9 @@ async function run(argv: string[], out: (line?: string) => void): Promise<void> 
       entra: { type: 'string' },
       'entra-tenant-id': { type: 'string' },
       'require-pkce': { type: 'boolean' },
+      'auth-method': { type: 'string' },
+      'jwks-uri': { type: 'string' },
+      jwks: { type: 'string' },
       url: { type: 'string' },
       remove: { type: 'boolean' },
       file: { type: 'string' },
@@ -73,7 +85,7 @@ async function run(argv: string[], out: (line?: string) => void): Promise<void> 
     return;
   }
   const config = loadConfig();
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, secrets: new SecretBox(loadSecretKey(config).key) });
   const services = createServices(config, database, createLogger('silent'));
   try {
     await dispatch(`${group} ${action ?? ''}`.trim(), rest, values, services, config, out);
@@ -130,20 +142,26 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
         b2cTenant: typeof flags.b2c === 'string' ? flags.b2c : undefined,
         entraSubdomain: typeof flags.entra === 'string' ? flags.entra : undefined,
         entraTenantId: typeof flags['entra-tenant-id'] === 'string' ? flags['entra-tenant-id'] : undefined,
+        authMethod: typeof flags['auth-method'] === 'string' ? flags['auth-method'] : undefined,
+        jwksUri: typeof flags['jwks-uri'] === 'string' ? flags['jwks-uri'] : undefined,
+        jwks: typeof flags.jwks === 'string' ? readJwksFile(flags.jwks) : undefined,
       });
+      const method = client.auth.method;
+      const hasSecret = method !== 'private_key_jwt';
       const metadataUrl = `${issuerFor(config.publicUrl, tenantId)}/.well-known/openid-configuration`;
       out(`Client "${client.name}" created in tenant "${tenantId}".`);
       out();
       out(`  Client ID:      ${client.clientId}`);
-      out(`  Client secret:  ${client.clientSecret}`);
-      out('  The secret is shown only now: store it in your relying party (or B2C) straight away.');
+      if (hasSecret) out(`  Client secret:  ${client.clientSecret}`);
+      out(`  Authentication: ${describeAuth(client.auth)}`);
+      if (hasSecret) out('  The secret is shown only now (Sesame keeps no readable copy): store it in your relying party (or B2C) straight away.');
       out();
       if (typeof flags.b2c === 'string') {
         out('In the Azure portal: Azure AD B2C → Identity providers → New OpenID Connect provider, enter:');
         out(`  Name:           Sesame passkeys   (any name; users see it on the button)`);
         out(`  Metadata url:   ${metadataUrl}`);
         out(`  Client ID:      ${client.clientId}`);
-        out(`  Client secret:  ${client.clientSecret}`);
+        if (hasSecret) out(`  Client secret:  ${client.clientSecret}`);
         out('  Scope:          openid profile email');
         out('  Response type:  code');
         out('  Response mode:  form_post');
@@ -154,6 +172,12 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
         out('    Given name:    (leave empty)');
         out('    Surname:       (leave empty)');
         out('    Email:         email');
+        if (method === 'private_key_jwt') {
+          out('  User flows can only send a client secret: use a custom policy whose technical profile has');
+          out('  token_endpoint_auth_method = private_key_jwt and your RSA key as assertion_signing_key.');
+        } else if (method === 'client_secret_basic') {
+          out('  User flows send the secret in the body; a custom policy can set token_endpoint_auth_method = client_secret_basic.');
+        }
         out();
         if (!config.publicUrl.startsWith('https://')) {
           out(`  Note: B2C only accepts https metadata URLs; set PUBLIC_URL to this server's public https address (now ${config.publicUrl}).`);
@@ -167,8 +191,8 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
         out(`  Well-known endpoint:        ${metadataUrl}`);
         out(`  Issuer URI:                 ${issuerFor(config.publicUrl, tenantId)}`);
         out(`  Client ID:                  ${client.clientId}`);
-        out('  Client authentication:      client_secret');
-        out(`  Client secret:              ${client.clientSecret}`);
+        out(`  Client authentication:      ${method === 'client_secret_post' ? 'client_secret' : method}`);
+        if (hasSecret) out(`  Client secret:              ${client.clientSecret}`);
         out('  Scope:                      openid profile email');
         out('  Response type:              code');
         out('  Claims mapping:             Sub → sub, Name → name, Email → email, Email verified → email_verified');
@@ -194,7 +218,7 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
       await services.tenants.requireTenant(tenantId);
       const clients = await services.tenants.listClients(tenantId);
       if (clients.length === 0) out(`Tenant "${tenantId}" has no clients yet. Create one with: sesame client create --tenant ${tenantId} --b2c <name>`);
-      for (const c of clients) out(`${c.clientId}\t${c.name}\t${c.redirectUris.join(' ')}${c.requirePkce ? '\t(PKCE required)' : ''}`);
+      for (const c of clients) out(`${c.clientId}\t${c.name}\t${c.auth.method}\t${c.redirectUris.join(' ')}${c.requirePkce ? '\t(PKCE required)' : ''}`);
       return;
     }
     case 'user list': {
@@ -217,6 +241,29 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
     }
     default:
       throw new UsageError(`Unknown command "${command}".`);
+  }
+}
+
+function describeAuth(auth: ClientAuth): string {
+  switch (auth.method) {
+    case 'client_secret_post': return 'client_secret_post (the secret in the token request body; client_secret_basic works too)';
+    case 'client_secret_basic': return 'client_secret_basic (the secret in an Authorization: Basic header; client_secret_post works too)';
+    case 'client_secret_jwt': return 'client_secret_jwt (a client assertion JWT signed with the secret, HS256)';
+    case 'private_key_jwt': return `private_key_jwt (a client assertion JWT signed with the client's private key; public keys ${auth.jwks ? `registered: ${auth.jwks.keys.length}` : `from ${auth.jwksUri}`})`;
+  }
+}
+
+function readJwksFile(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`Cannot read the JWKS file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageError(`The JWKS file ${file} is not JSON; it should look like {"keys": [{"kty": "RSA", "n": "…", "e": "AQAB"}]}.`);
   }
 }
 

@@ -7,6 +7,7 @@ import type { CrossDeviceRepository, CrossDeviceRequest } from '../storage/repos
 import type { PassportDeviceRepository } from '../storage/repositories/passport-devices.js';
 import type { Logger } from '../log.js';
 import { loadOrCreateVapidKeys, type VapidKeys } from './vapid.js';
+import type { SecretBox } from '../secrets/secret-box.js';
 import { SIGNATURE_HEADER, signWebhook } from './webhook-signature.js';
 
 export interface PushOptions {
@@ -14,6 +15,8 @@ export interface PushOptions {
   vapidSubject: string;
   /** https agent for Web Push (tests trust their own push service with it). */
   agent?: https.Agent;
+  /** Opens the stored VAPID private key. */
+  secrets: SecretBox;
 }
 
 const SEND_TIMEOUT_MS = 5000;
@@ -35,7 +38,7 @@ export class PushDispatcher {
   ) {}
 
   vapidKeys(): Promise<VapidKeys> {
-    this.vapid ??= loadOrCreateVapidKeys(this.db).catch((error) => { this.vapid = undefined; throw error; });
+    this.vapid ??= loadOrCreateVapidKeys(this.db, this.options.secrets).catch((error) => { this.vapid = undefined; throw error; });
     return this.vapid;
   }
 

@@ -7,10 +7,13 @@ import { parseInput } from '../http/validate.js';
 import { renderPage } from '../views/render.js';
 import { issuerFor } from '../oidc/issuer.js';
 import type { ClientRepository } from '../storage/repositories/clients.js';
-import { DEMO_CLIENT_NAME, DEMO_TENANT } from './seed.js';
+import type { SecretBox } from '../secrets/secret-box.js';
+import { DEMO_CLIENT_NAME, DEMO_TENANT, demoClientSecret } from './seed.js';
 
 export interface DemoRpDeps {
   clients: ClientRepository;
+  /** The demo client's secret is derived from the server's key (seed.ts), as only its hash is stored. */
+  secrets: SecretBox;
   publicUrl: string;
   /** Where this process reaches its own OIDC endpoints (loopback), for the back-channel token call. */
   internalUrl: () => string;
@@ -87,7 +90,7 @@ export function demoRpRoutes(deps: DemoRpDeps): Router {
     const tokenResponse = await fetch(`${internal}/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code: body.code, redirect_uri: redirectUri, client_id: client.clientId, client_secret: client.clientSecret }),
+      body: new URLSearchParams({ grant_type: 'authorization_code', code: body.code, redirect_uri: redirectUri, client_id: client.clientId, client_secret: demoClientSecret(deps.secrets, client.clientId) }),
     });
     const tokens = await tokenResponse.json() as { id_token?: string; error?: string; error_description?: string };
     if (!tokenResponse.ok || !tokens.id_token) throw badRequest(`The token endpoint refused the code: ${tokens.error ?? tokenResponse.status} ${tokens.error_description ?? ''}`.trim(), 'token_exchange_failed');

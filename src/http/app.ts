@@ -41,7 +41,7 @@ export function createApp(services: Services, options: AppOptions): Koa {
   app.use(oidcDispatch(services.registry));
   app.use(healthRoutes(services.database.db).routes());
 
-  const demo = config.demo ? demoRpRoutes({ clients: services.clients, publicUrl: config.publicUrl, internalUrl: options.internalUrl }) : undefined;
+  const demo = config.demo ? demoRpRoutes({ clients: services.clients, secrets: services.database.secrets, publicUrl: config.publicUrl, internalUrl: options.internalUrl }) : undefined;
   app.use(async (ctx, next) => {
     // The demo RP's callback receives the form_post from the IdP page: it is protected by its state, like any RP.
     if (ctx.path === '/demo-rp/callback') return next();

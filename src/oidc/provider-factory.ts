@@ -2,7 +2,7 @@ import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-prov
 import type { Kysely } from 'kysely';
 import type { Schema } from '../storage/schema.js';
 import type { Tenant } from '../storage/repositories/tenants.js';
-import { ClientRepository } from '../storage/repositories/clients.js';
+import { CLIENT_AUTH_METHODS, ClientRepository } from '../storage/repositories/clients.js';
 import { UserRepository } from '../storage/repositories/users.js';
 import { SqlAdapter } from './adapter.js';
 import { accountFinder } from '../accounts/claims.js';
@@ -11,6 +11,8 @@ import { renderPage } from '../views/render.js';
 import { cspNonce } from '../http/csp.js';
 import { issuerFor } from './issuer.js';
 import type { SessionRepository } from '../storage/repositories/sessions.js';
+import { compareHashedClientSecrets } from './client-secret-check.js';
+import type { SecretBox } from '../secrets/secret-box.js';
 
 export interface ProviderDeps {
   db: Kysely<Schema>;
@@ -18,6 +20,7 @@ export interface ProviderDeps {
   sessions: SessionRepository;
   publicUrl: string;
   trustProxy: boolean;
+  secrets: SecretBox;
 }
 
 /**
@@ -25,7 +28,7 @@ export interface ProviderDeps {
  * change); everything per request happens inside the provider.
  */
 export function buildProvider(tenant: Tenant, jwks: { keys: Array<Record<string, unknown>> }, deps: ProviderDeps): Provider {
-  const clients = new ClientRepository(deps.db);
+  const clients = new ClientRepository(deps.db, deps.secrets);
   const users = new UserRepository(deps.db);
 
   const configuration: Configuration = {
@@ -45,6 +48,8 @@ export function buildProvider(tenant: Tenant, jwks: { keys: Array<Record<string,
     scopes: ['openid', 'offline_access', 'profile', 'email'],
     acrValues: [ACR_PHISHING_RESISTANT],
     responseTypes: ['code'],
+    // Discovery lists these; every client is confidential, so 'none' is not among them.
+    clientAuthMethods: [...CLIENT_AUTH_METHODS],
     enabledJWA: { idTokenSigningAlgValues: ['RS256'] },
     pkce: { required: (_ctx, client) => client.metadata().sesame_require_pkce === true },
     extraClientMetadata: { properties: ['sesame_require_pkce'] },
@@ -97,6 +102,7 @@ export function buildProvider(tenant: Tenant, jwks: { keys: Array<Record<string,
 
   const provider = new Provider(issuerFor(deps.publicUrl, tenant.id), configuration);
   provider.proxy = deps.trustProxy;
+  compareHashedClientSecrets(provider);
   return provider;
 }
 

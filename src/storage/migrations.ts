@@ -1,8 +1,16 @@
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, type Kysely, type Migration } from 'kysely';
 import type { Schema } from './schema.js';
+import { isSealed, type SecretBox } from '../secrets/secret-box.js';
+import { hashClientSecret, isClientSecretHash } from '../secrets/client-secret.js';
+import { sealedColumn } from '../secrets/sealed-columns.js';
+
+/** What migrations that convert data (not only SQL) need from the running configuration. */
+export interface MigrationContext {
+  secrets: SecretBox;
+}
 
 /** One migration set for SQLite and PostgreSQL. Append new steps; never edit a released one. */
-const migrations: Record<string, Migration> = {
+export const buildMigrations = (context: MigrationContext): Record<string, Migration> => ({
   '0001_foundation': {
     async up(db: Kysely<any>) {
       await db.schema.createTable('tenants')
@@ -197,18 +205,54 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('oidc_session_credentials_credential').on('oidc_session_credentials').columns(['tenant_id', 'credential_id']).execute();
     },
   },
-};
-
-const provider: MigrationProvider = { getMigrations: async () => migrations };
+  '0005_client_auth_methods': {
+    async up(db: Kysely<any>) {
+      // Clients registered before could use client_secret_post or client_secret_basic (oidc-provider accepts both).
+      await db.schema.alterTable('clients').addColumn('auth_method', 'text', (c) => c.notNull().defaultTo('client_secret_post')).execute();
+      await db.schema.alterTable('clients').addColumn('jwks', 'text').execute();
+      await db.schema.alterTable('clients').addColumn('jwks_uri', 'text').execute();
+    },
+  },
+  '0006_secrets_at_rest': {
+    // Converts what older versions stored in the clear. Each value is checked first, so that a run
+    // interrupted on SQLite (no transactional DDL there) simply continues where it stopped.
+    async up(db: Kysely<any>) {
+      const { secrets } = context;
+      for (const tenant of await db.selectFrom('tenants').select(['id', 'cookie_keys', 'webhook_secret']).execute()) {
+        const set: Record<string, string> = {};
+        if (!isSealed(tenant.cookie_keys)) set.cookie_keys = secrets.seal(tenant.cookie_keys, sealedColumn.cookieKeys(tenant.id));
+        if (tenant.webhook_secret !== null && !isSealed(tenant.webhook_secret)) {
+          set.webhook_secret = secrets.seal(tenant.webhook_secret, sealedColumn.webhookSecret(tenant.id));
+        }
+        if (Object.keys(set).length) await db.updateTable('tenants').set(set).where('id', '=', tenant.id).execute();
+      }
+      for (const client of await db.selectFrom('clients').select(['tenant_id', 'client_id', 'client_secret']).execute()) {
+        if (isClientSecretHash(client.client_secret)) continue;
+        await db.updateTable('clients').set({ client_secret: hashClientSecret(client.client_secret) })
+          .where('tenant_id', '=', client.tenant_id).where('client_id', '=', client.client_id).execute();
+      }
+      for (const key of await db.selectFrom('signing_keys').select(['tenant_id', 'kid', 'private_jwk']).execute()) {
+        if (isSealed(key.private_jwk)) continue;
+        await db.updateTable('signing_keys').set({ private_jwk: secrets.seal(key.private_jwk, sealedColumn.privateJwk(key.tenant_id, key.kid)) })
+          .where('tenant_id', '=', key.tenant_id).where('kid', '=', key.kid).execute();
+      }
+      const vapid = await db.selectFrom('settings').select('value').where('name', '=', 'vapid_keys').executeTakeFirst();
+      if (vapid && !isSealed(vapid.value)) {
+        await db.updateTable('settings').set({ value: secrets.seal(vapid.value, sealedColumn.setting('vapid_keys')) }).where('name', '=', 'vapid_keys').execute();
+      }
+    },
+  },
+});
 
 /**
  * `schema` names the PostgreSQL schema explicitly: Kysely looks for its bookkeeping tables across
  * all schemas otherwise, and would find another schema's.
  */
-export async function migrateToLatest(db: Kysely<Schema>, schema?: string): Promise<void> {
+export async function migrateToLatest(db: Kysely<Schema>, context: MigrationContext, schema?: string): Promise<void> {
+  const migrations = buildMigrations(context);
   const migrator = new Migrator({
     db,
-    provider,
+    provider: { getMigrations: async () => migrations },
     migrationTableName: 'sesame_migrations',
     migrationLockTableName: 'sesame_migrations_lock',
     ...(schema ? { migrationTableSchema: schema } : {}),

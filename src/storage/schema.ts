@@ -5,11 +5,11 @@
 export interface TenantsTable {
   id: string;
   name: string;
-  cookie_keys: string; // JSON array of secrets signing oidc-provider's cookies
+  cookie_keys: string; // sealed (src/secrets) JSON array of secrets signing oidc-provider's cookies
   created_at: number;
   /** Where cross-device requests are announced for native apps (FCM/APNs gateways); optional. */
   webhook_url: string | null;
-  webhook_secret: string | null;
+  webhook_secret: string | null; // sealed
 }
 
 export interface SettingsTable {
@@ -72,19 +72,23 @@ export interface PassportEnrolmentTokensTable {
 export interface ClientsTable {
   tenant_id: string;
   client_id: string;
+  /** SHA-256 of the secret (client_secret_basic/post), sealed secret (client_secret_jwt), '' (private_key_jwt). */
   client_secret: string;
   name: string;
   redirect_uris: string; // JSON array
   post_logout_redirect_uris: string; // JSON array
   require_pkce: number;
   created_at: number;
+  auth_method: string; // token_endpoint_auth_method
+  jwks: string | null; // JSON public JWKS (private_key_jwt)
+  jwks_uri: string | null; // (private_key_jwt)
 }
 
 export interface SigningKeysTable {
   tenant_id: string;
   kid: string;
   alg: string;
-  private_jwk: string; // JSON
+  private_jwk: string; // sealed JSON
   created_at: number;
   /** The key is published from created_at and signs from activates_at. */
   activates_at: number;

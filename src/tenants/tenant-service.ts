@@ -1,7 +1,9 @@
 import { randomId } from '../ids.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import type { Tenant, TenantRepository } from '../storage/repositories/tenants.js';
-import type { Client, ClientRepository } from '../storage/repositories/clients.js';
+import { CLIENT_AUTH_METHODS, type Client, type ClientAuth, type ClientAuthMethod, type ClientRecord, type ClientRepository } from '../storage/repositories/clients.js';
+import { clientSecretMatches, hashClientSecret } from '../secrets/client-secret.js';
+import { checkPublicJwks } from './public-jwks.js';
 import type { SigningKeyService } from '../oidc/signing-keys.js';
 import { B2C_NAME_PATTERN, b2cRedirectUris, ENTRA_TENANT_ID_PATTERN, entraExternalIdRedirectUris } from './b2c.js';
 
@@ -20,6 +22,13 @@ export interface NewClient {
   /** Entra External ID subdomain (the `contoso` of contoso.ciamlogin.com), and optionally its tenant id. */
   entraSubdomain?: string;
   entraTenantId?: string;
+  /** How the client authenticates at the token endpoint; client_secret_post when not given. */
+  authMethod?: string;
+  /** private_key_jwt: the client's public keys (a JWKS), or the https URL where it publishes them. */
+  jwks?: unknown;
+  jwksUri?: string;
+  /** For a secret Sesame derives instead of keeping (the demo RP's, src/demo-rp/seed.ts); random otherwise. */
+  secretFor?: (clientId: string) => string;
 }
 
 export class TenantService {
@@ -76,19 +85,29 @@ export class TenantService {
     if (redirectUris.length === 0) throw badRequest('A client needs at least one redirect URI (--redirect-uri, --b2c or --entra).');
     const postLogout = input.postLogoutRedirectUris ?? [];
     for (const uri of [...redirectUris, ...postLogout]) checkRedirectUri(uri);
-    const client: Client = {
+    const clientId = randomId(16);
+    const { auth, clientSecret } = clientCredentials(input, clientId);
+    const record: ClientRecord = {
       tenantId: tenant.id,
-      clientId: randomId(16),
-      // URL-safe alphabet, so Basic auth works with or without form-encoding (research/b2c.md §2).
-      clientSecret: randomId(32),
+      clientId,
       name: input.name?.trim() || (input.b2cTenant ? `Azure AD B2C (${input.b2cTenant})` : input.entraSubdomain ? `Entra External ID (${input.entraSubdomain})` : 'Relying party'),
       redirectUris: [...new Set(redirectUris)],
       postLogoutRedirectUris: [...new Set(postLogout)],
       requirePkce: input.requirePkce ?? false,
       createdAt: Date.now(),
+      auth,
     };
-    await this.clients.insert(client);
-    return client;
+    await this.clients.insert(record);
+    return { ...record, clientSecret };
+  }
+
+  /** Gives a client_secret_basic/post client the given secret, unless it has it already. */
+  async setClientSecret(client: ClientRecord, secret: string): Promise<void> {
+    if (client.auth.method !== 'client_secret_basic' && client.auth.method !== 'client_secret_post') {
+      throw badRequest(`Client ${client.clientId} authenticates with ${client.auth.method}, not with a client secret.`);
+    }
+    if (clientSecretMatches(client.auth.secretHash, secret)) return;
+    await this.clients.setSecretHash(client.tenantId, client.clientId, hashClientSecret(secret));
   }
 
   /** Sets (or, with null, removes) the URL cross-device push requests are announced to; returns the signing secret. */
@@ -100,9 +119,40 @@ export class TenantService {
     return secret;
   }
 
-  listClients(tenantId: string): Promise<Client[]> {
+  listClients(tenantId: string): Promise<ClientRecord[]> {
     return this.clients.listByTenant(tenantId);
   }
+}
+
+function clientCredentials(input: NewClient, clientId: string): { auth: ClientAuth; clientSecret: string } {
+  const method = (input.authMethod ?? 'client_secret_post') as ClientAuthMethod;
+  if (!CLIENT_AUTH_METHODS.includes(method)) {
+    throw badRequest(`"${input.authMethod}" is not a client authentication method Sesame offers: use one of ${CLIENT_AUTH_METHODS.join(', ')}.`);
+  }
+  // research/b2c.md §2 and §5: what each Microsoft product can send.
+  if (input.b2cTenant !== undefined && method === 'client_secret_jwt') {
+    throw badRequest('Azure AD B2C cannot authenticate with client_secret_jwt: use client_secret_post (user flows) or private_key_jwt (custom policies).');
+  }
+  if (input.entraSubdomain !== undefined && method === 'client_secret_basic') {
+    throw badRequest('Entra External ID does not support client_secret_basic: use client_secret_post, client_secret_jwt or private_key_jwt.');
+  }
+  if (method === 'private_key_jwt') {
+    if ((input.jwks === undefined) === (input.jwksUri === undefined)) {
+      throw badRequest('A private_key_jwt client needs its public keys: give either --jwks <file> or --jwks-uri <url>.');
+    }
+    if (input.jwksUri !== undefined) {
+      checkRedirectUri(input.jwksUri);
+      return { auth: { method, jwksUri: input.jwksUri }, clientSecret: '' };
+    }
+    return { auth: { method, jwks: checkPublicJwks(input.jwks) }, clientSecret: '' };
+  }
+  if (input.jwks !== undefined || input.jwksUri !== undefined) {
+    throw badRequest(`--jwks and --jwks-uri are for private_key_jwt clients, not for ${method}.`);
+  }
+  // URL-safe alphabet, so Basic auth works with or without form-encoding (research/b2c.md §2).
+  const secret = input.secretFor?.(clientId) ?? randomId(32);
+  const auth: ClientAuth = method === 'client_secret_jwt' ? { method, secret } : { method, secretHash: hashClientSecret(secret) };
+  return { auth, clientSecret: secret };
 }
 
 function checkRedirectUri(uri: string): void {

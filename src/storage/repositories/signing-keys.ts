@@ -1,5 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Schema } from '../schema.js';
+import type { SecretBox } from '../../secrets/secret-box.js';
+import { sealedColumn } from '../../secrets/sealed-columns.js';
 
 export interface SigningKey {
   tenantId: string;
@@ -10,15 +12,16 @@ export interface SigningKey {
   activatesAt: number;
 }
 
+/** Signing keys; the private JWK is stored encrypted (SecretBox). */
 export class SigningKeyRepository {
-  constructor(private readonly db: Kysely<Schema>) {}
+  constructor(private readonly db: Kysely<Schema>, private readonly secrets: SecretBox) {}
 
   async insert(key: SigningKey): Promise<void> {
     await this.db.insertInto('signing_keys').values({
       tenant_id: key.tenantId,
       kid: key.kid,
       alg: key.alg,
-      private_jwk: JSON.stringify(key.privateJwk),
+      private_jwk: this.secrets.seal(JSON.stringify(key.privateJwk), sealedColumn.privateJwk(key.tenantId, key.kid)),
       created_at: key.createdAt,
       activates_at: key.activatesAt,
     }).execute();
@@ -31,7 +34,7 @@ export class SigningKeyRepository {
       tenantId: row.tenant_id,
       kid: row.kid,
       alg: row.alg,
-      privateJwk: JSON.parse(row.private_jwk),
+      privateJwk: JSON.parse(this.secrets.open(row.private_jwk, sealedColumn.privateJwk(row.tenant_id, row.kid))),
       createdAt: Number(row.created_at),
       activatesAt: Number(row.activates_at),
     }));

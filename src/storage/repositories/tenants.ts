@@ -1,5 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Schema } from '../schema.js';
+import type { SecretBox } from '../../secrets/secret-box.js';
+import { sealedColumn } from '../../secrets/sealed-columns.js';
 
 export interface Tenant {
   id: string;
@@ -11,42 +13,44 @@ export interface Tenant {
   webhookSecret?: string | null;
 }
 
+/** Tenants; their cookie keys and webhook secret are stored encrypted (SecretBox). */
 export class TenantRepository {
-  constructor(private readonly db: Kysely<Schema>) {}
+  constructor(private readonly db: Kysely<Schema>, private readonly secrets: SecretBox) {}
 
   async insert(tenant: Tenant): Promise<void> {
     await this.db.insertInto('tenants').values({
       id: tenant.id,
       name: tenant.name,
-      cookie_keys: JSON.stringify(tenant.cookieKeys),
+      cookie_keys: this.secrets.seal(JSON.stringify(tenant.cookieKeys), sealedColumn.cookieKeys(tenant.id)),
       created_at: tenant.createdAt,
       webhook_url: tenant.webhookUrl ?? null,
-      webhook_secret: tenant.webhookSecret ?? null,
+      webhook_secret: tenant.webhookSecret ? this.secrets.seal(tenant.webhookSecret, sealedColumn.webhookSecret(tenant.id)) : null,
     }).execute();
   }
 
   async find(id: string): Promise<Tenant | undefined> {
     const row = await this.db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
-    return row && toTenant(row);
+    return row && this.toTenant(row);
   }
 
   async setWebhook(id: string, url: string | null, secret: string | null): Promise<void> {
-    await this.db.updateTable('tenants').set({ webhook_url: url, webhook_secret: secret }).where('id', '=', id).execute();
+    const sealed = secret === null ? null : this.secrets.seal(secret, sealedColumn.webhookSecret(id));
+    await this.db.updateTable('tenants').set({ webhook_url: url, webhook_secret: sealed }).where('id', '=', id).execute();
   }
 
   async list(): Promise<Tenant[]> {
     const rows = await this.db.selectFrom('tenants').selectAll().orderBy('id').execute();
-    return rows.map(toTenant);
+    return rows.map((row) => this.toTenant(row));
   }
-}
 
-function toTenant(row: Schema['tenants']): Tenant {
-  return {
-    id: row.id,
-    name: row.name,
-    cookieKeys: JSON.parse(row.cookie_keys),
-    createdAt: Number(row.created_at),
-    webhookUrl: row.webhook_url,
-    webhookSecret: row.webhook_secret,
-  };
+  private toTenant(row: Schema['tenants']): Tenant {
+    return {
+      id: row.id,
+      name: row.name,
+      cookieKeys: JSON.parse(this.secrets.open(row.cookie_keys, sealedColumn.cookieKeys(row.id))),
+      createdAt: Number(row.created_at),
+      webhookUrl: row.webhook_url,
+      webhookSecret: row.webhook_secret === null ? null : this.secrets.open(row.webhook_secret, sealedColumn.webhookSecret(row.id)),
+    };
+  }
 }
