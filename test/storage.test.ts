@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { databases, startTestServer, type TestServer } from './support/server.js';
-import { SqlAdapter } from '../src/oidc/adapter.js';
+import { SqlAdapter, storedId } from '../src/oidc/adapter.js';
 import { ClientRepository } from '../src/storage/repositories/clients.js';
 import { hashClientSecret } from '../src/secrets/client-secret.js';
 
@@ -32,7 +32,7 @@ for (const db of await databases()) {
       assert.ok((await codes.find('c1'))?.consumed, 'consumed is reported');
 
       await codes.upsert('old', { kind: 'AuthorizationCode' } as never, 60);
-      await server.services.database.db.updateTable('oidc_payloads').set({ expires_at: Date.now() - 1 }).where('id', '=', 'old').execute();
+      await server.services.database.db.updateTable('oidc_payloads').set({ expires_at: Date.now() - 1 }).where('id', '=', storedId('old')).execute();
       assert.equal(await codes.find('old'), undefined, 'expired rows are invisible');
 
       await sessions.destroy('s1');

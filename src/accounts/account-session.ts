@@ -15,6 +15,8 @@ export const ACCOUNT_COOKIE = 'sesame_account';
 const hashOf = (token: string) => createHash('sha256').update(token).digest('base64url');
 
 export interface AccountSession {
+  /** The stored form of the session's id (what PasskeyRemoval keeps alive while it removes). */
+  idHash: string;
   userId: string;
   credentialId: string;
 }
@@ -33,7 +35,7 @@ export class AccountSessions {
   async read(tenantId: string, token: string | undefined, now = Date.now()): Promise<AccountSession | undefined> {
     if (!token || !/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
     const found = await this.sessions.findAccountSession(tenantId, hashOf(token), now);
-    return found && { userId: found.userId, credentialId: found.credentialId };
+    return found && { idHash: found.idHash, userId: found.userId, credentialId: found.credentialId };
   }
 
   async end(tenantId: string, token: string | undefined): Promise<void> {

@@ -121,10 +121,9 @@ export class PasskeyService {
 
   /** Removes one of the user's passkeys; the last one stays, or the account could never be used again. */
   async removePasskey(tenantId: string, userId: string, credentialId: string): Promise<void> {
-    const passkeys = await this.credentials.listByUser(tenantId, userId);
-    if (!passkeys.some((c) => c.id === credentialId)) throw notFound('This passkey is not registered to your account.', 'unknown_credential');
-    if (passkeys.length === 1) throw conflict('This is your only passkey. Add another one before you remove it.', 'last_credential');
-    await this.credentials.delete(tenantId, userId, credentialId);
+    const outcome = await this.credentials.deleteUnlessLast(tenantId, userId, credentialId);
+    if (outcome === 'unknown') throw notFound('This passkey is not registered to your account.', 'unknown_credential');
+    if (outcome === 'last') throw conflict('This is your only passkey. Add another one before you remove it.', 'last_credential');
   }
 
   /** Discoverable (resident) passkeys with user verification; attestation is not asked for. */
@@ -212,7 +211,10 @@ export class PasskeyService {
       backedUp: verified.backedUp,
       usedAt: Date.now(),
     });
-    if (!recorded) throw badRequest('This passkey was used at the same moment elsewhere. Please try again.', 'assertion_replayed');
+    // Our challenge was fresh and consumed by us, and the counter had moved forward when we read it:
+    // losing the write means another window used the passkey in between, not a replay (a replayed
+    // assertion fails at its used challenge, a counter that went back in verifyAssertion).
+    if (!recorded) throw conflict('This passkey was just used in another window. Please try again.', 'passkey_in_use');
     const user = await this.users.findById(tenant.id, credential.userId);
     if (!user) throw badRequest('The account of this passkey no longer exists.', 'unknown_account');
     return { user, credentialId: credential.id, acr: ACR_PHISHING_RESISTANT, amr: amrFor(verified) };

@@ -53,8 +53,6 @@ export class CrossDeviceService {
   async start(input: StartInput, now = Date.now()): Promise<{ request: CrossDeviceRequest; bindingSecret: string; delivered?: number }> {
     if (input.kind === 'push') {
       if (!input.userId) throw badRequest('Enter your e-mail address first, so we know which phone to ask.', 'email_required');
-      const recent = await this.requests.countEvents(input.tenant.id, input.userId, 'push_requested', now - 60_000);
-      if (recent >= PUSHES_PER_MINUTE) throw tooManyRequests('Several sign-in requests were just sent to your phone. Wait a minute, or scan the QR code instead.');
       if (!(await this.push.canReach(input.tenant, input.userId))) {
         throw conflict('No phone is set up for push on this account yet. Scan the QR code with your phone instead, or enrol it in Passport.', 'no_push_device');
       }
@@ -81,10 +79,15 @@ export class CrossDeviceService {
       expiresAt: now + REQUEST_TTL_MS,
       resolvedAt: null,
     };
-    await this.requests.insert(request);
-    await this.requests.recordEvent({ tenantId: request.tenantId, requestId: request.id, userId: request.userId, type: input.kind === 'push' ? 'push_requested' : 'qr_shown', at: now });
-    const delivered = input.kind === 'push' ? await this.push.announce(input.tenant, request, now) : undefined;
-    return { request, bindingSecret, delivered };
+    if (input.kind === 'qr') {
+      await this.requests.insert(request);
+      await this.requests.recordEvent({ tenantId: request.tenantId, requestId: request.id, userId: request.userId, type: 'qr_shown', at: now });
+      return { request, bindingSecret };
+    }
+    if (!(await this.requests.insertPushWithinLimit({ ...request, userId: input.userId! }, PUSHES_PER_MINUTE, now - 60_000))) {
+      throw tooManyRequests('Several sign-in requests were just sent to your phone. Wait a minute, or scan the QR code instead.');
+    }
+    return { request, bindingSecret, delivered: await this.push.announce(input.tenant, request, now) };
   }
 
   /** The request with expiry applied (a due pending request is moved to `expired` and recorded, once). */

@@ -1,13 +1,25 @@
+import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Schema } from '../storage/schema.js';
 import type { ClientRepository } from '../storage/repositories/clients.js';
 import { clientMetadata } from './client-metadata.js';
 
 /**
+ * How a model's id is kept in `oidc_payloads.id`: SHA-256, base64url. Ids of codes, tokens and
+ * sessions are bearer secrets; a copy of the database must not hand them out.
+ */
+export const storedId = (id: string) => createHash('sha256').update(id).digest('base64url');
+
+/**
  * oidc-provider's storage, one instance per (tenant, model). Every model lives in the
  * `oidc_payloads` table except Client, which is read from our own `clients` table so that a client
  * created with the CLI works at once, without rebuilding the tenant's provider.
+ *
+ * Ids are stored hashed (storedId) and the payload is stored without its `jti`, which `find` puts
+ * back from the id it was asked for. A payload found by uid or user code therefore has no `jti`:
+ * oidc-provider only reads the Session it finds by uid, and the device flow (the one user of
+ * findByUserCode, which saves what it finds) is not enabled.
  */
 export class SqlAdapter implements Adapter {
   constructor(
@@ -18,15 +30,16 @@ export class SqlAdapter implements Adapter {
   ) {}
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+    const { jti: _secret, ...kept } = payload;
     const row = {
-      payload: JSON.stringify(payload),
+      payload: JSON.stringify(kept),
       grant_id: payload.grantId ?? null,
       user_code: payload.userCode ?? null,
       uid: payload.uid ?? null,
       expires_at: expiresIn ? Date.now() + expiresIn * 1000 : null,
     };
     await this.db.insertInto('oidc_payloads')
-      .values({ tenant_id: this.tenantId, model: this.model, id, consumed_at: null, ...row })
+      .values({ tenant_id: this.tenantId, model: this.model, id: storedId(id), consumed_at: null, ...row })
       .onConflict((oc) => oc.columns(['tenant_id', 'model', 'id']).doUpdateSet(row))
       .execute();
   }
@@ -36,7 +49,8 @@ export class SqlAdapter implements Adapter {
       const client = await this.clients.find(this.tenantId, id);
       return client && clientMetadata(client);
     }
-    return this.findWhere('id', id);
+    const payload = await this.findWhere('id', storedId(id));
+    return payload && { ...payload, jti: id };
   }
 
   findByUid(uid: string): Promise<AdapterPayload | undefined> {
@@ -47,20 +61,43 @@ export class SqlAdapter implements Adapter {
     return this.findWhere('user_code', userCode);
   }
 
+  /**
+   * Single use, also under concurrency. oidc-provider finds a code (or refresh token, or pushed
+   * request), checks that it is not consumed, and then consumes it: requests that all find it
+   * before any consumes it would all pass that check. The conditional UPDATE lets exactly one of
+   * them consume it; the others are answered as a replay — the grant and everything issued from it
+   * is revoked, as oidc-provider does when it sees the consumed mark itself.
+   */
   async consume(id: string): Promise<void> {
-    await this.db.updateTable('oidc_payloads').set({ consumed_at: Date.now() })
-      .where('tenant_id', '=', this.tenantId).where('model', '=', this.model).where('id', '=', id)
-      .execute();
+    const result = await this.db.updateTable('oidc_payloads').set({ consumed_at: Date.now() })
+      .where('tenant_id', '=', this.tenantId).where('model', '=', this.model).where('id', '=', storedId(id))
+      .where('consumed_at', 'is', null)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 1) return;
+    if (this.model === 'PushedAuthorizationRequest') throw new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used');
+    const row = await this.db.selectFrom('oidc_payloads').select('grant_id')
+      .where('tenant_id', '=', this.tenantId).where('model', '=', this.model).where('id', '=', storedId(id))
+      .executeTakeFirst();
+    // No row: a concurrent replay revoked the grant already (which deletes its codes and tokens).
+    if (row?.grant_id) await this.revokeGrant(row.grant_id);
+    throw new errors.InvalidGrant(`${this.model} already consumed`);
   }
 
   async destroy(id: string): Promise<void> {
     await this.db.deleteFrom('oidc_payloads')
-      .where('tenant_id', '=', this.tenantId).where('model', '=', this.model).where('id', '=', id)
+      .where('tenant_id', '=', this.tenantId).where('model', '=', this.model).where('id', '=', storedId(id))
       .execute();
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
     await this.db.deleteFrom('oidc_payloads').where('tenant_id', '=', this.tenantId).where('grant_id', '=', grantId).execute();
+  }
+
+  /** Every token and code of the grant, and the grant itself (tokens of a missing grant are refused). */
+  private async revokeGrant(grantId: string): Promise<void> {
+    await this.db.deleteFrom('oidc_payloads').where('tenant_id', '=', this.tenantId)
+      .where((eb) => eb.or([eb('grant_id', '=', grantId), eb.and([eb('model', '=', 'Grant'), eb('id', '=', storedId(grantId))])]))
+      .execute();
   }
 
   private async findWhere(column: 'id' | 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
@@ -73,6 +110,27 @@ export class SqlAdapter implements Adapter {
     if (row.consumed_at !== null) payload.consumed = Math.floor(Number(row.consumed_at) / 1000);
     return payload;
   }
+}
+
+/**
+ * Ends one OIDC session, found by its uid (its id, the cookie value, is stored only hashed), with
+ * every grant it holds and every code and token issued under them, in one transaction.
+ */
+export async function endOidcSession(db: Kysely<Schema>, tenantId: string, sessionUid: string): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const row = await trx.selectFrom('oidc_payloads').select('payload')
+      .where('tenant_id', '=', tenantId).where('model', '=', 'Session').where('uid', '=', sessionUid)
+      .executeTakeFirst();
+    if (!row) return;
+    const { authorizations = {} } = JSON.parse(row.payload) as { authorizations?: Record<string, { grantId?: string }> };
+    const grantIds = Object.values(authorizations).flatMap((a) => (a.grantId ? [a.grantId] : []));
+    if (grantIds.length) {
+      await trx.deleteFrom('oidc_payloads').where('tenant_id', '=', tenantId)
+        .where((eb) => eb.or([eb('grant_id', 'in', grantIds), eb.and([eb('model', '=', 'Grant'), eb('id', 'in', grantIds.map(storedId))])]))
+        .execute();
+    }
+    await trx.deleteFrom('oidc_payloads').where('tenant_id', '=', tenantId).where('model', '=', 'Session').where('uid', '=', sessionUid).execute();
+  });
 }
 
 /** Removes expired rows; called periodically, never on a request path. */

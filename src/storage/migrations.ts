@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Migrator, type Kysely, type Migration } from 'kysely';
 import type { Schema } from './schema.js';
 import { isSealed, type SecretBox } from '../secrets/secret-box.js';
@@ -239,6 +240,23 @@ export const buildMigrations = (context: MigrationContext): Record<string, Migra
       const vapid = await db.selectFrom('settings').select('value').where('name', '=', 'vapid_keys').executeTakeFirst();
       if (vapid && !isSealed(vapid.value)) {
         await db.updateTable('settings').set({ value: secrets.seal(vapid.value, sealedColumn.setting('vapid_keys')) }).where('name', '=', 'vapid_keys').execute();
+      }
+    },
+  },
+  '0007_hash_oidc_ids': {
+    /**
+     * oidc-provider's ids (codes, tokens, sessions) are bearer secrets: they are now stored as
+     * SHA-256 (base64url), and payloads without their `jti`. The hash is written out here rather
+     * than imported, so that this step stays what it was whatever the adapter becomes.
+     */
+    async up(db: Kysely<any>) {
+      const rows = await db.selectFrom('oidc_payloads').select(['tenant_id', 'model', 'id', 'payload']).execute();
+      for (const row of rows) {
+        const { jti: _secret, ...payload } = JSON.parse(row.payload);
+        await db.updateTable('oidc_payloads')
+          .set({ id: createHash('sha256').update(row.id).digest('base64url'), payload: JSON.stringify(payload) })
+          .where('tenant_id', '=', row.tenant_id).where('model', '=', row.model).where('id', '=', row.id)
+          .execute();
       }
     },
   },

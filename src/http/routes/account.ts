@@ -6,7 +6,7 @@ import type { PasskeyService } from '../../accounts/passkey-service.js';
 import type { CeremonyRateLimits } from '../middleware/rate-limit.js';
 import type { Tenant } from '../../storage/repositories/tenants.js';
 import type { User } from '../../storage/repositories/users.js';
-import { ACCOUNT_COOKIE, ACCOUNT_SESSION_SECONDS, type AccountSessions } from '../../accounts/account-session.js';
+import { ACCOUNT_COOKIE, ACCOUNT_SESSION_SECONDS, type AccountSession, type AccountSessions } from '../../accounts/account-session.js';
 import type { PasskeyRemoval } from '../../accounts/session-revocation.js';
 import { authenticationResponseSchema, registrationResponseSchema } from '../../webauthn/response-schema.js';
 import { parseInput } from '../validate.js';
@@ -55,16 +55,19 @@ export function accountRoutes(deps: AccountDeps): Router {
     return `account:${binding}`;
   };
 
-  const signedInUser = async (ctx: Context, tenant: Tenant): Promise<User | undefined> => {
+  const signedIn = async (ctx: Context, tenant: Tenant): Promise<{ user: User; session: AccountSession } | undefined> => {
     const session = await deps.accountSessions.read(tenant.id, ctx.cookies.get(ACCOUNT_COOKIE));
-    return session ? deps.passkeys.findUser(tenant.id, session.userId) : undefined;
+    const user = session && await deps.passkeys.findUser(tenant.id, session.userId);
+    return user && session ? { user, session } : undefined;
   };
+  const signedInUser = async (ctx: Context, tenant: Tenant): Promise<User | undefined> => (await signedIn(ctx, tenant))?.user;
 
-  const requireUser = async (ctx: Context, tenant: Tenant): Promise<User> => {
-    const user = await signedInUser(ctx, tenant);
-    if (!user) throw unauthorized('Your account session has ended. Sign in again with your passkey.', 'signin_required');
-    return user;
+  const requireSignedIn = async (ctx: Context, tenant: Tenant): Promise<{ user: User; session: AccountSession }> => {
+    const found = await signedIn(ctx, tenant);
+    if (!found) throw unauthorized('Your account session has ended. Sign in again with your passkey.', 'signin_required');
+    return found;
   };
+  const requireUser = async (ctx: Context, tenant: Tenant): Promise<User> => (await requireSignedIn(ctx, tenant)).user;
 
   router.get('/:tenant/account', async (ctx) => {
     const tenant = await deps.tenants.requireTenant(ctx.params.tenant);
@@ -136,9 +139,9 @@ export function accountRoutes(deps: AccountDeps): Router {
 
   router.post('/:tenant/account/passkeys/remove', requireJson, async (ctx) => {
     const tenant = await deps.tenants.requireTenant(ctx.params.tenant);
-    const user = await requireUser(ctx, tenant);
+    const { user, session } = await requireSignedIn(ctx, tenant);
     const { credentialId } = parseInput(removeBody, ctx.request.body);
-    await deps.passkeyRemoval.remove(tenant.id, user.id, credentialId);
+    await deps.passkeyRemoval.remove(tenant.id, user.id, credentialId, session.idHash);
     ctx.body = { redirectTo: `/${tenant.id}/account` };
   });
 

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Schema } from '../schema.js';
+import { lockUser } from './user-lock.js';
 
 export interface StoredCredential {
   tenantId: string;
@@ -49,13 +50,24 @@ export class CredentialRepository {
     return rows.map(toCredential);
   }
 
-  async delete(tenantId: string, userId: string, id: string): Promise<void> {
-    await this.db.deleteFrom('credentials').where('tenant_id', '=', tenantId).where('user_id', '=', userId).where('id', '=', id).execute();
+  /**
+   * Deletes one of the user's credentials unless it is their last. Count and delete happen under
+   * the user's lock: two removals at once, each seeing two passkeys, would otherwise remove both.
+   */
+  deleteUnlessLast(tenantId: string, userId: string, id: string): Promise<'deleted' | 'unknown' | 'last'> {
+    return this.db.transaction().execute(async (trx) => {
+      await lockUser(trx, tenantId, userId);
+      const ids = (await trx.selectFrom('credentials').select('id').where('tenant_id', '=', tenantId).where('user_id', '=', userId).execute()).map((r) => r.id);
+      if (!ids.includes(id)) return 'unknown';
+      if (ids.length === 1) return 'last';
+      await trx.deleteFrom('credentials').where('tenant_id', '=', tenantId).where('user_id', '=', userId).where('id', '=', id).execute();
+      return 'deleted';
+    });
   }
 
   /**
-   * Records a use of the credential. The counter only moves forward: the WHERE clause makes a
-   * concurrent replay with the same counter lose the race (returns false).
+   * Records a use of the credential, if its counter is still the one the assertion was checked
+   * against: of two uses at once, the one that writes second returns false.
    */
   async recordUse(tenantId: string, id: string, previousCount: number, use: { signCount: number; backedUp: boolean; usedAt: number }): Promise<boolean> {
     const result = await this.db.updateTable('credentials')

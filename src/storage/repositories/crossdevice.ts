@@ -1,6 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { Schema } from '../schema.js';
 import { randomId } from '../../ids.js';
+import { lockUser } from './user-lock.js';
+
+type CrossDeviceEvent = { tenantId: string; requestId: string; userId?: string | null; deviceId?: string | null; type: string; detail?: string; at: number };
 
 export type CrossDeviceStatus = 'pending' | 'approved' | 'denied' | 'failed' | 'cancelled' | 'expired' | 'completed';
 
@@ -29,26 +32,22 @@ export class CrossDeviceRepository {
   constructor(private readonly db: Kysely<Schema>) {}
 
   async insert(r: CrossDeviceRequest): Promise<void> {
-    await this.db.insertInto('crossdevice_requests').values({
-      id: r.id,
-      tenant_id: r.tenantId,
-      interaction_uid: r.interactionUid,
-      browser_binding: r.browserBinding,
-      kind: r.kind,
-      user_id: r.userId,
-      number: r.number,
-      choices: JSON.stringify(r.choices),
-      status: r.status,
-      number_confirmed: r.numberConfirmed ? 1 : 0,
-      client_name: r.clientName,
-      desktop_user_agent: r.desktopUserAgent,
-      desktop_ip: r.desktopIp,
-      approved_user_id: r.approvedUserId,
-      approved_amr: r.approvedAmr && JSON.stringify(r.approvedAmr),
-      created_at: r.createdAt,
-      expires_at: r.expiresAt,
-      resolved_at: r.resolvedAt,
-    }).execute();
+    await insertRequest(this.db, r);
+  }
+
+  /**
+   * Inserts a push request and its `push_requested` event unless the user already had `limit`
+   * of them since `since`. Count and insert happen under the user's lock, so simultaneous
+   * requests (on any node) cannot all see room for one more.
+   */
+  insertPushWithinLimit(r: CrossDeviceRequest & { userId: string }, limit: number, since: number): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      await lockUser(trx, r.tenantId, r.userId);
+      if (await countEvents(trx, r.tenantId, r.userId, 'push_requested', since) >= limit) return false;
+      await insertRequest(trx, r);
+      await insertEvent(trx, { tenantId: r.tenantId, requestId: r.id, userId: r.userId, type: 'push_requested', at: r.createdAt });
+      return true;
+    });
   }
 
   async find(tenantId: string, id: string): Promise<CrossDeviceRequest | undefined> {
@@ -103,24 +102,8 @@ export class CrossDeviceRepository {
     await this.db.deleteFrom('crossdevice_requests').where('expires_at', '<', before).where('status', '!=', 'pending').execute();
   }
 
-  async recordEvent(event: { tenantId: string; requestId: string; userId?: string | null; deviceId?: string | null; type: string; detail?: string; at: number }): Promise<void> {
-    await this.db.insertInto('crossdevice_events').values({
-      id: randomId(12),
-      tenant_id: event.tenantId,
-      request_id: event.requestId,
-      user_id: event.userId ?? null,
-      device_id: event.deviceId ?? null,
-      type: event.type,
-      detail: event.detail ?? '',
-      at: event.at,
-    }).execute();
-  }
-
-  async countEvents(tenantId: string, userId: string, type: string, since: number): Promise<number> {
-    const row = await this.db.selectFrom('crossdevice_events').select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('tenant_id', '=', tenantId).where('user_id', '=', userId).where('type', '=', type).where('at', '>', since)
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+  async recordEvent(event: CrossDeviceEvent): Promise<void> {
+    await insertEvent(this.db, event);
   }
 
   async eventsFor(tenantId: string, requestId: string): Promise<Array<{ type: string; deviceId: string | null; detail: string; at: number }>> {
@@ -128,6 +111,49 @@ export class CrossDeviceRepository {
       .where('tenant_id', '=', tenantId).where('request_id', '=', requestId).orderBy('at').execute();
     return rows.map((r) => ({ type: r.type, deviceId: r.device_id, detail: r.detail, at: Number(r.at) }));
   }
+}
+
+async function insertRequest(db: Kysely<Schema>, r: CrossDeviceRequest): Promise<void> {
+  await db.insertInto('crossdevice_requests').values({
+    id: r.id,
+    tenant_id: r.tenantId,
+    interaction_uid: r.interactionUid,
+    browser_binding: r.browserBinding,
+    kind: r.kind,
+    user_id: r.userId,
+    number: r.number,
+    choices: JSON.stringify(r.choices),
+    status: r.status,
+    number_confirmed: r.numberConfirmed ? 1 : 0,
+    client_name: r.clientName,
+    desktop_user_agent: r.desktopUserAgent,
+    desktop_ip: r.desktopIp,
+    approved_user_id: r.approvedUserId,
+    approved_amr: r.approvedAmr && JSON.stringify(r.approvedAmr),
+    created_at: r.createdAt,
+    expires_at: r.expiresAt,
+    resolved_at: r.resolvedAt,
+  }).execute();
+}
+
+async function insertEvent(db: Kysely<Schema>, event: CrossDeviceEvent): Promise<void> {
+  await db.insertInto('crossdevice_events').values({
+    id: randomId(12),
+    tenant_id: event.tenantId,
+    request_id: event.requestId,
+    user_id: event.userId ?? null,
+    device_id: event.deviceId ?? null,
+    type: event.type,
+    detail: event.detail ?? '',
+    at: event.at,
+  }).execute();
+}
+
+async function countEvents(db: Kysely<Schema>, tenantId: string, userId: string, type: string, since: number): Promise<number> {
+  const row = await db.selectFrom('crossdevice_events').select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('tenant_id', '=', tenantId).where('user_id', '=', userId).where('type', '=', type).where('at', '>', since)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }
 
 function toRequest(row: Schema['crossdevice_requests']): CrossDeviceRequest {

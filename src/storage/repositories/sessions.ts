@@ -38,11 +38,13 @@ export class SessionRepository {
   }
 
   /**
-   * Forgets every session the passkey opened: account-page sessions are deleted here; the uids of
-   * its OIDC sessions are returned (and forgotten) for the caller to end them in oidc-provider.
+   * Forgets every session the passkey opened: account-page sessions (but `keepIdHash`) are deleted
+   * here; the uids of its OIDC sessions are returned (and forgotten) for the caller to end them.
    */
-  async takeSessionsOf(tenantId: string, credentialId: string): Promise<string[]> {
-    await this.db.deleteFrom('account_sessions').where('tenant_id', '=', tenantId).where('credential_id', '=', credentialId).execute();
+  async takeSessionsOf(tenantId: string, credentialId: string, keepIdHash: string): Promise<string[]> {
+    await this.db.deleteFrom('account_sessions')
+      .where('tenant_id', '=', tenantId).where('credential_id', '=', credentialId).where('id_hash', '!=', keepIdHash)
+      .execute();
     const rows = await this.db.deleteFrom('oidc_session_credentials')
       .where('tenant_id', '=', tenantId).where('credential_id', '=', credentialId)
       .returning('session_uid').execute();
