@@ -20,6 +20,7 @@ import { PushDispatcher } from './crossdevice/push-dispatcher.js';
 import { CrossDeviceService } from './crossdevice/crossdevice-service.js';
 import { CrossDeviceWaiters } from './crossdevice/waiters.js';
 import { PassportService } from './passport/passport-service.js';
+import { Draining } from './draining.js';
 
 /** Every service, wired once. The HTTP layer and the CLI both start from here. */
 export interface ServiceOptions {
@@ -42,12 +43,13 @@ export function createServices(config: Config, database: Database, log: Logger, 
     config,
     database,
     log,
+    draining: new Draining(),
     clients: clientRepository,
     users: new UserRepository(db),
     signingKeys,
     challenges,
     tenants: new TenantService(tenantRepository, clientRepository, signingKeys),
-    registry: new ProviderRegistry(tenantRepository, signingKeys, { db, publicUrl: config.publicUrl, trustProxy: config.trustProxy }),
+    registry: new ProviderRegistry(tenantRepository, signingKeys, { db, publicUrl: config.publicUrl, trustProxy: config.trustProxy }, log),
     passkeys,
     push,
     crossDevice,

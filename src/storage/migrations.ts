@@ -163,6 +163,15 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '2026-11-30-faults-probe': {
+    async up(db: Kysely<any>) {
+      // One row per node, rewritten by /readyz to prove the database accepts writes.
+      await db.schema.createTable('readiness_probe')
+        .addColumn('node', 'text', (c) => c.primaryKey())
+        .addColumn('checked_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
@@ -172,16 +181,24 @@ const provider: MigrationProvider = { getMigrations: async () => migrations };
  * all schemas otherwise, and would find another schema's.
  */
 export async function migrateToLatest(db: Kysely<Schema>, schema?: string): Promise<void> {
-  const migrator = new Migrator({
+  const { error, results } = await migrator(db, schema).migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${(error as Error | undefined)?.message ?? 'unknown error'}`, { cause: error });
+  }
+}
+
+/** Names of the migrations this code knows that the database has not run (readiness reports them). */
+export async function pendingMigrations(db: Kysely<Schema>, schema?: string): Promise<string[]> {
+  return (await migrator(db, schema).getMigrations()).filter((m) => !m.executedAt).map((m) => m.name);
+}
+
+function migrator(db: Kysely<Schema>, schema: string | undefined): Migrator {
+  return new Migrator({
     db,
     provider,
     migrationTableName: 'sesame_migrations',
     migrationLockTableName: 'sesame_migrations_lock',
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
-  const failed = results?.find((r) => r.status === 'Error');
-  if (error || failed) {
-    throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${(error as Error | undefined)?.message ?? 'unknown error'}`);
-  }
 }
