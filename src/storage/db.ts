@@ -63,32 +63,46 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
   const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   const deadline = Date.now() + timeouts.startupMs;
   for (let attempt = 0; ; attempt += 1) {
-    const database = options.databaseUrl ? openPostgres(options, timeouts) : openSqlite(options.dataDir, timeouts);
+    let database: Database | undefined;
     try {
+      database = options.databaseUrl ? openPostgres(options, timeouts) : openSqlite(options.dataDir, timeouts);
       // Kysely looks for its bookkeeping tables in every schema unless told which one is ours.
       if (database.dialect === 'postgres') database.schema = (await sql<{ schema: string }>`select current_schema() as schema`.execute(database.db)).rows[0].schema;
       await migrateToLatest(database.db, database.schema);
       if (database.pubsub instanceof PostgresPubSub) await database.pubsub.start();
       return database;
     } catch (error) {
-      await database.close().catch(() => undefined);
+      await database?.close().catch(() => undefined);
       const cause = (error as { cause?: unknown }).cause ?? error;
       if (!isDatabaseUnavailable(cause) || Date.now() >= deadline) throw error;
-      options.onWaiting?.(cause as Error, database.location);
+      options.onWaiting?.(cause as Error, location(options));
       await sleep(Math.min(STARTUP_RETRY_MAX_MS, 100 * 2 ** attempt, Math.max(0, deadline - Date.now())));
     }
   }
 }
 
+const sqliteFile = (dataDir: string) => path.join(dataDir, 'sesame.db');
+
+function location(options: OpenOptions): string {
+  if (!options.databaseUrl) return sqliteFile(options.dataDir);
+  const parsed = new URL(options.databaseUrl);
+  return `${parsed.host}${parsed.pathname}`;
+}
+
 function openSqlite(dataDir: string, timeouts: DatabaseTimeouts): Database {
   fs.mkdirSync(dataDir, { recursive: true });
-  const file = path.join(dataDir, 'sesame.db');
+  const file = sqliteFile(dataDir);
   const sqlite = new SqliteDatabase(file);
-  sqlite.pragma('journal_mode = WAL');
-  // FULL syncs the WAL on every commit: an acknowledged write survives a power loss, not only a crash.
-  sqlite.pragma('synchronous = FULL');
-  sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma(`busy_timeout = ${timeouts.statementMs}`);
+  try {
+    sqlite.pragma('journal_mode = WAL');
+    // FULL syncs the WAL on every commit: an acknowledged write survives a power loss, not only a crash.
+    sqlite.pragma('synchronous = FULL');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma(`busy_timeout = ${timeouts.statementMs}`);
+  } catch (error) {
+    sqlite.close();
+    throw error;
+  }
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
   const pubsub = new LocalPubSub();
   return {
@@ -132,11 +146,10 @@ function openPostgres(options: OpenOptions, timeouts: DatabaseTimeouts): Databas
   pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   const pubsub = new PostgresPubSub(connection, pool, onError);
-  const parsed = new URL(url);
   return {
     db,
     dialect: 'postgres',
-    location: `${parsed.host}${parsed.pathname}`,
+    location: location(options),
     schema: options.pgSchema,
     pubsub,
     checkpoint: () => undefined,
