@@ -25,7 +25,7 @@ for (const kind of await databases()) {
     const cleanups: Array<() => Promise<void> | void> = [];
     after(async () => { for (const cleanup of cleanups.reverse()) await cleanup(); });
 
-    test('acknowledged sign-ups survive and nothing is half-written', async () => {
+    test('acknowledged sign-ups survive and nothing is half-written', { timeout: 60_000 }, async () => {
       const env: Record<string, string> = {};
       if (kind === 'postgres') {
         const { databaseUrl, drop } = await pgSchema();
