@@ -29,6 +29,12 @@ export interface Config {
    * PUBLIC_URL; without it (a developer's machine) a key file under dataDir is used.
    */
   secretKey: Buffer | undefined;
+  /** How long database work may take before a request fails with 503, and how long start-up waits for the database. */
+  databaseTimeouts: { connectMs: number; statementMs: number; startupMs: number };
+  /** PostgreSQL `application_name` of Sesame's connections (shows in pg_stat_activity). */
+  databaseApplicationName: string;
+  /** After SIGTERM, how long in-flight requests may take before connections are cut. */
+  shutdownTimeoutMs: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -55,6 +61,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       perAccountPerMinute: parsePositive('RATE_LIMIT_PER_ACCOUNT', env.RATE_LIMIT_PER_ACCOUNT ?? '10'),
     },
     secretKey,
+    databaseTimeouts: {
+      connectMs: parseSeconds('DATABASE_CONNECT_TIMEOUT', env.DATABASE_CONNECT_TIMEOUT ?? '5'),
+      statementMs: parseSeconds('DATABASE_STATEMENT_TIMEOUT', env.DATABASE_STATEMENT_TIMEOUT ?? '5'),
+      startupMs: parseSeconds('DATABASE_STARTUP_TIMEOUT', env.DATABASE_STARTUP_TIMEOUT ?? '60'),
+    },
+    databaseApplicationName: env.DATABASE_APPLICATION_NAME || 'sesame',
+    shutdownTimeoutMs: parseSeconds('SHUTDOWN_TIMEOUT', env.SHUTDOWN_TIMEOUT ?? '10'),
   };
 }
 
@@ -89,6 +102,13 @@ function parsePositive(name: string, raw: string): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a whole number of at least 1, got "${raw}".`);
   return n;
+}
+
+/** A duration in seconds (fractions allowed), returned in milliseconds. */
+function parseSeconds(name: string, raw: string): number {
+  const seconds = Number(raw);
+  if (!raw.trim() || !Number.isFinite(seconds) || seconds <= 0) throw new Error(`${name} must be a number of seconds greater than 0, got "${raw}".`);
+  return Math.round(seconds * 1000);
 }
 
 function parseBoolean(name: string, raw: string): boolean {

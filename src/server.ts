@@ -13,6 +13,8 @@ import { createApp } from './http/app.js';
 import { seedDemo } from './demo-rp/seed.js';
 import { purgeExpiredOidcPayloads } from './oidc/adapter.js';
 import { startMetrics } from './metrics.js';
+import { gracefulCloser } from './http/graceful-close.js';
+import { isDatabaseUnavailable } from './storage/unavailable.js';
 
 export interface RunningServer {
   url: string;
@@ -28,6 +30,7 @@ export interface StartOptions {
   pushAgent?: https.Agent;
 }
 
+/** Expired rows are purged and SQLite's write-ahead log is checkpointed this often. */
 const PURGE_INTERVAL_MS = 60_000;
 
 /** Composition root: config → storage → services → HTTP. */
@@ -44,7 +47,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     pgSchema: options.pgSchema,
+    timeouts: config.databaseTimeouts,
+    applicationName: config.databaseApplicationName,
     onBackgroundError: (err) => log.warn({ err }, 'database background connection error'),
+    onWaiting: (err, location) => log.warn(
+      { location, cause: (err as NodeJS.ErrnoException).code ?? err.message },
+      `waiting for the database at ${location} to accept connections (up to ${config.databaseTimeouts.startupMs / 1000} s, DATABASE_STARTUP_TIMEOUT): retrying`,
+    ),
   });
   const services = createServices(config, database, log, { pushAgent: options.pushAgent });
   startMetrics();
@@ -54,6 +63,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const app = createApp(services, { internalUrl: () => internalUrl });
   const server = http.createServer(app.callback());
   server.requestTimeout = 30_000;
+  const closeHttp = gracefulCloser(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, () => resolve());
@@ -71,16 +81,22 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       services.sessions.purgeExpired(Date.now()),
     ])
       .catch((err) => log.warn({ err }, 'purging expired rows failed'));
+    try {
+      database.checkpoint();
+    } catch (err) {
+      log.warn({ err }, 'checkpointing the database failed');
+    }
   }, PURGE_INTERVAL_MS);
   purge.unref();
 
   return {
     url: config.publicUrl,
     services,
+    /** Graceful: event streams are told to reconnect, in-flight requests finish (up to SHUTDOWN_TIMEOUT), the database closes last. */
     async close() {
       clearInterval(purge);
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
+      services.draining.start();
+      await closeHttp(config.shutdownTimeoutMs);
       await database.close();
     },
   };
@@ -100,7 +116,10 @@ async function main(): Promise<void> {
     running = await startServer(config, { logger: log });
   } catch (error) {
     const err = error as NodeJS.ErrnoException;
-    const reason = err.code === 'EADDRINUSE' ? `port ${config.port} is already in use (set PORT to another one)` : err.message;
+    const cause = (err.cause as Error | undefined) ?? err;
+    const reason = err.code === 'EADDRINUSE' ? `port ${config.port} is already in use (set PORT to another one)`
+      : isDatabaseUnavailable(cause) ? `the database did not become available within ${config.databaseTimeouts.startupMs / 1000} s (DATABASE_STARTUP_TIMEOUT): ${cause.message}`
+      : err.message;
     console.error(`Sesame cannot start: ${reason}`);
     process.exit(1);
   }
@@ -121,12 +140,29 @@ async function main(): Promise<void> {
   lines.push('', '  Add a tenant for your own B2C:  npm run sesame -- tenant create <id> --name "<Display name>"', '');
   console.log(lines.join('\n'));
 
+  let stopping = false;
   const shutdown = (signal: string) => {
-    log.info({ signal }, 'shutting down');
-    running.close().then(() => process.exit(0), () => process.exit(1));
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting now, without waiting for in-flight requests');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal, timeoutSeconds: config.shutdownTimeoutMs / 1000 }, 'shutting down: finishing in-flight requests');
+    // Closing the database waits for queries in flight; it must not keep the process past the deadline.
+    setTimeout(() => {
+      log.error('shutdown did not finish within SHUTDOWN_TIMEOUT: exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs + 2_000).unref();
+    running.close().then(() => {
+      log.info('shut down cleanly');
+      process.exit(0);
+    }, (err) => {
+      log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    });
   };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
 if (process.argv[1] && fs.realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {

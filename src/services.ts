@@ -24,6 +24,7 @@ import { PushDispatcher } from './crossdevice/push-dispatcher.js';
 import { CrossDeviceService } from './crossdevice/crossdevice-service.js';
 import { CrossDeviceWaiters } from './crossdevice/waiters.js';
 import { PassportService } from './passport/passport-service.js';
+import { Draining } from './draining.js';
 
 /** Every service, wired once. The HTTP layer and the CLI both start from here. */
 export interface ServiceOptions {
@@ -42,12 +43,13 @@ export function createServices(config: Config, database: Database, log: Logger, 
   const passportDevices = new PassportDeviceRepository(db);
   const push = new PushDispatcher(db, passportDevices, crossDeviceRequests, { publicUrl: config.publicUrl, vapidSubject: config.vapidSubject, agent: options.pushAgent, secrets }, log);
   const sessions = new SessionRepository(db);
-  const registry = new ProviderRegistry(tenantRepository, signingKeys, { db, sessions, publicUrl: config.publicUrl, trustProxy: config.trustProxy, secrets });
+  const registry = new ProviderRegistry(tenantRepository, signingKeys, { db, sessions, publicUrl: config.publicUrl, trustProxy: config.trustProxy, secrets }, log);
   const crossDevice = new CrossDeviceService(crossDeviceRequests, passkeys, new CrossDeviceWaiters(database.pubsub), push);
   return {
     config,
     database,
     log,
+    draining: new Draining(),
     clients: clientRepository,
     users: new UserRepository(db),
     signingKeys,

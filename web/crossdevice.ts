@@ -75,6 +75,12 @@ function watch(id: string): void {
     failures = 0;
     handle(JSON.parse((event as MessageEvent).data));
   });
+  events.addEventListener('reconnect', () => {
+    // This server is shutting down: open the stream again in a moment, through the load balancer to another one.
+    events.close();
+    const timer = setTimeout(() => { if (current === id) watch(id); }, 1000 + Math.random() * 1000);
+    stop = () => { closed = true; clearTimeout(timer); };
+  });
   events.onerror = () => {
     // EventSource reconnects by itself; after repeated failures (a proxy that buffers), poll instead.
     failures += 1;

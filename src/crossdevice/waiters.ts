@@ -4,13 +4,19 @@ export const CROSSDEVICE_CHANNEL = 'sesame_crossdevice';
 
 /**
  * Desktop pages waiting on a cross-device request. One subscription to the channel per node,
- * dispatched by request id; `changed` publishes to every node (NOTIFY on PostgreSQL).
+ * dispatched by request id; `changed` publishes to every node (NOTIFY on PostgreSQL). When the
+ * channel comes back after an outage every waiter is woken, since a NOTIFY sent meanwhile is lost
+ * and each waiter re-reads its request anyway.
  */
 export class CrossDeviceWaiters {
   private readonly waiting = new Map<string, Set<() => void>>();
   private unsubscribe: (() => void) | undefined;
 
-  constructor(private readonly pubsub: PubSub) {}
+  constructor(private readonly pubsub: PubSub) {
+    pubsub.onReconnect(() => {
+      for (const listeners of this.waiting.values()) for (const listener of listeners) listener();
+    });
+  }
 
   changed(requestId: string): Promise<void> {
     return this.pubsub.publish(CROSSDEVICE_CHANNEL, requestId);

@@ -39,7 +39,7 @@ export function createApp(services: Services, options: AppOptions): Koa {
   app.use(errorHandler(services.log));
   app.use(staticFiles(path.join(projectRoot, 'public'), services.log));
   app.use(oidcDispatch(services.registry));
-  app.use(healthRoutes(services.database.db).routes());
+  app.use(healthRoutes(services).routes());
 
   const demo = config.demo ? demoRpRoutes({ clients: services.clients, secrets: services.database.secrets, publicUrl: config.publicUrl, internalUrl: options.internalUrl }) : undefined;
   app.use(async (ctx, next) => {

@@ -2,6 +2,8 @@ import type Provider from 'oidc-provider';
 import type { TenantRepository } from '../storage/repositories/tenants.js';
 import type { SigningKeyService } from './signing-keys.js';
 import type { ProviderDeps } from './provider-factory.js';
+import type { Logger } from '../log.js';
+import { reportProviderFailures } from './provider-failures.js';
 
 export interface TenantOidc {
   provider: Provider;
@@ -34,6 +36,7 @@ export class ProviderRegistry {
     private readonly tenants: TenantRepository,
     private readonly keys: SigningKeyService,
     private readonly deps: ProviderDeps,
+    private readonly log: Logger,
   ) {}
 
   get(tenantId: string, now = Date.now()): Promise<TenantOidc | undefined> {
@@ -60,6 +63,7 @@ export class ProviderRegistry {
     // Loaded on first use so that tools which never serve OIDC (the CLI) do not load oidc-provider.
     const { buildProvider } = await import('./provider-factory.js');
     const provider = buildProvider(tenant, { keys: keySet.keys }, this.deps);
+    reportProviderFailures(provider, tenantId, this.log);
     return { provider, handle: provider.callback() };
   }
 }

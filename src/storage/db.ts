@@ -1,11 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { Schema } from './schema.js';
 import { migrateToLatest } from './migrations.js';
 import { LocalPubSub, PostgresPubSub, type PubSub } from './pubsub.js';
+import { isDatabaseUnavailable } from './unavailable.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import { checkSecretKey } from '../secrets/key-check.js';
 
@@ -16,70 +18,151 @@ export interface Database {
   dialect: Dialect;
   /** Cross-node wake-ups (LISTEN/NOTIFY on PostgreSQL, in-process on SQLite). */
   pubsub: PubSub;
-  /** Encrypts and decrypts the secrets this database keeps (repositories seal them before writing). */
-  secrets: SecretBox;
   /** Human-readable location (file path or host/database), without credentials. */
   location: string;
+  /** Encrypts and decrypts the secrets this database keeps (repositories seal them before writing). */
+  secrets: SecretBox;
+  /** The PostgreSQL schema in use (Kysely's migration bookkeeping needs it named). */
+  schema: string | undefined;
+  /** Periodic upkeep: folds SQLite's write-ahead log back into the database file. */
+  checkpoint(): void;
   close(): Promise<void>;
 }
 
 // pg returns int8 as strings; every bigint we store is an epoch-ms or a counter, safe as a number.
 pg.types.setTypeParser(20, Number);
 
+export interface DatabaseTimeouts {
+  /** Getting a connection (PostgreSQL: from the pool or a new one). */
+  connectMs: number;
+  /** One statement (PostgreSQL statement_timeout; SQLite busy_timeout). */
+  statementMs: number;
+  /** How long start-up waits for a database that does not accept connections yet. */
+  startupMs: number;
+}
+
+const DEFAULT_TIMEOUTS: DatabaseTimeouts = { connectMs: 5_000, statementMs: 5_000, startupMs: 0 };
+const STARTUP_RETRY_MAX_MS = 2_000;
+
 export interface OpenOptions {
   databaseUrl?: string;
   dataDir: string;
   /** PostgreSQL schema to use (tests isolate themselves this way). */
   pgSchema?: string;
-  /** The key secrets at rest are sealed with (src/secrets/secret-key.ts). */
-  secrets: SecretBox;
   /** Where errors of background connections go (the pool's idle clients, the LISTEN connection). */
   onBackgroundError?: (error: Error) => void;
+  /** Told each time start-up finds the database unavailable and is about to try again. */
+  onWaiting?: (error: Error, location: string) => void;
+  timeouts?: Partial<DatabaseTimeouts>;
+  /** PostgreSQL application_name of every connection. */
+  applicationName?: string;
+  /** The key secrets at rest are sealed with (src/secrets/secret-key.ts). */
+  secrets: SecretBox;
 }
 
-/** Opens the database (SQLite file by default, PostgreSQL when a URL is given) and migrates it. */
+/**
+ * Opens the database (SQLite file by default, PostgreSQL when a URL is given) and migrates it.
+ * While the database is unavailable (PostgreSQL still starting, a volume not mounted yet), start-up
+ * retries for up to `timeouts.startupMs` instead of failing at once.
+ */
 export async function openDatabase(options: OpenOptions): Promise<Database> {
-  const onError = options.onBackgroundError ?? (() => undefined);
-  const database = options.databaseUrl ? openPostgres(options.databaseUrl, options.pgSchema, onError, options.secrets) : openSqlite(options.dataDir, options.secrets);
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  const deadline = Date.now() + timeouts.startupMs;
+  for (let attempt = 0; ; attempt += 1) {
+    let database: Database | undefined;
+    try {
+      database = options.databaseUrl ? openPostgres(options, timeouts) : openSqlite(options.dataDir, timeouts, options.secrets);
+      // Kysely looks for its bookkeeping tables in every schema unless told which one is ours.
+      if (database.dialect === 'postgres') database.schema = (await sql<{ schema: string }>`select current_schema() as schema`.execute(database.db)).rows[0].schema;
+      await checkSecretKey(database.db, options.secrets, { bind: false, pgSchema: database.schema });
+      await migrateToLatest(database.db, { secrets: options.secrets }, database.schema);
+      await checkSecretKey(database.db, options.secrets, { bind: true });
+      if (database.pubsub instanceof PostgresPubSub) await database.pubsub.start();
+      return database;
+    } catch (error) {
+      await database?.close().catch(() => undefined);
+      const cause = (error as { cause?: unknown }).cause ?? error;
+      if (!isDatabaseUnavailable(cause) || Date.now() >= deadline) throw error;
+      options.onWaiting?.(cause as Error, location(options));
+      await sleep(Math.min(STARTUP_RETRY_MAX_MS, 100 * 2 ** attempt, Math.max(0, deadline - Date.now())));
+    }
+  }
+}
+
+const sqliteFile = (dataDir: string) => path.join(dataDir, 'sesame.db');
+
+function location(options: OpenOptions): string {
+  if (!options.databaseUrl) return sqliteFile(options.dataDir);
+  const parsed = new URL(options.databaseUrl);
+  return `${parsed.host}${parsed.pathname}`;
+}
+
+function openSqlite(dataDir: string, timeouts: DatabaseTimeouts, secrets: SecretBox): Database {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const file = sqliteFile(dataDir);
+  const sqlite = new SqliteDatabase(file);
   try {
-    // Kysely looks for its bookkeeping tables in every schema unless told which one is ours.
-    const schema = database.dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(database.db)).rows[0].schema : undefined;
-    await checkSecretKey(database.db, options.secrets, { bind: false, pgSchema: schema });
-    await migrateToLatest(database.db, { secrets: options.secrets }, schema);
-    await checkSecretKey(database.db, options.secrets, { bind: true });
+    sqlite.pragma('journal_mode = WAL');
+    // FULL syncs the WAL on every commit: an acknowledged write survives a power loss, not only a crash.
+    sqlite.pragma('synchronous = FULL');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma(`busy_timeout = ${timeouts.statementMs}`);
   } catch (error) {
-    await database.close();
+    sqlite.close();
     throw error;
   }
-  return database;
-}
-
-function openSqlite(dataDir: string, secrets: SecretBox): Database {
-  fs.mkdirSync(dataDir, { recursive: true });
-  const file = path.join(dataDir, 'sesame.db');
-  const sqlite = new SqliteDatabase(file);
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
   const pubsub = new LocalPubSub();
-  return { db, dialect: 'sqlite', location: file, pubsub, secrets, close: async () => { await pubsub.close(); await db.destroy(); } };
+  return {
+    db,
+    dialect: 'sqlite',
+    location: file,
+    schema: undefined,
+    pubsub,
+    secrets,
+    checkpoint() {
+      // better-sqlite3 blocks the event loop: try without waiting for readers (a CLI run), or skip this round.
+      sqlite.pragma('busy_timeout = 0');
+      try {
+        sqlite.pragma('wal_checkpoint(TRUNCATE)');
+      } finally {
+        sqlite.pragma(`busy_timeout = ${timeouts.statementMs}`);
+      }
+    },
+    close: async () => { await pubsub.close(); await db.destroy(); },
+  };
 }
 
-function openPostgres(url: string, schema: string | undefined, onError: (error: Error) => void, secrets: SecretBox): Database {
-  const connection: pg.ClientConfig = { connectionString: url, ...(schema ? { options: `-c search_path=${schema}` } : {}) };
+function openPostgres(options: OpenOptions, timeouts: DatabaseTimeouts): Database {
+  const url = options.databaseUrl!;
+  const onError = options.onBackgroundError ?? (() => undefined);
+  const connection: pg.ClientConfig = {
+    connectionString: url,
+    ...(options.pgSchema ? { options: `-c search_path=${options.pgSchema}` } : {}),
+    ...(options.applicationName ? { application_name: options.applicationName } : {}),
+    connectionTimeoutMillis: timeouts.connectMs,
+    keepAlive: true,
+    statement_timeout: timeouts.statementMs,
+    // The client-side limit catches what the server cannot answer (a network partition); it is a
+    // little longer so that a slow statement is cancelled by the server and its connection stays usable.
+    query_timeout: timeouts.statementMs + 1_000,
+  };
   const pool = new pg.Pool({ ...connection, max: 10 });
   pool.on('error', onError);
+  // pg emits `error` on a client whose connection drops while a request holds it; the pool only
+  // listens on idle clients. The query in flight fails with the same error (and is logged with its
+  // request), and the pool discards the broken client when it comes back.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   const pubsub = new PostgresPubSub(connection, pool, onError);
-  const parsed = new URL(url);
   return {
     db,
     dialect: 'postgres',
-    location: `${parsed.host}${parsed.pathname}`,
+    location: location(options),
+    schema: options.pgSchema,
     pubsub,
-    secrets,
+    secrets: options.secrets,
+    checkpoint: () => undefined,
     close: async () => { await pubsub.close(); await db.destroy(); },
   };
 }

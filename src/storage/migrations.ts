@@ -260,6 +260,15 @@ export const buildMigrations = (context: MigrationContext): Record<string, Migra
       }
     },
   },
+  '0008_readiness_probe': {
+    async up(db: Kysely<any>) {
+      // One row per node, rewritten by /readyz to prove the database accepts writes.
+      await db.schema.createTable('readiness_probe')
+        .addColumn('node', 'text', (c) => c.primaryKey())
+        .addColumn('checked_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
 });
 
 /**
@@ -267,17 +276,25 @@ export const buildMigrations = (context: MigrationContext): Record<string, Migra
  * all schemas otherwise, and would find another schema's.
  */
 export async function migrateToLatest(db: Kysely<Schema>, context: MigrationContext, schema?: string): Promise<void> {
+  const { error, results } = await migrator(db, context, schema).migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${(error as Error | undefined)?.message ?? 'unknown error'}`, { cause: error });
+  }
+}
+
+/** Names of the migrations this code knows that the database has not run (readiness reports them). */
+export async function pendingMigrations(db: Kysely<Schema>, context: MigrationContext, schema?: string): Promise<string[]> {
+  return (await migrator(db, context, schema).getMigrations()).filter((m) => !m.executedAt).map((m) => m.name);
+}
+
+function migrator(db: Kysely<Schema>, context: MigrationContext, schema: string | undefined): Migrator {
   const migrations = buildMigrations(context);
-  const migrator = new Migrator({
+  return new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
     migrationTableName: 'sesame_migrations',
     migrationLockTableName: 'sesame_migrations_lock',
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
-  const failed = results?.find((r) => r.status === 'Error');
-  if (error || failed) {
-    throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${(error as Error | undefined)?.message ?? 'unknown error'}`);
-  }
 }

@@ -2,11 +2,12 @@ import type { Context, Middleware } from 'koa';
 import type { Logger } from '../../log.js';
 import { SesameError } from '../../errors.js';
 import { renderPage } from '../../views/render.js';
+import { isDatabaseUnavailable, RETRY_AFTER_SECONDS, serviceUnavailable } from '../../storage/unavailable.js';
 
 /**
- * Turns every error into a clean answer: a SesameError becomes its status and message; anything
- * else is logged with the request id and shown as a generic 500 — never a stack trace.
- * JSON callers get {"error", "message"}, browsers a page.
+ * Turns every error into a clean answer: a SesameError becomes its status and message; a database
+ * outage becomes 503 with Retry-After; anything else is logged with the request id and shown as a
+ * generic 500 — never a stack trace. JSON callers get {"error", "message"}, browsers a page.
  */
 export function errorHandler(log: Logger): Middleware {
   return async (ctx, next) => {
@@ -17,8 +18,10 @@ export function errorHandler(log: Logger): Middleware {
       }
     } catch (caught) {
       const error = toSesameError(caught);
-      if (error.status >= 500) log.error({ err: caught, requestId: ctx.state.requestId, path: ctx.path }, 'request failed');
-      else log.info({ requestId: ctx.state.requestId, path: ctx.path, code: error.code, status: error.status }, 'request rejected');
+      const where = { requestId: ctx.state.requestId, tenant: tenantOf(ctx), path: ctx.path };
+      if (error.code === 'service_unavailable') log.warn({ ...where, err: caught }, 'request failed: database unavailable');
+      else if (error.status >= 500) log.error({ ...where, err: caught }, 'request failed');
+      else log.info({ ...where, code: error.code, status: error.status }, 'request rejected');
       respondWithError(ctx, error);
     }
   };
@@ -26,6 +29,7 @@ export function errorHandler(log: Logger): Middleware {
 
 export function toSesameError(caught: unknown): SesameError {
   if (caught instanceof SesameError) return caught;
+  if (isDatabaseUnavailable(caught)) return serviceUnavailable();
   const status = (caught as { status?: number; statusCode?: number })?.status ?? (caught as { statusCode?: number })?.statusCode;
   const expose = (caught as { expose?: boolean })?.expose;
   if (typeof status === 'number' && status >= 400 && status < 500) {
@@ -38,16 +42,22 @@ export function toSesameError(caught: unknown): SesameError {
   return new SesameError('server_error', 500, 'Something went wrong on our side. Please try again in a moment.');
 }
 
+/** The tenant a request was for: a route's :tenant, or the first segment of a /<tenant>/oidc path. */
+function tenantOf(ctx: Context): string | undefined {
+  return (ctx.params as Record<string, string> | undefined)?.tenant ?? /^\/([^/]+)\/oidc(\/|$)/.exec(ctx.path)?.[1];
+}
+
 function respondWithError(ctx: Context, error: SesameError): void {
   ctx.status = error.status;
   if (error.status === 429) ctx.set('Retry-After', '60');
+  if (error.status === 503) ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
   const wantsHtml = ctx.method === 'GET' && ctx.accepts('json', 'html') === 'html';
   if (wantsHtml) {
     ctx.type = 'html';
     ctx.body = renderPage('error', {
       nonce: ctx.state.cspNonce ?? '',
       title: 'Something is not right',
-      heading: error.status === 404 ? 'Not found' : error.status >= 500 ? 'Something went wrong' : 'We could not do that',
+      heading: error.status === 404 ? 'Not found' : error.status === 503 ? 'Please try again in a moment' : error.status >= 500 ? 'Something went wrong' : 'We could not do that',
       message: error.message,
       code: error.code,
       requestId: ctx.state.requestId,

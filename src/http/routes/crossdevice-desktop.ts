@@ -12,6 +12,7 @@ import { qrSvg } from '../../crossdevice/qr.js';
 import { parseInput } from '../validate.js';
 import { optionalEmail } from '../schemas.js';
 import { requireJson } from './require-json.js';
+import type { Draining } from '../../draining.js';
 import { finishLogin, loadInteraction } from './interaction-context.js';
 
 const BINDING_COOKIE = 'sesame_xd';
@@ -27,6 +28,7 @@ export interface CrossDeviceDesktopDeps {
   crossDevice: CrossDeviceService;
   rateLimits: CeremonyRateLimits;
   publicUrl: string;
+  draining: Draining;
 }
 
 /**
@@ -96,6 +98,7 @@ export function crossDeviceDesktopRoutes(deps: CrossDeviceDesktopDeps): Router {
 
     let last = '';
     let closed = false;
+    let stopDraining: () => void = () => undefined;
     const send = (request: CrossDeviceRequest) => {
       if (closed) return;
       const view = JSON.stringify(statusView(request));
@@ -119,8 +122,14 @@ export function crossDeviceDesktopRoutes(deps: CrossDeviceDesktopDeps): Router {
       closed = true;
       clearInterval(heartbeat);
       stopWaiting();
+      stopDraining();
       stream.end();
     };
+    // On shutdown the page is told to open the stream again, which the load balancer sends to another node.
+    stopDraining = deps.draining.onStart(() => {
+      if (!closed) stream.write('event: reconnect\ndata: {}\n\n');
+      close();
+    });
     ctx.req.on('close', close);
     stream.write('retry: 2000\n\n');
     send(first);

@@ -1,19 +1,25 @@
 import Router from '@koa/router';
-import { sql, type Kysely } from 'kysely';
 import { register } from 'prom-client';
-import type { Schema } from '../../storage/schema.js';
+import type { Database } from '../../storage/db.js';
+import type { Draining } from '../../draining.js';
+import { checkDatabase } from '../../storage/readiness.js';
 
-export function healthRoutes(db: Kysely<Schema>): Router {
+/**
+ * /healthz: the process runs (restart it if not). /readyz: this node can serve requests now;
+ * the body names each check and why it failed, so an operator sees the cause at once.
+ */
+export function healthRoutes(deps: { database: Database; draining: Draining }): Router {
   const router = new Router();
   router.get('/healthz', (ctx) => { ctx.body = { status: 'ok' }; });
   router.get('/readyz', async (ctx) => {
-    try {
-      await sql`select 1`.execute(db);
-      ctx.body = { status: 'ready' };
-    } catch {
-      ctx.status = 503;
-      ctx.body = { status: 'unavailable', message: 'The database is not reachable.' };
-    }
+    const checks = {
+      ...await checkDatabase(deps.database),
+      shutdown: deps.draining.active ? { ok: false, message: 'this node is shutting down' } : { ok: true },
+    };
+    const failed = Object.entries(checks).filter(([, c]) => !c.ok).map(([name]) => name);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.status = failed.length ? 503 : 200;
+    ctx.body = { status: failed.length ? 'unavailable' : 'ready', failed, checks };
   });
   router.get('/metrics', async (ctx) => {
     ctx.type = register.contentType;

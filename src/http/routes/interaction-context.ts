@@ -3,6 +3,7 @@ import type { ProviderRegistry, TenantOidc } from '../../oidc/provider-registry.
 import type { TenantService } from '../../tenants/tenant-service.js';
 import type { Tenant } from '../../storage/repositories/tenants.js';
 import { notFound, SesameError } from '../../errors.js';
+import { isDatabaseUnavailable } from '../../storage/unavailable.js';
 
 export type Interaction = Awaited<ReturnType<TenantOidc['provider']['interactionDetails']>>;
 
@@ -19,7 +20,9 @@ export async function loadInteraction(ctx: Context, deps: { registry: ProviderRe
   let interaction: Interaction;
   try {
     interaction = await oidc.provider.interactionDetails(ctx.req, ctx.res);
-  } catch {
+  } catch (error) {
+    // An outage is not the user's fault: it is answered as one (503), not as an expired page.
+    if (isDatabaseUnavailable(error)) throw error;
     throw new SesameError('interaction_expired', 400,
       'This sign-in page has expired or was opened in another browser. Go back to the application and start the sign-in again.');
   }

@@ -1,0 +1,88 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import pg from 'pg';
+import { freePort, POSTGRES_URL } from './server.js';
+import { randomId } from '../../src/ids.js';
+
+/**
+ * Sesame as a real child process (`tsx src/server.ts`), for tests that kill it, signal it or take
+ * its database away. Its JSON log lines are kept for assertions.
+ */
+export interface ChildServer {
+  port: number;
+  origin: string;
+  child: ChildProcess;
+  logs: Array<Record<string, any>>;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export async function spawnServer(env: Record<string, string>, options: { port?: number; waitReady?: boolean } = {}): Promise<ChildServer> {
+  const port = options.port ?? await freePort();
+  const origin = `http://localhost:${port}`;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      PUBLIC_URL: origin,
+      LOG_LEVEL: 'info',
+      RATE_LIMIT_PER_IP: '100000',
+      RATE_LIMIT_PER_ACCOUNT: '100000',
+      DATABASE_URL: '',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Array<Record<string, any>> = [];
+  let stdout = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('utf8');
+    const lines = stdout.split('\n');
+    stdout = lines.pop()!;
+    for (const line of lines) if (line.startsWith('{')) logs.push(JSON.parse(line));
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8'); });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const server = { port, origin, child, logs, stderr: () => stderr, exited };
+  if (options.waitReady !== false) await waitReady(server);
+  return server;
+}
+
+export async function waitReady(server: ChildServer, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (server.child.exitCode !== null) throw new Error(`the server exited (${server.child.exitCode}): ${server.stderr()}`);
+    try {
+      if ((await fetch(`${server.origin}/readyz`, { signal: AbortSignal.timeout(2_500) })).ok) return;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the server on port ${server.port} did not become ready: ${server.stderr()}`);
+}
+
+export async function stopServer(server: ChildServer | undefined): Promise<void> {
+  if (!server || server.child.exitCode !== null || server.child.signalCode !== null) return;
+  server.child.kill('SIGKILL');
+  await server.exited;
+}
+
+/** A fresh PostgreSQL schema, and a DATABASE_URL that puts the server in it. */
+export async function pgSchema(): Promise<{ schema: string; databaseUrl: string; drop: () => Promise<void> }> {
+  const schema = `t_${randomId(6).toLowerCase().replace(/[^a-z0-9]/g, '')}_${Date.now()}`;
+  await withPg((c) => c.query(`create schema ${schema}`));
+  return {
+    schema,
+    databaseUrl: `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`,
+    drop: () => withPg((c) => c.query(`drop schema if exists ${schema} cascade`)).then(() => undefined),
+  };
+}
+
+export async function withPg<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
