@@ -23,7 +23,14 @@ export interface Config {
   vapidSubject: string;
   /** Sign-in and sign-up ceremonies allowed per minute, per client IP and per account (e-mail). */
   rateLimits: { perIpPerMinute: number; perAccountPerMinute: number };
+  /** Hosts (names or IP addresses) outbound requests may reach although they are not public: tests and development only. */
+  outboundAllowPrivate: string[];
+  /** Web Push services a Passport subscription may point at: the known browser push services plus PUSH_SERVICE_HOSTS. */
+  pushServiceHosts: string[];
 }
+
+/** The push services of Chrome/Android (FCM), Firefox, Safari/Apple and Edge/Windows; `*.` matches any subdomain. */
+export const KNOWN_PUSH_SERVICE_HOSTS = ['fcm.googleapis.com', 'updates.push.services.mozilla.com', '*.push.apple.com', '*.notify.windows.com'];
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = parsePort(env.PORT ?? '8080');
@@ -41,6 +48,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       perIpPerMinute: parsePositive('RATE_LIMIT_PER_IP', env.RATE_LIMIT_PER_IP ?? '60'),
       perAccountPerMinute: parsePositive('RATE_LIMIT_PER_ACCOUNT', env.RATE_LIMIT_PER_ACCOUNT ?? '10'),
     },
+    outboundAllowPrivate: parseHostList('OUTBOUND_ALLOW_PRIVATE', env.OUTBOUND_ALLOW_PRIVATE ?? ''),
+    pushServiceHosts: [...KNOWN_PUSH_SERVICE_HOSTS, ...parseHostList('PUSH_SERVICE_HOSTS', env.PUSH_SERVICE_HOSTS ?? '')],
   };
 }
 
@@ -75,6 +84,13 @@ function parsePositive(name: string, raw: string): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a whole number of at least 1, got "${raw}".`);
   return n;
+}
+
+function parseHostList(name: string, raw: string): string[] {
+  const hosts = raw.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  const bad = hosts.find((h) => !/^(\*\.)?[a-z0-9.:[\]-]+$/.test(h));
+  if (bad) throw new Error(`${name} must be a comma-separated list of host names or IP addresses, got "${bad}".`);
+  return hosts;
 }
 
 function parseBoolean(name: string, raw: string): boolean {

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import http from 'node:http';
-import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from './config.js';
@@ -22,8 +21,8 @@ export interface StartOptions {
   logger?: Logger;
   /** PostgreSQL schema (tests isolate themselves with it). */
   pgSchema?: string;
-  /** https agent for Web Push deliveries (tests trust their own push service with it). */
-  pushAgent?: https.Agent;
+  /** Certificate authorities outbound https trusts besides the public ones (tests trust their own push service). */
+  outboundCa?: string | Buffer;
 }
 
 const PURGE_INTERVAL_MS = 60_000;
@@ -37,7 +36,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     pgSchema: options.pgSchema,
     onBackgroundError: (err) => log.warn({ err }, 'database background connection error'),
   });
-  const services = createServices(config, database, log, { pushAgent: options.pushAgent });
+  const services = createServices(config, database, log, { outboundCa: options.outboundCa });
   startMetrics();
   if (config.demo) await seedDemo(services.tenants, config.publicUrl);
 
@@ -70,6 +69,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       clearInterval(purge);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      services.outbound.close();
       await database.close();
     },
   };

@@ -1,4 +1,3 @@
-import type https from 'node:https';
 import type { Config } from './config.js';
 import type { Database } from './storage/db.js';
 import type { Logger } from './log.js';
@@ -20,11 +19,12 @@ import { PushDispatcher } from './crossdevice/push-dispatcher.js';
 import { CrossDeviceService } from './crossdevice/crossdevice-service.js';
 import { CrossDeviceWaiters } from './crossdevice/waiters.js';
 import { PassportService } from './passport/passport-service.js';
+import { OutboundClient } from './net/outbound.js';
 
 /** Every service, wired once. The HTTP layer and the CLI both start from here. */
 export interface ServiceOptions {
-  /** https agent for Web Push deliveries (tests trust their own push service with it). */
-  pushAgent?: https.Agent;
+  /** Certificate authorities outbound https trusts besides the public ones (tests trust their own push service). */
+  outboundCa?: string | Buffer;
 }
 
 export function createServices(config: Config, database: Database, log: Logger, options: ServiceOptions = {}) {
@@ -36,7 +36,8 @@ export function createServices(config: Config, database: Database, log: Logger, 
   const passkeys = new PasskeyService(db, challenges, relyingPartyFor(config.publicUrl));
   const crossDeviceRequests = new CrossDeviceRepository(db);
   const passportDevices = new PassportDeviceRepository(db);
-  const push = new PushDispatcher(db, passportDevices, crossDeviceRequests, { publicUrl: config.publicUrl, vapidSubject: config.vapidSubject, agent: options.pushAgent }, log);
+  const outbound = new OutboundClient({ allowPrivate: config.outboundAllowPrivate, extraCa: options.outboundCa });
+  const push = new PushDispatcher(db, passportDevices, crossDeviceRequests, { publicUrl: config.publicUrl, vapidSubject: config.vapidSubject, pushServiceHosts: config.pushServiceHosts, outbound }, log);
   const crossDevice = new CrossDeviceService(crossDeviceRequests, passkeys, new CrossDeviceWaiters(database.pubsub), push);
   return {
     config,
@@ -49,6 +50,7 @@ export function createServices(config: Config, database: Database, log: Logger, 
     tenants: new TenantService(tenantRepository, clientRepository, signingKeys),
     registry: new ProviderRegistry(tenantRepository, signingKeys, { db, publicUrl: config.publicUrl, trustProxy: config.trustProxy }),
     passkeys,
+    outbound,
     push,
     crossDevice,
     crossDeviceRequests,
