@@ -21,8 +21,8 @@ const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 const CONCURRENCY = 8;
 const TIMEOUT_MS = 10_000;
 
-/** Tables a valid request may write to: OIDC interactions and sessions, ceremony challenges, cross-device requests. */
-const WRITABLE_BY_2XX = new Set<keyof Schema>(['oidc_payloads', 'webauthn_challenges', 'crossdevice_requests', 'crossdevice_events']);
+/** Tables a valid request may write to: OIDC interactions and sessions, ceremony challenges, cross-device requests, the VAPID keys made on first use. */
+const WRITABLE_BY_2XX = new Set<keyof Schema>(['oidc_payloads', 'webauthn_challenges', 'crossdevice_requests', 'crossdevice_events', 'settings']);
 const TABLES: Array<keyof Schema> = ['tenants', 'clients', 'signing_keys', 'users', 'credentials', 'webauthn_challenges', 'oidc_payloads',
   'settings', 'crossdevice_requests', 'crossdevice_events', 'passport_devices', 'passport_enrolment_tokens'];
 
@@ -129,16 +129,33 @@ function requests(seeds: Seeds): fc.Arbitrary<FuzzRequest> {
 
 interface Outcome { method: string; status: number; contentType: string; text: string }
 
-function send(agent: http.Agent, port: number, request: FuzzRequest): Promise<Outcome> {
+/**
+ * Sends one request. A kept-alive connection the server has just closed (after answering a request
+ * whose body it did not read) resets the next request sent on it: that one is sent again, as
+ * Node's documentation advises (`request.reusedSocket`).
+ */
+async function send(agent: http.Agent, port: number, request: FuzzRequest): Promise<Outcome> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await sendOnce(agent, port, request);
+    } catch (error) {
+      if (!(error as { reusedSocket?: boolean }).reusedSocket || attempt === CONCURRENCY + 1) throw error;
+    }
+  }
+}
+
+function sendOnce(agent: http.Agent, port: number, request: FuzzRequest): Promise<Outcome> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, agent, method: request.method, path: request.path, headers: request.headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ method: request.method, status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), text: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', reject);
+      res.on('close', () => reject(new Error(`the connection closed in the middle of a ${res.statusCode} answer`)));
     });
     req.setTimeout(TIMEOUT_MS, () => req.destroy(new Error(`no answer within ${TIMEOUT_MS} ms`)));
-    req.on('error', reject);
+    req.on('error', (error: NodeJS.ErrnoException) => reject(Object.assign(error, { reusedSocket: req.reusedSocket && error.code === 'ECONNRESET' })));
+    req.on('close', () => reject(new Error('the connection closed without an answer')));
     req.end(request.body);
   });
 }
