@@ -35,7 +35,14 @@ export interface Config {
   databaseApplicationName: string;
   /** After SIGTERM, how long in-flight requests may take before connections are cut. */
   shutdownTimeoutMs: number;
+  /** Hosts (names or IP addresses) outbound requests may reach although they are not public: tests and development only. */
+  outboundAllowPrivate: string[];
+  /** Web Push services a Passport subscription may point at: the known browser push services plus PUSH_SERVICE_HOSTS. */
+  pushServiceHosts: string[];
 }
+
+/** The push services of Chrome/Android (FCM), Firefox, Safari/Apple and Edge/Windows; `*.` matches any subdomain. */
+export const KNOWN_PUSH_SERVICE_HOSTS = ['fcm.googleapis.com', 'updates.push.services.mozilla.com', '*.push.apple.com', '*.notify.windows.com'];
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = parsePort(env.PORT ?? '8080');
@@ -68,6 +75,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     databaseApplicationName: env.DATABASE_APPLICATION_NAME || 'sesame',
     shutdownTimeoutMs: parseSeconds('SHUTDOWN_TIMEOUT', env.SHUTDOWN_TIMEOUT ?? '10'),
+    outboundAllowPrivate: parseHostList('OUTBOUND_ALLOW_PRIVATE', env.OUTBOUND_ALLOW_PRIVATE ?? ''),
+    pushServiceHosts: [...KNOWN_PUSH_SERVICE_HOSTS, ...parseHostList('PUSH_SERVICE_HOSTS', env.PUSH_SERVICE_HOSTS ?? '')],
   };
 }
 
@@ -109,6 +118,13 @@ function parseSeconds(name: string, raw: string): number {
   const seconds = Number(raw);
   if (!raw.trim() || !Number.isFinite(seconds) || seconds <= 0) throw new Error(`${name} must be a number of seconds greater than 0, got "${raw}".`);
   return Math.round(seconds * 1000);
+}
+
+function parseHostList(name: string, raw: string): string[] {
+  const hosts = raw.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  const bad = hosts.find((h) => !/^(\*\.)?[a-z0-9.:[\]-]+$/.test(h));
+  if (bad) throw new Error(`${name} must be a comma-separated list of host names or IP addresses, got "${bad}".`);
+  return hosts;
 }
 
 function parseBoolean(name: string, raw: string): boolean {

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import http from 'node:http';
-import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from './config.js';
@@ -26,8 +25,8 @@ export interface StartOptions {
   logger?: Logger;
   /** PostgreSQL schema (tests isolate themselves with it). */
   pgSchema?: string;
-  /** https agent for Web Push deliveries (tests trust their own push service with it). */
-  pushAgent?: https.Agent;
+  /** Certificate authorities outbound https trusts besides the public ones (tests trust their own push service). */
+  outboundCa?: string | Buffer;
 }
 
 /** Expired rows are purged and SQLite's write-ahead log is checkpointed this often. */
@@ -55,7 +54,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       `waiting for the database at ${location} to accept connections (up to ${config.databaseTimeouts.startupMs / 1000} s, DATABASE_STARTUP_TIMEOUT): retrying`,
     ),
   });
-  const services = createServices(config, database, log, { pushAgent: options.pushAgent });
+  const services = createServices(config, database, log, { outboundCa: options.outboundCa });
   startMetrics();
   if (config.demo) await seedDemo(services.tenants, config.publicUrl, database.secrets);
 
@@ -97,6 +96,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       clearInterval(purge);
       services.draining.start();
       await closeHttp(config.shutdownTimeoutMs);
+      services.outbound.close();
       await database.close();
     },
   };

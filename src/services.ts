@@ -1,4 +1,3 @@
-import type https from 'node:https';
 import type { Config } from './config.js';
 import type { Database } from './storage/db.js';
 import type { Logger } from './log.js';
@@ -25,11 +24,12 @@ import { CrossDeviceService } from './crossdevice/crossdevice-service.js';
 import { CrossDeviceWaiters } from './crossdevice/waiters.js';
 import { PassportService } from './passport/passport-service.js';
 import { Draining } from './draining.js';
+import { OutboundClient } from './net/outbound.js';
 
 /** Every service, wired once. The HTTP layer and the CLI both start from here. */
 export interface ServiceOptions {
-  /** https agent for Web Push deliveries (tests trust their own push service with it). */
-  pushAgent?: https.Agent;
+  /** Certificate authorities outbound https trusts besides the public ones (tests trust their own push service). */
+  outboundCa?: string | Buffer;
 }
 
 export function createServices(config: Config, database: Database, log: Logger, options: ServiceOptions = {}) {
@@ -41,7 +41,8 @@ export function createServices(config: Config, database: Database, log: Logger, 
   const passkeys = new PasskeyService(db, challenges, relyingPartyFor(config.publicUrl));
   const crossDeviceRequests = new CrossDeviceRepository(db);
   const passportDevices = new PassportDeviceRepository(db);
-  const push = new PushDispatcher(db, passportDevices, crossDeviceRequests, { publicUrl: config.publicUrl, vapidSubject: config.vapidSubject, agent: options.pushAgent, secrets }, log);
+  const outbound = new OutboundClient({ allowPrivate: config.outboundAllowPrivate, extraCa: options.outboundCa });
+  const push = new PushDispatcher(db, passportDevices, crossDeviceRequests, { publicUrl: config.publicUrl, vapidSubject: config.vapidSubject, pushServiceHosts: config.pushServiceHosts, outbound, secrets }, log);
   const sessions = new SessionRepository(db);
   const registry = new ProviderRegistry(tenantRepository, signingKeys, { db, sessions, publicUrl: config.publicUrl, trustProxy: config.trustProxy, secrets }, log);
   const crossDevice = new CrossDeviceService(crossDeviceRequests, passkeys, new CrossDeviceWaiters(database.pubsub), push);
@@ -60,6 +61,7 @@ export function createServices(config: Config, database: Database, log: Logger, 
     accountSessions: new AccountSessions(sessions),
     passkeyRemoval: new PasskeyRemoval(db, passkeys, sessions, passportDevices),
     passkeys,
+    outbound,
     push,
     crossDevice,
     crossDeviceRequests,

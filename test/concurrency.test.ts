@@ -61,7 +61,7 @@ for (const db of await databases()) {
 
     before(async () => {
       pushService = await startPushService();
-      server = await startTestServer(db, { pushAgent: pushService.agent });
+      server = await startTestServer(db, pushService.sesameOptions);
       client = await createClient(server);
     });
     after(async () => {

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { SoftwareAuthenticator } from '../sdk/software-authenticator.js';
 import { PassportClient, PassportError } from '../sdk/passport-client.js';
@@ -35,7 +35,7 @@ for (const db of await databases()) {
 
     before(async () => {
       pushService = await startPushService();
-      server = await startTestServer(db, { pushAgent: pushService.agent });
+      server = await startTestServer(db, pushService.sesameOptions);
       client = await createClient(server);
       ({ claims: { sub } } = await signUpThroughRp(server, client, 'ada@example.com', 'Ada', laptop) as { claims: { sub: string } });
     });
@@ -109,14 +109,14 @@ for (const db of await databases()) {
 
     test('native apps get a signed webhook', async () => {
       const received: Array<{ body: string; signature: string }> = [];
-      const hook = http.createServer((req, res) => {
+      const hook = https.createServer(pushService.tls, (req, res) => {
         let body = '';
         req.on('data', (c) => { body += c; });
         req.on('end', () => { received.push({ body, signature: String(req.headers[SIGNATURE_HEADER.toLowerCase()]) }); res.end('ok'); });
       });
       await new Promise<void>((r) => hook.listen(0, 'localhost', r));
       try {
-        const secret = await server.services.tenants.setWebhook('demo', `http://localhost:${(hook.address() as AddressInfo).port}/sesame`);
+        const secret = await server.services.tenants.setWebhook('demo', `https://localhost:${(hook.address() as AddressInfo).port}/sesame`);
         await server.services.database.db.deleteFrom('crossdevice_events').where('type', '=', 'push_requested').execute();
         const { request } = await desktopStarts(server, client, { email: 'ada@example.com', push: true });
         assert.equal(received.length, 1);
@@ -158,7 +158,7 @@ describe('sesame passport (terminal device)', () => {
     const os = await import('node:os');
     const path = await import('node:path');
     const pushService = await startPushService();
-    const server = await startTestServer('sqlite', { pushAgent: pushService.agent });
+    const server = await startTestServer('sqlite', pushService.sesameOptions);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-passport-cli-'));
     const file = path.join(dir, 'device.json');
     const sesame = async (...args: string[]) => {

@@ -1,25 +1,26 @@
-import type https from 'node:https';
 import webpush from 'web-push';
 import type { Kysely } from 'kysely';
 import type { Schema } from '../storage/schema.js';
 import type { Tenant } from '../storage/repositories/tenants.js';
 import type { CrossDeviceRepository, CrossDeviceRequest } from '../storage/repositories/crossdevice.js';
-import type { PassportDeviceRepository } from '../storage/repositories/passport-devices.js';
+import type { PassportDeviceRepository, PushSubscriptionJSON } from '../storage/repositories/passport-devices.js';
 import type { Logger } from '../log.js';
 import { loadOrCreateVapidKeys, type VapidKeys } from './vapid.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import { SIGNATURE_HEADER, signWebhook } from './webhook-signature.js';
+import { checkPushEndpoint, isKnownPushService } from './push-services.js';
+import type { OutboundClient } from '../net/outbound.js';
 
 export interface PushOptions {
   publicUrl: string;
   vapidSubject: string;
-  /** https agent for Web Push (tests trust their own push service with it). */
-  agent?: https.Agent;
   /** Opens the stored VAPID private key. */
   secrets: SecretBox;
+  /** Web Push services deliveries may go to (config.pushServiceHosts). */
+  pushServiceHosts: readonly string[];
+  /** Every delivery and webhook call goes through it: https, public addresses, timeouts, size cap. */
+  outbound: OutboundClient;
 }
-
-const SEND_TIMEOUT_MS = 5000;
 
 /**
  * Announces a push request to the user's phones: Web Push (VAPID, aes128gcm-encrypted payload that
@@ -42,6 +43,11 @@ export class PushDispatcher {
     return this.vapid;
   }
 
+  /** Refuses (400) a subscription whose endpoint is not a known push service, before it is stored. */
+  checkSubscription(subscription: PushSubscriptionJSON | null | undefined): void {
+    if (subscription) checkPushEndpoint(this.options.pushServiceHosts, subscription.endpoint);
+  }
+
   async canReach(tenant: Tenant, userId: string): Promise<boolean> {
     if (tenant.webhookUrl) return true;
     return (await this.devices.listByUser(tenant.id, userId)).some((d) => d.pushSubscription);
@@ -54,13 +60,7 @@ export class PushDispatcher {
     const payload = JSON.stringify({ requestId: request.id });
     const results = await Promise.all(devices.filter((d) => d.pushSubscription).map(async (device) => {
       try {
-        const result = await webpush.sendNotification(device.pushSubscription!, payload, {
-          vapidDetails: { subject: this.options.vapidSubject, publicKey: vapid.publicKey, privateKey: vapid.privateKey },
-          TTL: Math.ceil((request.expiresAt - now) / 1000),
-          urgency: 'high',
-          timeout: SEND_TIMEOUT_MS,
-          ...(this.options.agent ? { agent: this.options.agent } : {}),
-        });
+        const result = await this.sendPush(device.pushSubscription!, payload, vapid, Math.ceil((request.expiresAt - now) / 1000));
         await this.record(request, device.id, 'push_sent', `HTTP ${result.statusCode}`);
         return true;
       } catch (error) {
@@ -76,6 +76,19 @@ export class PushDispatcher {
     return results.filter(Boolean).length + (webhook ? 1 : 0);
   }
 
+  /** Posts one Web Push message; a non-2xx answer (a redirect included: it is not followed) rejects with its status. */
+  private async sendPush(subscription: PushSubscriptionJSON, payload: string, vapid: VapidKeys, ttlSeconds: number): Promise<{ statusCode: number }> {
+    if (!isKnownPushService(this.options.pushServiceHosts, subscription.endpoint)) throw new Error('not a known push service');
+    const details = webpush.generateRequestDetails(subscription, payload, {
+      vapidDetails: { subject: this.options.vapidSubject, publicKey: vapid.publicKey, privateKey: vapid.privateKey },
+      TTL: ttlSeconds,
+      urgency: 'high',
+    });
+    const response = await this.options.outbound.request({ url: details.endpoint, method: details.method, headers: details.headers as Record<string, string | number>, body: details.body });
+    if (response.status < 200 || response.status > 299) throw Object.assign(new Error(`HTTP ${response.status}`), { statusCode: response.status });
+    return { statusCode: response.status };
+  }
+
   private async callWebhook(tenant: Tenant, request: CrossDeviceRequest, deviceIds: string[]): Promise<boolean> {
     const body = JSON.stringify({
       type: 'crossdevice.request',
@@ -87,14 +100,15 @@ export class PushDispatcher {
       expiresAt: new Date(request.expiresAt).toISOString(),
     });
     try {
-      const response = await fetch(tenant.webhookUrl!, {
+      const response = await this.options.outbound.request({
+        url: tenant.webhookUrl!,
         method: 'POST',
         headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signWebhook(tenant.webhookSecret!, body) },
         body,
-        signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
       });
-      await this.record(request, null, response.ok ? 'webhook_sent' : 'webhook_failed', `HTTP ${response.status}`);
-      return response.ok;
+      const ok = response.status >= 200 && response.status <= 299;
+      await this.record(request, null, ok ? 'webhook_sent' : 'webhook_failed', `HTTP ${response.status}`);
+      return ok;
     } catch (error) {
       await this.record(request, null, 'webhook_failed', (error as Error).message);
       this.log.warn({ tenant: tenant.id }, 'push webhook failed');

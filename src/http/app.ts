@@ -7,6 +7,8 @@ import { errorHandler } from './middleware/errors.js';
 import { requestId } from './middleware/request-id.js';
 import { securityHeaders } from './middleware/security-headers.js';
 import { requireSameOrigin } from './middleware/same-origin.js';
+import { requestTarget } from './middleware/request-target.js';
+import { bodyParseError } from './middleware/body-errors.js';
 import { oidcDispatch } from './routes/oidc-dispatch.js';
 import { interactionRoutes } from './routes/interaction.js';
 import { accountRoutes } from './routes/account.js';
@@ -37,6 +39,7 @@ export function createApp(services: Services, options: AppOptions): Koa {
   app.use(requestId());
   app.use(securityHeaders({ https: config.publicUrl.startsWith('https:') }));
   app.use(errorHandler(services.log));
+  app.use(requestTarget());
   app.use(staticFiles(path.join(projectRoot, 'public'), services.log));
   app.use(oidcDispatch(services.registry));
   app.use(healthRoutes(services).routes());
@@ -47,7 +50,7 @@ export function createApp(services: Services, options: AppOptions): Koa {
     if (ctx.path === '/demo-rp/callback') return next();
     return requireSameOrigin(new URL(config.publicUrl).origin)(ctx, next);
   });
-  app.use(bodyParser({ enableTypes: ['json', 'form'], jsonLimit: '100kb', formLimit: '100kb', encoding: 'utf-8' }));
+  app.use(bodyParser({ enableTypes: ['json', 'form'], jsonLimit: '100kb', formLimit: '100kb', encoding: 'utf-8', onError: bodyParseError }));
   app.use(interactionRoutes(services).routes());
   app.use(accountRoutes(services).routes());
   app.use(crossDeviceDesktopRoutes({ ...services, publicUrl: config.publicUrl }).routes());

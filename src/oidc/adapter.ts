@@ -45,6 +45,7 @@ export class SqlAdapter implements Adapter {
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
+    if (id.includes('\u0000')) return undefined; // see findWhere
     if (this.model === 'Client') {
       const client = await this.clients.find(this.tenantId, id);
       return client && clientMetadata(client);
@@ -101,6 +102,8 @@ export class SqlAdapter implements Adapter {
   }
 
   private async findWhere(column: 'id' | 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
+    // Values come from requests (a token, a client_id); none that exists holds a NUL, and PostgreSQL refuses to compare one.
+    if (value.includes('\u0000')) return undefined;
     const row = await this.db.selectFrom('oidc_payloads').select(['payload', 'expires_at', 'consumed_at'])
       .where('tenant_id', '=', this.tenantId).where('model', '=', this.model).where(column, '=', value)
       .executeTakeFirst();

@@ -103,6 +103,14 @@ export function buildProvider(tenant: Tenant, jwks: { keys: Array<Record<string,
   const provider = new Provider(issuerFor(deps.publicUrl, tenant.id), configuration);
   provider.proxy = deps.trustProxy;
   compareHashedClientSecrets(provider);
+  provider.use(async (ctx, next) => {
+    await next();
+    // An address the provider has no route for (or a method it does not serve) gets a bare "Not Found" text: say it as OAuth errors are said.
+    if (ctx.status === 404 && ctx.body == null) {
+      ctx.body = { error: 'not_found', error_description: 'There is no OpenID Connect endpoint at this address for this method.' };
+      ctx.status = 404; // setting a body would make it a 200
+    }
+  });
   return provider;
 }
 

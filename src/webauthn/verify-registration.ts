@@ -1,6 +1,7 @@
 import { verifyRegistrationResponse } from '@simplewebauthn/server';
 import { badRequest } from '../errors.js';
 import type { RegistrationResponse } from './response-schema.js';
+import { checkCredentialId, checkCredentialPublicKey } from './public-key-checks.js';
 
 /**
  * COSE algorithms Sesame accepts for new credentials: EdDSA, ECDSA (P-256/384/521), RSASSA-PSS and
@@ -30,8 +31,9 @@ export interface VerifiedRegistration {
 }
 
 /**
- * Verifies a WebAuthn registration (attestation) response. Throws a 400 SesameError with code
- * `registration_invalid` and the precise reason when anything does not match.
+ * Verifies a WebAuthn registration (attestation) response, and that the new credential can be used
+ * (public-key-checks.ts). Throws a 400 SesameError with code `registration_invalid` and the precise
+ * reason when anything does not match.
  */
 export async function verifyRegistration(response: RegistrationResponse, expected: RegistrationExpectation): Promise<VerifiedRegistration> {
   let result;
@@ -49,6 +51,8 @@ export async function verifyRegistration(response: RegistrationResponse, expecte
   }
   if (!result.verified) throw badRequest('The passkey could not be registered: its attestation did not verify.', 'registration_invalid');
   const info = result.registrationInfo;
+  checkCredentialId(Buffer.from(info.credential.id, 'base64url'));
+  checkCredentialPublicKey(info.credential.publicKey);
   return {
     credentialId: info.credential.id,
     publicKey: info.credential.publicKey,

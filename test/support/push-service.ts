@@ -1,16 +1,13 @@
 import { createECDH, randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import ece from 'http_ece';
 import { importJWK, jwtVerify } from 'jose';
+import { localhostCertificate } from './tls.js';
 
 /**
- * A Web Push service run by the test, as Mozilla's or Google's would be: https with a certificate
- * the test makes (and gives the sender an agent that trusts), a VAPID check of every request (RFC
+ * A Web Push service run by the test, as Mozilla's or Google's would be: https on localhost with a
+ * certificate the test makes (`sesameOptions` makes Sesame trust it and allow this host), a VAPID check of every request (RFC
  * 8292: ES256 JWT, aud = our origin, exp, sub, and k = the key that verifies it), and decryption of
  * the aes128gcm payload (RFC 8291) with the subscription's private key, as the phone would.
  */
@@ -23,7 +20,10 @@ export interface ReceivedPush {
 }
 
 export interface TestPushService {
-  agent: https.Agent;
+  /** Certificate and key of the service (a test's webhook receiver may serve https with them too). */
+  tls: { cert: Buffer; key: Buffer };
+  /** startTestServer options under which Sesame delivers to this service. */
+  sesameOptions: { outboundCa: Buffer; env: Record<string, string> };
   received: ReceivedPush[];
   subscribe(): { endpoint: string; keys: { p256dh: string; auth: string } };
   waitFor(count: number, timeoutMs?: number): Promise<ReceivedPush[]>;
@@ -31,13 +31,7 @@ export interface TestPushService {
 }
 
 export async function startPushService(): Promise<TestPushService> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-push-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=DNS:localhost'], { stdio: 'ignore' });
-  const cert = fs.readFileSync(path.join(dir, 'cert.pem'));
-  const key = fs.readFileSync(path.join(dir, 'key.pem'));
-  fs.rmSync(dir, { recursive: true, force: true });
+  const { cert, key } = localhostCertificate();
 
   const subscriptions = new Map<string, { ecdh: ReturnType<typeof createECDH>; auth: string }>();
   const received: ReceivedPush[] = [];
@@ -77,7 +71,8 @@ export async function startPushService(): Promise<TestPushService> {
   const port = (server.address() as AddressInfo).port;
 
   return {
-    agent: new https.Agent({ ca: cert }),
+    tls: { cert, key },
+    sesameOptions: { outboundCa: cert, env: { PUSH_SERVICE_HOSTS: 'localhost', OUTBOUND_ALLOW_PRIVATE: 'localhost' } },
     received,
     subscribe() {
       const id = randomBytes(8).toString('hex');

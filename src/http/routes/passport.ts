@@ -98,6 +98,7 @@ export function passportRoutes(deps: PassportDeps): Router {
   router.post('/api/enrol/token', requireJson, async (ctx) => {
     const tenant = await deps.tenants.requireTenant(ctx.params.tenant);
     const body = parseInput(tokenEnrolBody, ctx.request.body);
+    deps.push.checkSubscription(body.pushSubscription);
     await deps.rateLimits.consume(ctx.ip);
     ctx.body = await counted('passport_enrol', deps.passport.finishTokenEnrolment(tenant, body));
   });
@@ -111,6 +112,7 @@ export function passportRoutes(deps: PassportDeps): Router {
   router.post('/api/enrol/passkey', requireJson, async (ctx) => {
     const tenant = await deps.tenants.requireTenant(ctx.params.tenant);
     const body = parseInput(passkeyEnrolBody, ctx.request.body);
+    deps.push.checkSubscription(body.pushSubscription);
     await deps.rateLimits.consume(ctx.ip);
     ctx.body = await counted('passport_enrol', deps.passport.finishPasskeyEnrolment(tenant, body));
   });
@@ -127,7 +129,9 @@ export function passportRoutes(deps: PassportDeps): Router {
 
   router.post('/api/device/push', requireJson, async (ctx) => {
     const d = await device(ctx);
-    await deps.passport.setPushSubscription(d, parseInput(pushBody, ctx.request.body).subscription);
+    const { subscription } = parseInput(pushBody, ctx.request.body);
+    deps.push.checkSubscription(subscription);
+    await deps.passport.setPushSubscription(d, subscription);
     ctx.body = { push: true };
   });
 
