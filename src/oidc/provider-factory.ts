@@ -1,4 +1,4 @@
-import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Kysely } from 'kysely';
 import type { Schema } from '../storage/schema.js';
 import type { Tenant } from '../storage/repositories/tenants.js';
@@ -14,7 +14,6 @@ import { issuerFor } from './issuer.js';
 export interface ProviderDeps {
   db: Kysely<Schema>;
   publicUrl: string;
-  trustProxy: boolean;
 }
 
 /**
@@ -29,7 +28,7 @@ export function buildProvider(tenant: Tenant, jwks: { keys: Array<Record<string,
     adapter: (model: string) => new SqlAdapter(deps.db, clients, tenant.id, model),
     findAccount: accountFinder(users, tenant.id),
     jwks: jwks as Configuration['jwks'],
-    cookies: { keys: tenant.cookieKeys },
+    cookies: { keys: tenant.cookieKeys, long: crossSiteCookie(deps.publicUrl), short: crossSiteCookie(deps.publicUrl) },
     // Everything B2C maps must be in the ID token (it never calls userinfo), research/b2c.md §2–3.
     claims: {
       openid: ['sub', 'acr', 'amr', 'auth_time'],
@@ -46,7 +45,7 @@ export function buildProvider(tenant: Tenant, jwks: { keys: Array<Record<string,
     allowOmittingSingleRegisteredRedirectUri: false,
     clientBasedCORS: () => false,
     rotateRefreshToken: true,
-    interactions: { url: (_ctx, interaction) => `/${tenant.id}/interaction/${interaction.uid}` },
+    interactions: { url: (_ctx, interaction) => `/${tenant.id}/interaction/${interaction.uid}`, policy: interactionPolicyWithAccountPrompts() },
     features: {
       devInteractions: { enabled: false },
       revocation: { enabled: true },
@@ -88,8 +87,31 @@ export function buildProvider(tenant: Tenant, jwks: { keys: Array<Record<string,
   };
 
   const provider = new Provider(issuerFor(deps.publicUrl, tenant.id), configuration);
-  provider.proxy = deps.trustProxy;
+  // The request's host, protocol and client address are pinned to PUBLIC_URL by the HTTP layer (middleware/public-url.ts).
+  provider.proxy = true;
   return provider;
+}
+
+/**
+ * A relying party may POST its authorization request (OIDC Core 3.1.2.1) from its own site; the
+ * provider's cookies must come along on that cross-site request, or the session is not seen and the
+ * interaction is lost. SameSite=None is only accepted with Secure, so plain-http development keeps Lax.
+ */
+function crossSiteCookie(publicUrl: string) {
+  return { httpOnly: true, sameSite: publicUrl.startsWith('https:') ? 'none' as const : 'lax' as const };
+}
+
+/**
+ * `prompt=select_account` and `prompt=create` (OpenID Connect Prompt Create 1.0): both ask for the
+ * sign-in page even when a session exists; `create` opens it on the sign-up form. Our sign-in
+ * answers them together with `login` (interaction-context.ts, finishLogin).
+ */
+export const ACCOUNT_PROMPTS = ['select_account', 'create'] as const;
+
+function interactionPolicyWithAccountPrompts() {
+  const policy = interactionPolicy.base();
+  for (const name of ACCOUNT_PROMPTS) policy.add(new interactionPolicy.Prompt({ name, requestable: true }), 0);
+  return policy;
 }
 
 /**

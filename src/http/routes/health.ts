@@ -1,6 +1,5 @@
 import Router from '@koa/router';
 import { sql, type Kysely } from 'kysely';
-import { register } from 'prom-client';
 import type { Schema } from '../../storage/schema.js';
 
 export function healthRoutes(db: Kysely<Schema>): Router {
@@ -14,10 +13,6 @@ export function healthRoutes(db: Kysely<Schema>): Router {
       ctx.status = 503;
       ctx.body = { status: 'unavailable', message: 'The database is not reachable.' };
     }
-  });
-  router.get('/metrics', async (ctx) => {
-    ctx.type = register.contentType;
-    ctx.body = await register.metrics();
   });
   return router;
 }

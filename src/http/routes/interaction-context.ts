@@ -3,6 +3,7 @@ import type { ProviderRegistry, TenantOidc } from '../../oidc/provider-registry.
 import type { TenantService } from '../../tenants/tenant-service.js';
 import type { Tenant } from '../../storage/repositories/tenants.js';
 import { notFound, SesameError } from '../../errors.js';
+import { ACCOUNT_PROMPTS } from '../../oidc/provider-factory.js';
 
 export type Interaction = Awaited<ReturnType<TenantOidc['provider']['interactionDetails']>>;
 
@@ -32,6 +33,8 @@ export async function loadInteraction(ctx: Context, deps: { registry: ProviderRe
 export async function finishLogin(ctx: Context, oidc: TenantOidc, login: { accountId: string; acr?: string; amr: string[] }): Promise<string> {
   return oidc.provider.interactionResult(ctx.req, ctx.res, {
     login: { accountId: login.accountId, ...(login.acr ? { acr: login.acr } : {}), amr: login.amr, remember: true },
+    // A sign-in (or sign-up) on our page is also the answer to prompt=select_account and prompt=create.
+    ...Object.fromEntries(ACCOUNT_PROMPTS.map((prompt) => [prompt, {}])),
   }, { mergeWithLastSubmission: false });
 }
 
