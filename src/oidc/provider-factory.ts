@@ -29,6 +29,8 @@ export function buildProvider(tenant: Tenant, jwks: { keys: Array<Record<string,
     findAccount: accountFinder(users, tenant.id),
     jwks: jwks as Configuration['jwks'],
     cookies: { keys: tenant.cookieKeys, long: crossSiteCookie(deps.publicUrl), short: crossSiteCookie(deps.publicUrl) },
+    // POST at the authorization and end-session endpoints (OIDC Core 3.1.2.1); the provider allows it only with SameSite=None.
+    enableHttpPostMethods: deps.publicUrl.startsWith('https:'),
     // Everything B2C maps must be in the ID token (it never calls userinfo), research/b2c.md §2–3.
     claims: {
       openid: ['sub', 'acr', 'amr', 'auth_time'],
