@@ -1,3 +1,4 @@
+import net from 'node:net';
 import path from 'node:path';
 import { parseSecretKey } from './secrets/secret-key.js';
 
@@ -8,6 +9,8 @@ import { parseSecretKey } from './secrets/secret-key.js';
 export interface Config {
   /** TCP port the HTTP server listens on. */
   port: number;
+  /** Address the HTTP server listens on; undefined means every interface (Node's default: `::` with IPv4, or `0.0.0.0`). */
+  host: string | undefined;
   /** The externally visible base URL (scheme, host, optional port), without a trailing slash. */
   publicUrl: string;
   /** PostgreSQL connection string; when empty, an embedded SQLite file under dataDir is used. */
@@ -16,10 +19,17 @@ export interface Config {
   dataDir: string;
   /** Create the `demo` tenant, its client and the demo relying-party page on start. */
   demo: boolean;
+  /** PUBLIC_URL names this machine (localhost, 127.0.0.1, [::1]): a developer's Sesame, not a deployment. */
+  localOnly: boolean;
+  /** Bearer token that opens /metrics on the public listener; without it /metrics is open only when localOnly. */
+  metricsToken: string | undefined;
   /** pino log level. */
   logLevel: string;
-  /** Trust X-Forwarded-* headers (set when behind a reverse proxy). */
-  trustProxy: boolean;
+  /**
+   * Which reverse proxies to believe about the client's address (X-Forwarded-For): a number of proxy
+   * hops in front of Sesame (0: none), or the proxies' own addresses and CIDR ranges.
+   */
+  trustProxy: number | string[];
   /** Contact for push services, sent in the VAPID JWT (an https: URL or mailto: address). */
   vapidSubject: string;
   /** Sign-in and sign-up ceremonies allowed per minute, per client IP and per account (e-mail). */
@@ -54,14 +64,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       + 'its secrets at rest from the environment: make one with "openssl rand -base64 32", keep it in your secret store '
       + 'and give every node the same key.');
   }
+  const localOnly = isLoopbackHost(new URL(publicUrl).hostname);
   return {
     port,
+    host: parseHost(env.HOST),
     publicUrl,
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: path.resolve(env.DATA_DIR ?? 'data'),
-    demo: parseBoolean('SESAME_DEMO', env.SESAME_DEMO ?? 'true'),
+    // A deployment never gets the demo tenant by accident; a developer's localhost Sesame does.
+    demo: env.SESAME_DEMO ? parseBoolean('SESAME_DEMO', env.SESAME_DEMO) : localOnly,
+    localOnly,
+    metricsToken: parseMetricsToken(env.METRICS_TOKEN),
     logLevel: env.LOG_LEVEL ?? 'info',
-    trustProxy: parseBoolean('TRUST_PROXY', env.TRUST_PROXY ?? 'false'),
+    trustProxy: parseTrustProxy(env.TRUST_PROXY ?? '0'),
     vapidSubject: parseVapidSubject(env.VAPID_SUBJECT ?? (publicUrl.startsWith('https:') ? publicUrl : 'mailto:sesame@localhost')),
     rateLimits: {
       perIpPerMinute: parsePositive('RATE_LIMIT_PER_IP', env.RATE_LIMIT_PER_IP ?? '60'),
@@ -100,6 +115,41 @@ function parsePublicUrl(raw: string): string {
   }
   if (url.search || url.hash) throw new Error('PUBLIC_URL must not contain a query or fragment.');
   return url.href.replace(/\/+$/, '');
+}
+
+function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname.endsWith('.localhost') || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
+function parseHost(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  if (!net.isIP(raw) && !/^[A-Za-z0-9.-]+$/.test(raw)) throw new Error(`HOST must be an IP address or host name to listen on, such as 127.0.0.1 or ::, got "${raw}".`);
+  return raw;
+}
+
+function parseMetricsToken(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  if (raw.length < 16 || /\s/.test(raw)) throw new Error('METRICS_TOKEN must be at least 16 characters without spaces (for example: openssl rand -hex 32).');
+  return raw;
+}
+
+/** `false`/`true` are kept for older configurations: no proxy, or exactly one. */
+function parseTrustProxy(raw: string): number | string[] {
+  const value = raw.trim();
+  if (/^(false|no|off)$/i.test(value)) return 0;
+  if (/^(true|yes|on)$/i.test(value)) return 1;
+  if (/^\d+$/.test(value)) return Number(value);
+  const entries = value.split(',').map((e) => e.trim()).filter(Boolean);
+  for (const entry of entries) {
+    const [address, bits, extra] = entry.split('/');
+    const family = net.isIP(address);
+    const prefixOk = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+    if (!family || !prefixOk || extra !== undefined) {
+      throw new Error(`TRUST_PROXY must be a number of proxy hops (0, 1, 2 …) or a comma-separated list of proxy addresses and CIDR ranges (10.0.0.5, 10.1.0.0/16), got "${raw}".`);
+    }
+  }
+  if (entries.length === 0) throw new Error('TRUST_PROXY must not be empty.');
+  return entries;
 }
 
 function parseVapidSubject(raw: string): string {

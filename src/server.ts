@@ -65,10 +65,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const closeHttp = gracefulCloser(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, () => resolve());
+    server.listen(config.port, config.host, () => resolve());
   });
-  const { port } = server.address() as AddressInfo;
-  internalUrl = `http://127.0.0.1:${port}`;
+  const { address, family, port } = server.address() as AddressInfo;
+  const wildcard = address === '::' || address === '0.0.0.0';
+  internalUrl = wildcard ? `http://127.0.0.1:${port}` : `http://${family === 'IPv6' ? `[${address}]` : address}:${port}`;
 
   const purge = setInterval(() => {
     Promise.all([

@@ -44,7 +44,7 @@ export function createServices(config: Config, database: Database, log: Logger, 
   const outbound = new OutboundClient({ allowPrivate: config.outboundAllowPrivate, extraCa: options.outboundCa });
   const push = new PushDispatcher(db, passportDevices, crossDeviceRequests, { publicUrl: config.publicUrl, vapidSubject: config.vapidSubject, pushServiceHosts: config.pushServiceHosts, outbound, secrets }, log);
   const sessions = new SessionRepository(db);
-  const registry = new ProviderRegistry(tenantRepository, signingKeys, { db, sessions, publicUrl: config.publicUrl, trustProxy: config.trustProxy, secrets }, log);
+  const registry = new ProviderRegistry(tenantRepository, signingKeys, { db, sessions, publicUrl: config.publicUrl, secrets }, log);
   const crossDevice = new CrossDeviceService(crossDeviceRequests, passkeys, new CrossDeviceWaiters(database.pubsub), push);
   return {
     config,

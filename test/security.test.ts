@@ -168,7 +168,7 @@ for (const db of await databases()) {
         assert.match(cookie, /httponly/i, cookie);
         assert.match(cookie, /samesite=(lax|strict|none)/i, cookie);
       }
-      const https = await startTestServer(db, { env: { PUBLIC_URL: 'https://id.example.com', TRUST_PROXY: 'true', SESAME_SECRET_KEY: randomBytes(32).toString('base64') } });
+      const https = await startTestServer(db, { env: { PUBLIC_URL: 'https://id.example.com', TRUST_PROXY: 'true', SESAME_DEMO: 'true', SESAME_SECRET_KEY: randomBytes(32).toString('base64') } });
       try {
         const httpsClient = await https.services.tenants.createClient({ tenantId: 'demo', redirectUris: ['https://rp.example.com/callback'] });
         const url = authorizeUrl(https, httpsClient).replace('https://id.example.com', `http://localhost:${https.port}`);

@@ -1,14 +1,17 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Koa from 'koa';
+import type Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type { Services } from '../services.js';
 import { errorHandler } from './middleware/errors.js';
 import { requestId } from './middleware/request-id.js';
 import { securityHeaders } from './middleware/security-headers.js';
 import { requireSameOrigin } from './middleware/same-origin.js';
+import { pinToPublicUrl } from './middleware/public-url.js';
 import { requestTarget } from './middleware/request-target.js';
 import { bodyParseError } from './middleware/body-errors.js';
+import { clientIpResolver } from './client-ip.js';
 import { oidcDispatch } from './routes/oidc-dispatch.js';
 import { interactionRoutes } from './routes/interaction.js';
 import { accountRoutes } from './routes/account.js';
@@ -16,6 +19,7 @@ import { crossDeviceDesktopRoutes } from './routes/crossdevice-desktop.js';
 import { crossDevicePhoneRoutes } from './routes/crossdevice-phone.js';
 import { passportRoutes } from './routes/passport.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { staticFiles } from './routes/static-files.js';
 import { demoRpRoutes } from '../demo-rp/demo-rp-routes.js';
 
@@ -33,29 +37,38 @@ export interface AppOptions {
  */
 export function createApp(services: Services, options: AppOptions): Koa {
   const { config } = services;
-  const app = new Koa({ proxy: config.trustProxy });
+  // `proxy: true` only makes Koa read the X-Forwarded-* values that pinToPublicUrl has just written.
+  const app = new Koa({ proxy: true });
   app.silent = true; // errors are logged by errorHandler, with the request id and without secrets
 
+  app.use(pinToPublicUrl(config.publicUrl, clientIpResolver(config.trustProxy)));
   app.use(requestId());
   app.use(securityHeaders({ https: config.publicUrl.startsWith('https:') }));
   app.use(errorHandler(services.log));
   app.use(requestTarget());
   app.use(staticFiles(path.join(projectRoot, 'public'), services.log));
   app.use(oidcDispatch(services.registry));
-  app.use(healthRoutes(services).routes());
-
-  const demo = config.demo ? demoRpRoutes({ clients: services.clients, secrets: services.database.secrets, publicUrl: config.publicUrl, internalUrl: options.internalUrl }) : undefined;
   app.use(async (ctx, next) => {
     // The demo RP's callback receives the form_post from the IdP page: it is protected by its state, like any RP.
     if (ctx.path === '/demo-rp/callback') return next();
     return requireSameOrigin(new URL(config.publicUrl).origin)(ctx, next);
   });
   app.use(bodyParser({ enableTypes: ['json', 'form'], jsonLimit: '100kb', formLimit: '100kb', encoding: 'utf-8', onError: bodyParseError }));
-  app.use(interactionRoutes(services).routes());
-  app.use(accountRoutes(services).routes());
-  app.use(crossDeviceDesktopRoutes({ ...services, publicUrl: config.publicUrl }).routes());
-  app.use(crossDevicePhoneRoutes(services).routes());
-  app.use(passportRoutes({ ...services, projectRoot }).routes());
-  if (demo) app.use(demo.routes());
+  for (const router of sesameRouters(services, options)) app.use(router.routes());
   return app;
+}
+
+/** Every route of Sesame's own (oidc-provider's are dispatched separately): the app mounts them, the redirect test walks them. */
+export function sesameRouters(services: Services, options: AppOptions): Router[] {
+  const { config } = services;
+  return [
+    healthRoutes(services),
+    metricsRoutes({ token: config.metricsToken, localOnly: config.localOnly }),
+    interactionRoutes(services),
+    accountRoutes(services),
+    crossDeviceDesktopRoutes({ ...services, publicUrl: config.publicUrl }),
+    crossDevicePhoneRoutes(services),
+    passportRoutes({ ...services, projectRoot }),
+    ...(config.demo ? [demoRpRoutes({ clients: services.clients, secrets: services.database.secrets, publicUrl: config.publicUrl, internalUrl: options.internalUrl })] : []),
+  ];
 }

@@ -1,4 +1,4 @@
-import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Kysely } from 'kysely';
 import type { Schema } from '../storage/schema.js';
 import type { Tenant } from '../storage/repositories/tenants.js';
@@ -19,7 +19,6 @@ export interface ProviderDeps {
   /** Where the passkey behind each OIDC session is recorded (removing it ends the session). */
   sessions: SessionRepository;
   publicUrl: string;
-  trustProxy: boolean;
   secrets: SecretBox;
 }
 
@@ -37,7 +36,9 @@ export function buildProvider(tenant: Tenant, jwks: { keys: Array<Record<string,
     jwks: jwks as Configuration['jwks'],
     // The session cookie is scoped to the tenant's path: with the default '/', signing in to one
     // tenant replaced the browser's session at every other tenant of this server.
-    cookies: { keys: tenant.cookieKeys, long: { httpOnly: true, sameSite: 'lax', path: `/${tenant.id}/` } },
+    cookies: { keys: tenant.cookieKeys, long: { ...crossSiteCookie(deps.publicUrl), path: `/${tenant.id}/` }, short: crossSiteCookie(deps.publicUrl) },
+    // POST at the authorization and end-session endpoints (OIDC Core 3.1.2.1); the provider allows it only with SameSite=None.
+    enableHttpPostMethods: deps.publicUrl.startsWith('https:'),
     // Everything B2C maps must be in the ID token (it never calls userinfo), research/b2c.md §2–3.
     claims: {
       openid: ['sub', 'acr', 'amr', 'auth_time'],
@@ -56,7 +57,7 @@ export function buildProvider(tenant: Tenant, jwks: { keys: Array<Record<string,
     allowOmittingSingleRegisteredRedirectUri: false,
     clientBasedCORS: () => false,
     rotateRefreshToken: true,
-    interactions: { url: (_ctx, interaction) => `/${tenant.id}/interaction/${interaction.uid}` },
+    interactions: { url: (_ctx, interaction) => `/${tenant.id}/interaction/${interaction.uid}`, policy: interactionPolicyWithAccountPrompts() },
     features: {
       devInteractions: { enabled: false },
       revocation: { enabled: true },
@@ -101,7 +102,8 @@ export function buildProvider(tenant: Tenant, jwks: { keys: Array<Record<string,
   };
 
   const provider = new Provider(issuerFor(deps.publicUrl, tenant.id), configuration);
-  provider.proxy = deps.trustProxy;
+  // The request's host, protocol and client address are pinned to PUBLIC_URL by the HTTP layer (middleware/public-url.ts).
+  provider.proxy = true;
   compareHashedClientSecrets(provider);
   provider.use(async (ctx, next) => {
     await next();
@@ -125,6 +127,28 @@ async function recordSessionPasskey(ctx: KoaContextWithOIDC, tenantId: string, s
   const sessionUid = ctx.oidc.session?.uid;
   if (!credentialId || !sessionUid || !ctx.oidc.result?.login) return;
   await sessions.recordOidcSession(tenantId, sessionUid, credentialId, Date.now() + SESSION_TTL_SECONDS * 1000);
+}
+
+/**
+ * A relying party may POST its authorization request (OIDC Core 3.1.2.1) from its own site; the
+ * provider's cookies must come along on that cross-site request, or the session is not seen and the
+ * interaction is lost. SameSite=None is only accepted with Secure, so plain-http development keeps Lax.
+ */
+function crossSiteCookie(publicUrl: string) {
+  return { httpOnly: true, sameSite: publicUrl.startsWith('https:') ? 'none' as const : 'lax' as const };
+}
+
+/**
+ * `prompt=select_account` and `prompt=create` (OpenID Connect Prompt Create 1.0): both ask for the
+ * sign-in page even when a session exists; `create` opens it on the sign-up form. Our sign-in
+ * answers them together with `login` (interaction-context.ts, finishLogin).
+ */
+export const ACCOUNT_PROMPTS = ['select_account', 'create'] as const;
+
+function interactionPolicyWithAccountPrompts() {
+  const policy = interactionPolicy.base();
+  for (const name of ACCOUNT_PROMPTS) policy.add(new interactionPolicy.Prompt({ name, requestable: true }), 0);
+  return policy;
 }
 
 /**

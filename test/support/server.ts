@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import pg from 'pg';
+import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { startServer, type RunningServer, type StartOptions } from '../../src/server.js';
@@ -68,6 +69,8 @@ export async function startTestServer(kind: DbKind, options: StartOptions & { en
     RATE_LIMIT_PER_IP: '10000',
     RATE_LIMIT_PER_ACCOUNT: '10000',
     ...(kind === 'postgres' ? { DATABASE_URL: POSTGRES_URL } : {}),
+    // An https deployment must bring the key for secrets at rest, as a real one does.
+    ...(options.env?.PUBLIC_URL?.startsWith('https:') ? { SESAME_SECRET_KEY: randomBytes(32).toString('base64url') } : {}),
     ...options.env,
   });
   const running = await startServer(config, { logger: createLogger(config.logLevel), pgSchema: schema, ...options });

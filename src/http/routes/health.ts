@@ -1,5 +1,4 @@
 import Router from '@koa/router';
-import { register } from 'prom-client';
 import type { Database } from '../../storage/db.js';
 import type { Draining } from '../../draining.js';
 import { checkDatabase } from '../../storage/readiness.js';
@@ -20,10 +19,6 @@ export function healthRoutes(deps: { database: Database; draining: Draining }): 
     ctx.set('Cache-Control', 'no-store');
     ctx.status = failed.length ? 503 : 200;
     ctx.body = { status: failed.length ? 'unavailable' : 'ready', failed, checks };
-  });
-  router.get('/metrics', async (ctx) => {
-    ctx.type = register.contentType;
-    ctx.body = await register.metrics();
   });
   return router;
 }

@@ -4,6 +4,7 @@ import type { TenantService } from '../../tenants/tenant-service.js';
 import type { Tenant } from '../../storage/repositories/tenants.js';
 import { notFound, SesameError } from '../../errors.js';
 import { isDatabaseUnavailable } from '../../storage/unavailable.js';
+import { ACCOUNT_PROMPTS } from '../../oidc/provider-factory.js';
 
 export type Interaction = Awaited<ReturnType<TenantOidc['provider']['interactionDetails']>>;
 
@@ -41,5 +42,7 @@ export async function finishLogin(ctx: Context, oidc: TenantOidc, login: { accou
   return oidc.provider.interactionResult(ctx.req, ctx.res, {
     login: { accountId: login.accountId, ...(login.acr ? { acr: login.acr } : {}), amr: login.amr, remember: true },
     ...(login.credentialId ? { sesame: { credentialId: login.credentialId } } : {}),
+    // A sign-in (or sign-up) on our page is also the answer to prompt=select_account and prompt=create.
+    ...Object.fromEntries(ACCOUNT_PROMPTS.map((prompt) => [prompt, {}])),
   }, { mergeWithLastSubmission: false });
 }

@@ -52,6 +52,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       tenantName: tenant.name,
       clientName: client?.clientName ?? tenant.name,
       loginHint: typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '',
+      createAccount: interaction.prompt.name === 'create',
       configJson: jsonForScript({ base }),
     });
   });

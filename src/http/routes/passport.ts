@@ -43,11 +43,12 @@ export function passportRoutes(deps: PassportDeps): Router {
   let serviceWorker: Buffer | undefined;
 
   router.get('/', async (ctx) => {
+    const tenant = await deps.tenants.requireTenant(ctx.params.tenant);
     if (!ctx.path.endsWith('/')) {
-      ctx.redirect(`/${ctx.params.tenant}/passport/`);
+      // To the tenant's canonical id, never to what the path said: `/%2Fevil.example/passport` must not become `//evil.example/…`.
+      ctx.redirect(`/${tenant.id}/passport/`);
       return;
     }
-    const tenant = await deps.tenants.requireTenant(ctx.params.tenant);
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
     ctx.body = renderPage('passport', {
