@@ -179,8 +179,11 @@ export class CrossDeviceService {
     return request;
   }
 
-  /** Turns an approval into the desktop's sign-in, once, in the browser that started it. */
-  async complete(tenantId: string, id: string, interactionUid: string, bindingSecret: string | undefined, now = Date.now()): Promise<{ userId: string; amr: string[] }> {
+  /**
+   * Turns an approval into the desktop's sign-in, once, in the browser that started it. The phone's
+   * passkey (recorded with the approval) is returned too: the desktop's session is ended with it.
+   */
+  async complete(tenantId: string, id: string, interactionUid: string, bindingSecret: string | undefined, now = Date.now()): Promise<{ userId: string; amr: string[]; credentialId?: string }> {
     const request = await this.requests.find(tenantId, id);
     if (!request) throw notFound('This sign-in request does not exist.', 'unknown_request');
     assertBoundTo(request, interactionUid, bindingSecret);
@@ -191,7 +194,8 @@ export class CrossDeviceService {
       throw conflict('This approval was already used.', 'request_completed');
     }
     await this.requests.recordEvent({ tenantId, requestId: id, userId: request.approvedUserId, type: 'completed', at: now });
-    return { userId: request.approvedUserId!, amr: request.approvedAmr ?? ['mca'] };
+    const approval = (await this.requests.eventsFor(tenantId, id)).find((e) => e.type === 'approved');
+    return { userId: request.approvedUserId!, amr: request.approvedAmr ?? ['mca'], credentialId: approval?.detail || undefined };
   }
 
   waitForChange(id: string, onChange: () => void): () => void {
