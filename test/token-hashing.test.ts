@@ -44,7 +44,10 @@ for (const db of await databases()) {
       assert.equal(refreshed.status, 200);
       const rotated = (await refreshed.json()).refresh_token as string;
 
+      // A signed-in browser asked to sign in again: oidc-provider keeps the session's id in the Interaction it saves.
+      await openSignInPage(ua, authorizeUrl(server, client, { prompt: 'login' }));
       const stored = await table();
+      assert.ok(stored.includes('"Interaction"'), 'an interaction of the signed-in browser is stored');
       for (const [name, secret] of Object.entries({ code: params.code, access: tokens.body.access_token, refresh: tokens.body.refresh_token, rotated, session: sessionId })) {
         assert.ok(!stored.includes(secret), `the ${name} id is not stored in the clear`);
       }

@@ -17,8 +17,8 @@ export const storedId = (id: string) => createHash('sha256').update(id).digest('
  * created with the CLI works at once, without rebuilding the tenant's provider.
  *
  * Ids are stored hashed (storedId) and the payload is stored without its `jti`, which `find` puts
- * back from the id it was asked for. A payload found by uid or user code therefore has no `jti`:
- * oidc-provider only reads the Session it finds by uid, and the device flow (the one user of
+ * back from the id it was asked for, and without an Interaction's copy of its session's id. A
+ * payload found by uid or user code therefore has no `jti`: oidc-provider only reads the Session it finds by uid, and the device flow (the one user of
  * findByUserCode, which saves what it finds) is not enabled.
  */
 export class SqlAdapter implements Adapter {
@@ -31,6 +31,8 @@ export class SqlAdapter implements Adapter {
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
     const { jti: _secret, ...kept } = payload;
+    // An Interaction copies its session's id (the session cookie's value) as `session.cookie`; oidc-provider never reads it back.
+    if (kept.session?.cookie) kept.session = { ...kept.session, cookie: undefined };
     const row = {
       payload: JSON.stringify(kept),
       grant_id: payload.grantId ?? null,
