@@ -74,6 +74,8 @@ export function crossDeviceDesktopRoutes(deps: CrossDeviceDesktopDeps): Router {
       qrSvg: await qrSvg(link),
       number: request.number,
       expiresAt: new Date(request.expiresAt).toISOString(),
+      // The page counts down from this (its own clock may differ from the server's).
+      expiresInMs: Math.max(0, request.expiresAt - Date.now()),
     };
   });
 
