@@ -127,7 +127,16 @@ describe('the sign-in page in Chromium', { skip }, () => {
     await page.waitForURL(/\/demo-rp\/callback/);
     assert.equal(await page.locator('td[data-claim="email"]').textContent(), 'katherine@example.com');
 
-    // The same address again: the sign-up form says so at its field and offers to sign in instead.
+    await context.close();
+
+    // The same address again, in another browser: the sign-up form says so at its field and offers to sign in instead.
+    const other = await withVirtualAuthenticator(browser);
+    await signUpWithTakenAddress(other.page);
+    await other.context.close();
+  });
+
+  /** Sign-up with an address that has an account: refused at its field, with "Sign in instead". */
+  async function signUpWithTakenAddress(page: Page) {
     await openSignIn(page, server);
     await page.getByRole('button', { name: 'Create an account' }).click();
     await page.locator('#signup-email').fill('katherine@example.com');
@@ -137,8 +146,7 @@ describe('the sign-in page in Chromium', { skip }, () => {
     assert.equal(await page.locator('#signup-email').getAttribute('aria-invalid'), 'true');
     await page.locator('#signup-email-error').getByRole('button', { name: 'Sign in instead' }).click();
     assert.equal(await page.locator('#signin-email').inputValue(), 'katherine@example.com');
-    await context.close();
-  });
+  }
 
   test('the QR panel replaces the other options, counts down, keeps the focus, and Cancel returns; the approval page on the phone; no axe violations', async () => {
     const desktop = await withVirtualAuthenticator(browser);
