@@ -52,10 +52,11 @@ describe('sign-in pages in Chromium', { skip }, () => {
     await page.goto(`${server.origin}/demo-rp/`);
     await page.getByRole('link', { name: 'Sign in with Sesame' }).click();
     await page.waitForURL(/\/demo\/interaction\//);
-    await page.getByText('New here? Create an account').click();
+    await page.getByRole('button', { name: 'Create an account' }).click();
     await page.getByLabel('E-mail address', { exact: true }).nth(1).fill('dorothy@example.com');
     await page.getByLabel('Your name').fill('Dorothy Vaughan');
     await page.getByRole('button', { name: 'Create account with a passkey' }).click();
+    await page.getByRole('link', { name: /^Continue to / }).click();
     await page.waitForURL(/\/demo-rp\/callback/);
     assert.equal(await claim(page, 'name'), 'Dorothy Vaughan');
     assert.equal(await claim(page, 'email'), 'dorothy@example.com');
@@ -112,7 +113,7 @@ describe('sign-in pages in Chromium', { skip }, () => {
     await page.waitForURL(/\/demo\/interaction\//);
     await page.getByLabel('E-mail address', { exact: true }).first().fill('nobody@example.com');
     await page.getByRole('button', { name: 'Continue with passkey' }).click();
-    await assertText(page.locator('#status'), /don't know this e-mail address/);
+    await assertText(page.locator('#signin-email-error'), /don't know this e-mail address/);
     await context.close();
   });
 });
@@ -120,10 +121,11 @@ describe('sign-in pages in Chromium', { skip }, () => {
 /** Creates an account with a passkey through the demo RP and the sign-in page. */
 async function signUpInBrowser(page: import('playwright-core').Page, server: TestServer, email: string, name: string) {
   await page.goto(`${server.origin}/demo-rp/login`);
-  await page.getByText('New here? Create an account').click();
+  await page.getByRole('button', { name: 'Create an account' }).click();
   await page.getByLabel('E-mail address', { exact: true }).nth(1).fill(email);
   await page.getByLabel('Your name').fill(name);
   await page.getByRole('button', { name: 'Create account with a passkey' }).click();
+  await page.getByRole('link', { name: /^Continue to / }).click();
   await page.waitForURL(/\/demo-rp\/callback/);
 }
 
@@ -133,10 +135,11 @@ type Page = import('playwright-core').Page;
 async function desktopShowsCode(page: Page, server: TestServer): Promise<{ link: string; number: string }> {
   await page.goto(`${server.origin}/demo-rp/login`);
   await page.waitForURL(/\/demo\/interaction\//);
+  await page.getByText('Other ways to sign in').click();
   await page.getByRole('button', { name: 'Use my phone' }).click();
   await page.locator('#crossdevice-link').filter({ hasText: /\/x\// }).waitFor();
   return {
-    link: String(await page.locator('#crossdevice-link').textContent()),
+    link: String(await page.locator('#crossdevice-link').getAttribute('href')),
     number: String(await page.locator('#crossdevice-number').textContent()),
   };
 }
@@ -190,9 +193,9 @@ describe('cross-device sign-in in Chromium: a desktop and a phone', { skip }, ()
     await phone.page.locator('#status').filter({ hasText: /Denied/ }).waitFor();
     await desktop.page.locator('#crossdevice-status').filter({ hasText: /denied on the phone/ }).waitFor();
     await desktop.page.getByRole('button', { name: 'New code' }).click();
-    await desktop.page.locator('#crossdevice-link').filter({ hasNotText: link }).waitFor();
     await desktop.page.locator('#crossdevice-status').filter({ hasText: /Waiting for your phone/ }).waitFor();
-    assert.notEqual(String(await desktop.page.locator('#crossdevice-link').textContent()), link);
+    await desktop.page.locator('#crossdevice-link').filter({ hasText: /\/x\// }).waitFor();
+    assert.notEqual(String(await desktop.page.locator('#crossdevice-link').getAttribute('href')), link);
     await phone.context.close();
     await desktop.context.close();
   });

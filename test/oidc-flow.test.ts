@@ -211,3 +211,58 @@ for (const db of await databases()) {
     });
   });
 }
+
+describe('the sign-in page over HTTP: ways out and early refusals', () => {
+  let server: TestServer;
+  let client: Client;
+  before(async () => {
+    server = await startTestServer('sqlite');
+    client = await createClient(server);
+  });
+  after(() => server.close());
+
+  test('a malformed address is refused with a sentence for people, not a validator message', async () => {
+    const ua = new UserAgent(server.origin);
+    const { base } = await openSignInPage(ua, authorizeUrl(server, client));
+    const answer = await ua.postJson(`${base}/signin/options`, { email: 'ada@example' });
+    assert.equal(answer.status, 400);
+    assert.equal(answer.json().message, 'Enter your e-mail address in the form name@example.com.');
+  });
+
+  test('a request without the openid scope is refused on the page and before any passkey request', async () => {
+    const ua = new UserAgent(server.origin);
+    const page = await ua.follow(authorizeUrl(server, client, { scope: 'profile email', response_mode: 'query', nonce: '' }));
+    assert.equal(page.status, 400);
+    assert.match(page.text, /without the &quot;openid&quot; scope/);
+    assert.doesNotMatch(page.text, /Continue with passkey/);
+    const base = /\/demo\/interaction\/[^/?#]+/.exec(page.url)![0];
+    const options = await ua.postJson(`${server.origin}${base}/signin/options`, {});
+    assert.equal(options.status, 400);
+    assert.equal(options.json().error, 'openid_scope_missing');
+  });
+
+  test('without JavaScript the e-mail form is posted, never put in a URL, and the page comes back', async () => {
+    const ua = new UserAgent(server.origin);
+    const { base, page } = await openSignInPage(ua, authorizeUrl(server, client));
+    assert.match(page.text, /<form id="signin-form" class="stack" method="post"/);
+    const posted = await ua.request(base, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'email=ada%40example.com' });
+    assert.equal(posted.status, 303);
+    assert.equal(new URL(posted.headers.get('location')!, base).href, base);
+  });
+
+  test('after sign-up the page learns where the passkey is; Back after signing in offers the way to the application', async () => {
+    const ua = new UserAgent(server.origin);
+    const authenticator = new SoftwareAuthenticator();
+    const { base } = await openSignInPage(ua, authorizeUrl(server, client));
+    const start = (await ua.postJson(`${base}/signup/options`, { email: 'grace@example.com', displayName: 'Grace Hopper' })).json();
+    const done = await ua.postJson(`${base}/signup/verify`, { challengeId: start.challengeId, response: authenticator.createCredential(start.options, ua.origin) });
+    assert.equal(done.status, 200, done.text);
+    assert.ok(['device', 'password_manager'].includes(done.json().savedIn));
+    await finishAtRp(ua, done.json().redirectTo);
+
+    const back = await ua.get(base);
+    assert.equal(back.status, 400);
+    assert.match(back.text, /This sign-in is over/);
+    assert.match(back.text, /<a class="button primary" href="https:\/\/rp\.example\.com\/">Continue to /);
+  });
+});

@@ -119,10 +119,11 @@ describe('behind a TLS-terminating nginx, in Chromium', { skip }, () => {
     authParams = freshParams();
     await page.goto(`${proxy.origin}/demo/oidc/auth?${new URLSearchParams(authParams)}`);
     await page.waitForURL(`${proxy.origin}/demo/interaction/**`);
-    await page.getByText('New here? Create an account').click();
+    await page.getByRole('button', { name: 'Create an account' }).click();
     await page.getByLabel('E-mail address', { exact: true }).nth(1).fill('katherine@example.com');
     await page.getByLabel('Your name').fill('Katherine Johnson');
     await page.getByRole('button', { name: 'Create account with a passkey' }).click();
+    await page.getByRole('link', { name: /^Continue to / }).click();
     await page.waitForURL(`${rp.origin}/callback`);
     const first = rp.callbacks.at(-1)!;
     assert.equal(first.params.state, authParams.state);

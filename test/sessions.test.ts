@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SoftwareAuthenticator } from '../sdk/software-authenticator.js';
 import { PassportClient, PassportError } from '../sdk/passport-client.js';
+import { desktopStarts } from './support/crossdevice.js';
 import { databases, startTestServer, type TestServer } from './support/server.js';
 import { UserAgent } from './support/user-agent.js';
 import { authorizeUrl, createClient, exchangeCode, finishAtRp, issuer, openSignInPage, signIn, signUpThroughRp } from './support/flow.js';
@@ -87,6 +88,30 @@ for (const db of await databases()) {
       const sso = await finishAtRp(holder, authorizeUrl(server, client, { prompt: 'none' }));
       assert.equal(sso.params.error, 'login_required', 'the OIDC session ended');
       await assert.rejects(phoneApp.pendingRequests(), (e: PassportError) => e.status === 401, 'the Passport phone bound to the passkey is signed out');
+    });
+
+    test('removing a phone\'s passkey ends a desktop session that phone approved by QR', async () => {
+      const phoneKey = new SoftwareAuthenticator({ synced: true });
+      const laptop = new SoftwareAuthenticator();
+      await signUpThroughRp(server, client, 'dora@example.com', 'Dora', phoneKey);
+      const owner = new UserAgent(server.origin);
+      await accountSignIn(owner, phoneKey);
+      const add = (await owner.postJson(`${server.origin}/demo/account/passkeys/options`, {})).json();
+      assert.equal((await owner.postJson(`${server.origin}/demo/account/passkeys/verify`, { challengeId: add.challengeId, response: laptop.createCredential(add.options, server.origin) })).status, 200);
+
+      // A desktop signs in by QR, approved with the phone's passkey.
+      const { ua: desktop, base, request } = await desktopStarts(server, client);
+      await new PassportClient(phoneKey).approve(request.link, request.number);
+      const done = await desktop.postJson(`${base}/crossdevice/${request.id}/complete`, {});
+      assert.equal(done.status, 200, done.text);
+      await finishAtRp(desktop, done.json().redirectTo);
+      assert.ok((await finishAtRp(desktop, authorizeUrl(server, client, { prompt: 'none' }))).params.code, 'the desktop is signed in');
+
+      const ownerNow = new UserAgent(server.origin);
+      await accountSignIn(ownerNow, laptop);
+      const [phoneId] = phoneKey.credentials.keys();
+      assert.equal((await ownerNow.postJson(`${server.origin}/demo/account/passkeys/remove`, { credentialId: phoneId })).status, 200);
+      assert.equal((await finishAtRp(desktop, authorizeUrl(server, client, { prompt: 'none' }))).params.error, 'login_required');
     });
 
     test('signing in to another tenant keeps the session at the first one', async () => {

@@ -4,6 +4,13 @@ import { guard, post, show, type Ceremony } from './page.js';
 /** The phone's approval page: pick the number, prove it with a passkey on this phone, or deny. */
 const decide = document.getElementById('decide');
 
+// The server only knows UTC; the phone knows its own time zone.
+const askedAt = document.getElementById('asked-at');
+if (askedAt) {
+  askedAt.textContent = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', timeZoneName: 'short' })
+    .format(new Date(askedAt.getAttribute('datetime')!));
+}
+
 function finish(message: string): void {
   decide?.remove();
   show(message);

@@ -9,6 +9,13 @@ export function show(message: string, kind: 'info' | 'error' = 'info'): void {
   status.className = `status ${kind}`;
 }
 
+/** An answer of Sesame's API that is not a success: its stable code tells the page what happened. */
+export class ApiError extends Error {
+  constructor(message: string, readonly code: string | undefined, readonly status: number) {
+    super(message);
+  }
+}
+
 export async function post<T>(path: string, body: unknown): Promise<T> {
   const response = await fetch(`${config.base}${path}`, {
     method: 'POST',
@@ -17,7 +24,7 @@ export async function post<T>(path: string, body: unknown): Promise<T> {
     credentials: 'same-origin',
   });
   const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(data.message ?? 'Something went wrong. Please try again.');
+  if (!response.ok) throw new ApiError(data.message ?? 'Something went wrong. Please try again.', data.error, response.status);
   return data as T;
 }
 
@@ -29,11 +36,15 @@ export function explain(error: unknown): string {
   return (error as Error).message || 'Something went wrong. Please try again.';
 }
 
-/** Runs a task for a button: disables it meanwhile and shows any error in the status line. */
-export function guard(button: HTMLButtonElement | null, task: () => Promise<void>): void {
-  if (button) button.disabled = true;
-  task().catch((error) => show(explain(error), 'error')).finally(() => {
-    if (button) button.disabled = false;
+/**
+ * Runs a task for a button and marks it busy meanwhile. The button stays focusable
+ * (aria-disabled, not disabled): a disabled button loses the keyboard focus to <body>.
+ */
+export function guard(button: HTMLButtonElement | null, task: () => Promise<void>, onError: (error: unknown) => void = (error) => show(explain(error), 'error')): void {
+  if (button?.getAttribute('aria-disabled') === 'true') return;
+  button?.setAttribute('aria-disabled', 'true');
+  task().catch(onError).finally(() => {
+    button?.removeAttribute('aria-disabled');
   });
 }
 

@@ -5,79 +5,223 @@ import {
   startRegistration,
   WebAuthnAbortService,
 } from '@simplewebauthn/browser';
-import { guard, post, show, type Ceremony } from './page.js';
-import { startCrossDevice } from './crossdevice.js';
+import { config as pageConfig, guard, post, show, type Ceremony } from './page.js';
+import { emailProblem, explainSignIn, type Explained } from './signin-errors.js';
+import { startCrossDevice, stopCrossDevice } from './crossdevice.js';
 
 /**
- * The sign-in page: username-first, discoverable ("choose a passkey"), conditional UI (autofill)
- * and sign-up. Every ceremony asks the server for options bound to this page's interaction, runs
- * WebAuthn, sends the result back and follows the redirect the server answers with.
+ * The sign-in page: one e-mail field with autofill (conditional UI), one passkey button (with an
+ * address: that account's passkeys; without: any passkey on this device), a visible way to create
+ * an account, and the phone under "Other ways to sign in". Every ceremony asks the server for
+ * options bound to this page's interaction, runs WebAuthn, sends the result back and follows the
+ * redirect the server answers with.
  */
+interface SigninConfig { base: string; clientName: string; restartUrl: string; expiresInMs: number; phoneSetupUrl: string; phone: boolean }
+const config = pageConfig as unknown as SigninConfig;
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const signinView = $('signin-view');
+const signupView = $('signup-view');
+const signinForm = $<HTMLFormElement>('signin-form');
+const signupForm = $<HTMLFormElement>('signup-form');
+const signinEmail = $<HTMLInputElement>('signin-email');
+const signupEmail = $<HTMLInputElement>('signup-email');
+const signupName = $<HTMLInputElement>('signup-name');
+const otherWays = $<HTMLDetailsElement>('other-ways');
+const pushButton = $<HTMLButtonElement>('crossdevice-push');
+const qrButton = document.getElementById('crossdevice-qr') as HTMLButtonElement | null;
+let expired = false;
+
+/** Shows a message under a field; `invalid` when the field's value is the cause. Actions are the next steps. */
+function fieldError(input: HTMLInputElement, message: string, invalid: boolean, actions: Array<[string, () => void]> = []): void {
+  const box = $(`${input.id}-error`);
+  box.replaceChildren();
+  const text = document.createElement('p');
+  text.textContent = message;
+  box.append(text);
+  for (const [label, run] of actions) {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'link';
+    button.textContent = label;
+    button.addEventListener('click', run);
+    box.append(button);
+  }
+  box.hidden = false;
+  input.setAttribute('aria-invalid', String(invalid));
+  const described = new Set((input.getAttribute('aria-describedby') ?? '').split(' ').filter(Boolean));
+  described.add(box.id);
+  input.setAttribute('aria-describedby', [...described].join(' '));
+  if (invalid) input.focus();
+}
+
+function clearFieldError(input: HTMLInputElement): void {
+  const box = $(`${input.id}-error`);
+  box.hidden = true;
+  box.replaceChildren();
+  input.removeAttribute('aria-invalid');
+  const described = (input.getAttribute('aria-describedby') ?? '').split(' ').filter((id) => id && id !== box.id);
+  if (described.length) input.setAttribute('aria-describedby', described.join(' '));
+  else input.removeAttribute('aria-describedby');
+}
+
+/** The interaction is gone: nothing on the page can work any more, only starting again can. */
+function expire(message = 'This sign-in page has expired.'): void {
+  if (expired) return;
+  expired = true;
+  WebAuthnAbortService.cancelCeremony();
+  stopCrossDevice();
+  for (const control of document.querySelectorAll<HTMLButtonElement | HTMLInputElement>('main button, main input')) control.disabled = true;
+  show('');
+  $('expired-message').textContent = `${message} Start again to sign in to ${config.clientName}.`;
+  const startAgain = $<HTMLAnchorElement>('start-again');
+  startAgain.href = config.restartUrl;
+  $('expired').hidden = false;
+  startAgain.focus();
+}
+
+function offerPush(): void {
+  pushButton.hidden = false;
+  otherWays.hidden = false;
+}
+
+function showSignIn(focus: HTMLElement = signinEmail): void {
+  signupView.hidden = true;
+  signinView.hidden = false;
+  focus.focus();
+}
+
+function report(input: HTMLInputElement, explained: Explained): void {
+  if (explained.cause === 'aborted') return;
+  if (explained.cause === 'expired') return expire(explained.message);
+  const next: Array<[string, () => void]> = [];
+  if (explained.code === 'unknown_account') next.push(['Create an account', () => openSignUp(signinEmail.value.trim())]);
+  if (explained.code === 'account_exists' || explained.cause === 'exists_here') next.push(['Sign in instead', () => signInInstead(signupEmail.value.trim())]);
+  if (explained.cause === 'not_used' && !otherWays.hidden) next.push(['Show other ways to sign in', () => { otherWays.open = true; otherWays.querySelector('summary')!.focus(); }]);
+  fieldError(input, explained.message, explained.invalidField, next);
+}
+
 async function signIn(email: string | undefined, autofill = false): Promise<void> {
-  const { challengeId, options } = await post<Ceremony>('/signin/options', { email });
-  const response = await startAuthentication({ optionsJSON: options, useBrowserAutofill: autofill });
-  show('Checking your passkey…');
-  const { redirectTo } = await post<{ redirectTo: string }>('/signin/verify', { challengeId, response });
-  window.location.assign(redirectTo);
+  const started = await post<Ceremony & { push?: boolean }>('/signin/options', { email });
+  if (started.push) offerPush();
+  const startedAt = Date.now();
+  try {
+    const response = await startAuthentication({ optionsJSON: started.options, useBrowserAutofill: autofill });
+    show('Checking your passkey…');
+    const { redirectTo } = await post<{ redirectTo: string }>('/signin/verify', { challengeId: started.challengeId, response });
+    window.location.assign(redirectTo);
+  } catch (error) {
+    throw Object.assign(new Error(), { explained: explainSignIn(error, { email, elapsedMs: Date.now() - startedAt, timeoutMs: started.options.timeout }) });
+  }
 }
 
 async function signUp(email: string, displayName: string): Promise<void> {
   const { challengeId, options } = await post<Ceremony>('/signup/options', { email, displayName });
   const response = await startRegistration({ optionsJSON: options });
   show('Saving your passkey…');
-  const { redirectTo } = await post<{ redirectTo: string }>('/signup/verify', { challengeId, response });
-  window.location.assign(redirectTo);
+  const done = await post<{ redirectTo: string; savedIn: 'device' | 'password_manager' }>('/signup/verify', { challengeId, response });
+  confirmSignUp(done.redirectTo, done.savedIn);
+}
+
+/** One confirmation step after sign-up: where the passkey is, a phone to add, and one way on. */
+function confirmSignUp(redirectTo: string, savedIn: 'device' | 'password_manager'): void {
+  show('');
+  signupView.hidden = true;
+  signinView.hidden = true;
+  $('signed-up-where').textContent = savedIn === 'password_manager'
+    ? 'Your passkey is saved in your password manager, so your other devices signed in to it can use it too.'
+    : 'Your passkey is saved on this device. To sign in elsewhere, use your phone or add a passkey there.';
+  const addPhone = $<HTMLAnchorElement>('add-phone');
+  addPhone.href = config.phoneSetupUrl;
+  addPhone.target = '_blank';
+  addPhone.textContent = 'Add a phone (opens in a new tab)';
+  const next = $<HTMLAnchorElement>('signed-up-continue');
+  next.href = redirectTo;
+  next.textContent = `Continue to ${config.clientName}`;
+  $('signed-up').hidden = false;
+  $('signed-up-heading').focus();
+}
+
+function openSignUp(email = ''): void {
+  signinView.hidden = true;
+  signupView.hidden = false;
+  if (email && !signupEmail.value) signupEmail.value = email;
+  $('signup-heading').focus();
+}
+
+function signInInstead(email: string): void {
+  if (email) signinEmail.value = email;
+  clearFieldError(signupEmail);
+  showSignIn(signinForm.querySelector('button')!);
+}
+
+function rejectEmail(input: HTMLInputElement, required: boolean): boolean {
+  const value = input.value.trim();
+  const problem = !value && required ? 'Enter your e-mail address.' : emailProblem(value);
+  if (problem) fieldError(input, problem, true);
+  return Boolean(problem);
 }
 
 async function startAutofill(): Promise<void> {
   if (!(await browserSupportsWebAuthnAutofill())) return;
-  // Runs in the background until the user picks a passkey from the e-mail field's suggestions.
-  // The person did not ask for it, so a failure (no passkey here, cancelled) stays silent.
-  signIn(undefined, true).catch(() => undefined);
+  // Runs in the background until the person picks a passkey from the e-mail field's suggestions.
+  // They did not ask for it, so a failure (no passkey here, cancelled) stays silent, unless the page expired.
+  signIn(undefined, true).catch((error) => {
+    const explained: Explained | undefined = error?.explained;
+    if (explained?.cause === 'expired' || error?.code === 'interaction_expired') expire();
+  });
 }
 
-const signinForm = document.getElementById('signin-form') as HTMLFormElement;
-const signupForm = document.getElementById('signup-form') as HTMLFormElement;
+function onError(input: HTMLInputElement) {
+  return (error: unknown) => report(input, (error as { explained?: Explained }).explained ?? explainSignIn(error, { elapsedMs: 0 }));
+}
+
+// A phone cannot scan a code shown on its own screen; the server decides by the User-Agent, this covers the rest.
+if (qrButton && (navigator as { userAgentData?: { mobile?: boolean } }).userAgentData?.mobile) {
+  qrButton.remove();
+  if (pushButton.hidden) otherWays.hidden = true;
+}
+
+setTimeout(() => expire(), config.expiresInMs);
 
 if (!browserSupportsWebAuthn()) {
   show('This browser does not support passkeys. Use an up-to-date browser, or sign in from your phone.', 'error');
 } else {
   signinForm.addEventListener('submit', (event) => {
     event.preventDefault();
-    const email = (signinForm.elements.namedItem('email') as HTMLInputElement).value.trim();
-    if (!email) {
-      show('Enter your e-mail address, or choose a passkey on this device.', 'error');
-      return;
-    }
+    clearFieldError(signinEmail);
+    if (rejectEmail(signinEmail, false)) return;
+    const email = signinEmail.value.trim() || undefined;
     WebAuthnAbortService.cancelCeremony();
-    guard(signinForm.querySelector('button'), () => signIn(email));
-  });
-  document.getElementById('signin-discoverable')!.addEventListener('click', (event) => {
-    WebAuthnAbortService.cancelCeremony();
-    guard(event.currentTarget as HTMLButtonElement, () => signIn(undefined));
+    guard(signinForm.querySelector('button'), () => signIn(email), onError(signinEmail));
   });
   signupForm.addEventListener('submit', (event) => {
     event.preventDefault();
-    const email = (signupForm.elements.namedItem('email') as HTMLInputElement).value.trim();
-    const displayName = (signupForm.elements.namedItem('displayName') as HTMLInputElement).value.trim();
-    if (!email || !displayName) {
-      show('Enter your e-mail address and your name to create an account.', 'error');
+    clearFieldError(signupEmail);
+    clearFieldError(signupName);
+    if (rejectEmail(signupEmail, true)) return;
+    const displayName = signupName.value.trim();
+    if (!displayName) {
+      fieldError(signupName, 'Enter your name: it is how the application greets you.', true);
       return;
     }
     WebAuthnAbortService.cancelCeremony();
-    guard(signupForm.querySelector('button'), () => signUp(email, displayName));
+    guard(signupForm.querySelector('button'), () => signUp(signupEmail.value.trim(), displayName), (error) => report(signupEmail, explainSignIn(error, { elapsedMs: 0 })));
   });
-  document.getElementById('crossdevice-qr')!.addEventListener('click', (event) => {
-    const email = (signinForm.elements.namedItem('email') as HTMLInputElement).value.trim() || undefined;
-    guard(event.currentTarget as HTMLButtonElement, () => startCrossDevice(false, email));
+  $('show-signup').addEventListener('click', () => openSignUp(signinEmail.value.trim()));
+  $('show-signin').addEventListener('click', () => showSignIn());
+  const onPhoneError = (error: unknown) => report(signinEmail, explainSignIn(error, { elapsedMs: 0 }));
+  const crossDeviceDone = (opener: HTMLElement) => () => { signinView.hidden = false; opener.focus(); };
+  qrButton?.addEventListener('click', () => {
+    const email = signinEmail.value.trim() || undefined;
+    WebAuthnAbortService.cancelCeremony();
+    guard(qrButton, () => startCrossDevice({ push: false, email, offerQr: true, onShow: () => { signinView.hidden = true; }, onClose: crossDeviceDone(qrButton), onExpired: expire }), onPhoneError);
   });
-  document.getElementById('crossdevice-push')!.addEventListener('click', (event) => {
-    const email = (signinForm.elements.namedItem('email') as HTMLInputElement).value.trim();
-    if (!email) {
-      show('Enter your e-mail address first, so we know which phone to ask.', 'error');
-      return;
-    }
-    guard(event.currentTarget as HTMLButtonElement, () => startCrossDevice(true, email));
+  pushButton.addEventListener('click', () => {
+    clearFieldError(signinEmail);
+    if (rejectEmail(signinEmail, true)) return;
+    WebAuthnAbortService.cancelCeremony();
+    guard(pushButton, () => startCrossDevice({ push: true, email: signinEmail.value.trim(), offerQr: Boolean(qrButton), onShow: () => { signinView.hidden = true; }, onClose: crossDeviceDone(pushButton), onExpired: expire }), onPhoneError);
   });
   void startAutofill();
 }

@@ -25,6 +25,8 @@ export interface SignedIn {
   credentialId: string;
   acr: string;
   amr: string[];
+  /** For a new passkey: 'multiDevice' when its provider may sync it (backup eligible). */
+  deviceType?: 'singleDevice' | 'multiDevice';
 }
 
 interface SignUpPayload {
@@ -94,7 +96,7 @@ export class PasskeyService {
       }
       throw error;
     }
-    return { user, credentialId: verified.credentialId, acr: ACR_PHISHING_RESISTANT, amr: amrFor(verified) };
+    return { user, credentialId: verified.credentialId, acr: ACR_PHISHING_RESISTANT, amr: amrFor(verified), deviceType: verified.deviceType };
   }
 
   /** Options to add another passkey to a signed-in user's account (the ones they have are excluded). */

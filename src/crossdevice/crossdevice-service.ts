@@ -49,6 +49,11 @@ export class CrossDeviceService {
     private readonly push: PushDispatcher,
   ) {}
 
+  /** Whether a push can reach this user's phone (an enrolled phone with notifications, or the tenant's webhook). */
+  canPush(tenant: Tenant, userId: string): Promise<boolean> {
+    return this.push.canReach(tenant, userId);
+  }
+
   /** `delivered`: for a push, how many channels (push services, webhook) accepted it. */
   async start(input: StartInput, now = Date.now()): Promise<{ request: CrossDeviceRequest; bindingSecret: string; delivered?: number }> {
     if (input.kind === 'push') {

@@ -9,3 +9,8 @@ export function describeBrowser(userAgent: string): { browser: string; os: strin
   const os = parsed.os.name ? `${parsed.os.name}${parsed.os.versionName ? ` ${parsed.os.versionName}` : parsed.os.version ? ` ${parsed.os.version}` : ''}` : 'unknown system';
   return { browser, os };
 }
+
+/** A phone cannot scan a QR code shown on itself: the sign-in page offers it only elsewhere (tablets included). */
+export function isPhone(userAgent: string): boolean {
+  return Boolean(userAgent) && Bowser.parse(userAgent).platform.type === 'mobile';
+}

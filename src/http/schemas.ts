@@ -1,7 +1,10 @@
 import { z } from 'zod';
 
-/** Input pieces shared by several endpoints (one validator: zod, through parseInput). */
-export const email = z.string().trim().toLowerCase().max(254).email('must be a valid e-mail address');
+/**
+ * Input pieces shared by several endpoints (one validator: zod, through parseInput). Messages a
+ * person may read on a page are whole sentences (ending in a full stop): parseInput shows them as they are.
+ */
+export const email = z.string().trim().toLowerCase().max(254, 'An e-mail address has at most 254 characters.').email('Enter your e-mail address in the form name@example.com.');
 /** An e-mail field a person may leave empty. */
 export const optionalEmail = email.optional().or(z.literal('').transform(() => undefined));
 export const challengeId = z.string().min(1).max(64);

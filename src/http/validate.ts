@@ -13,6 +13,8 @@ export function parseInput<S extends z.ZodTypeAny>(schema: S, input: unknown): z
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const field = issue.path.length ? issue.path.join('.') : 'body';
+  // A whole sentence was written for the person filling in the form: it needs no field name in front.
+  if (issue.message.endsWith('.')) throw badRequest(issue.message);
   const message = issue.code === 'invalid_type' && issue.received === 'undefined'
     ? `${field} is required.`
     : `${field}: ${issue.message}.`;

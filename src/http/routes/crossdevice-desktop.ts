@@ -74,6 +74,8 @@ export function crossDeviceDesktopRoutes(deps: CrossDeviceDesktopDeps): Router {
       qrSvg: await qrSvg(link),
       number: request.number,
       expiresAt: new Date(request.expiresAt).toISOString(),
+      // The page counts down from this (its own clock may differ from the server's).
+      expiresInMs: Math.max(0, request.expiresAt - Date.now()),
     };
   });
 
@@ -149,7 +151,7 @@ export function crossDeviceDesktopRoutes(deps: CrossDeviceDesktopDeps): Router {
     const approved = await deps.crossDevice.complete(tenant.id, ctx.params.id, interaction.uid, ctx.cookies.get(BINDING_COOKIE));
     ctx.cookies.set(BINDING_COOKIE, null, bindingCookie(ctx));
     // No acr: a relayed QR code can be approved by a phished user, so this is not phishing-resistant.
-    ctx.body = { redirectTo: await finishLogin(ctx, oidc, { accountId: approved.userId, amr: approved.amr }) };
+    ctx.body = { redirectTo: await finishLogin(ctx, oidc, { accountId: approved.userId, amr: approved.amr, credentialId: approved.credentialId }) };
   });
 
   return router;

@@ -41,6 +41,8 @@ export function crossDevicePhoneRoutes(deps: CrossDevicePhoneDeps): Router {
       pending: details.status === 'pending',
       statusText: statusMessage(details.status),
       createdAt: details.createdAt.slice(11, 16),
+      createdAtIso: details.createdAt,
+      ipText: readableIp(details.ip),
       configJson: jsonForScript({ base: `/${tenant.id}/x/${details.id}` }),
     });
   });
@@ -73,4 +75,11 @@ export function crossDevicePhoneRoutes(deps: CrossDevicePhoneDeps): Router {
   });
 
   return router;
+}
+
+/** The desktop's address as a person reads it: a loopback address is the machine Sesame runs on. */
+export function readableIp(ip: string): string {
+  const address = ip.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+  if (address === '::1' || /^127\./.test(address)) return 'this computer';
+  return address;
 }

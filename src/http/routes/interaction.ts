@@ -7,7 +7,10 @@ import type { PasskeyService } from '../../accounts/passkey-service.js';
 import type { CeremonyRateLimits } from '../middleware/rate-limit.js';
 import { authenticationResponseSchema, registrationResponseSchema } from '../../webauthn/response-schema.js';
 import { parseInput } from '../validate.js';
-import { badRequest } from '../../errors.js';
+import { badRequest, SesameError } from '../../errors.js';
+import type { CrossDeviceService } from '../../crossdevice/crossdevice-service.js';
+import { isPhone } from '../../crossdevice/describe-browser.js';
+import { rememberApp, rememberedApp, requireOpenIdScope, restartUrl } from './interaction-exits.js';
 import { jsonForScript, renderPage } from '../../views/render.js';
 import { requireJson } from './require-json.js';
 import { counted } from '../../metrics.js';
@@ -23,6 +26,7 @@ export interface InteractionDeps {
   tenants: TenantService;
   passkeys: PasskeyService;
   rateLimits: CeremonyRateLimits;
+  crossDevice: CrossDeviceService;
 }
 
 /**
@@ -34,7 +38,28 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   const router = new Router();
 
   router.get('/:tenant/interaction/:uid', async (ctx) => {
-    const { tenant, oidc, interaction } = await loadInteraction(ctx, deps);
+    ctx.set('Cache-Control', 'no-store');
+    const loaded = await loadInteraction(ctx, deps).catch(async (error: unknown) => {
+      // Back after signing in, or a bookmark of an old page: offer the way back to the application.
+      if (!(error instanceof SesameError) || error.code !== 'interaction_expired') throw error;
+      const oidc = await deps.registry.get(ctx.params.tenant);
+      const app = oidc && await rememberedApp(ctx, oidc);
+      if (!app) throw error;
+      ctx.status = 400;
+      ctx.type = 'html';
+      ctx.body = renderPage('error', {
+        nonce: ctx.state.cspNonce,
+        title: 'Sign-in finished',
+        heading: 'This sign-in is over',
+        message: `This sign-in page was already used, or it expired. If you signed in, continue to ${app.clientName}; otherwise start again from there.`,
+        code: error.code,
+        requestId: ctx.state.requestId,
+        actions: [{ href: app.href, label: `Continue to ${app.clientName}`, primary: true }],
+      });
+      return undefined;
+    });
+    if (!loaded) return;
+    const { tenant, oidc, interaction } = loaded;
     if (interaction.prompt.name === 'consent') {
       // Clients are registered by the tenant's administrator: consent is implied (see provider-factory).
       const grantId = await grantRequestedScopes(oidc, interaction);
@@ -42,26 +67,63 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       await oidc.provider.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
       return;
     }
-    const client = interaction.params.client_id ? await oidc.provider.Client.find(String(interaction.params.client_id)) : undefined;
-    const base = `/${tenant.id}/interaction/${interaction.uid}`;
+    const clientName = await clientNameOf(oidc, interaction, tenant.name);
+    rememberApp(ctx, interaction);
     ctx.type = 'html';
-    ctx.set('Cache-Control', 'no-store');
+    try {
+      requireOpenIdScope(interaction, clientName);
+    } catch (error) {
+      const redirectUri = String(interaction.params.redirect_uri ?? '');
+      ctx.status = 400;
+      ctx.body = renderPage('error', {
+        nonce: ctx.state.cspNonce,
+        title: `Sign-in problem · ${tenant.name}`,
+        heading: 'This sign-in cannot start',
+        message: (error as SesameError).message,
+        code: (error as SesameError).code,
+        requestId: ctx.state.requestId,
+        actions: URL.canParse(redirectUri) ? [{ href: `${new URL(redirectUri).origin}/`, label: `Back to ${clientName}`, primary: true }] : [],
+      });
+      return;
+    }
+    const base = `/${tenant.id}/interaction/${interaction.uid}`;
+    const phone = isPhone(ctx.get('user-agent'));
     ctx.body = renderPage('signin', {
       nonce: ctx.state.cspNonce,
       title: `Sign in · ${tenant.name}`,
       tenantName: tenant.name,
-      clientName: client?.clientName ?? tenant.name,
+      clientName,
       loginHint: typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '',
       createAccount: interaction.prompt.name === 'create',
-      configJson: jsonForScript({ base }),
+      offerQr: !phone,
+      configJson: jsonForScript({
+        base,
+        clientName,
+        restartUrl: restartUrl(oidc, interaction),
+        expiresInMs: Math.max(0, interaction.exp * 1000 - Date.now()),
+        phoneSetupUrl: `/${tenant.id}/account#phones`,
+        phone,
+      }),
     });
   });
 
+  // With JavaScript off the e-mail form is posted here (never sent as a GET with the address in the
+  // URL); passkeys need JavaScript, so the page is shown again, where it says so.
+  router.post('/:tenant/interaction/:uid', async (ctx) => {
+    ctx.status = 303;
+    ctx.redirect(`/${encodeURIComponent(ctx.params.tenant)}/interaction/${encodeURIComponent(ctx.params.uid)}`);
+  });
+
   router.post('/:tenant/interaction/:uid/signin/options', requireJson, async (ctx) => {
-    const { tenant, interaction } = await loadInteraction(ctx, deps);
+    const { tenant, oidc, interaction } = await loadInteraction(ctx, deps);
+    requireOpenIdScope(interaction, await clientNameOf(oidc, interaction, tenant.name));
     const body = parseInput(signInOptionsBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip, body.email && `${tenant.id}:${body.email}`);
-    ctx.body = await deps.passkeys.startSignIn(tenant, interaction.uid, { email: body.email });
+    const ceremony = await deps.passkeys.startSignIn(tenant, interaction.uid, { email: body.email });
+    // Known address: whether "Send a request to my phone" can work. An unknown one was refused above,
+    // with the message the page always gave, so this tells nothing about addresses nobody owns.
+    const user = body.email ? await deps.passkeys.findUserByEmail(tenant.id, body.email) : undefined;
+    ctx.body = { ...ceremony, ...(user ? { push: await deps.crossDevice.canPush(tenant, user.id) } : {}) };
   });
 
   router.post('/:tenant/interaction/:uid/signin/verify', requireJson, async (ctx) => {
@@ -73,7 +135,8 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   });
 
   router.post('/:tenant/interaction/:uid/signup/options', requireJson, async (ctx) => {
-    const { tenant, interaction } = await loadInteraction(ctx, deps);
+    const { tenant, oidc, interaction } = await loadInteraction(ctx, deps);
+    requireOpenIdScope(interaction, await clientNameOf(oidc, interaction, tenant.name));
     const body = parseInput(signUpOptionsBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip, `${tenant.id}:${body.email}`);
     ctx.body = await deps.passkeys.startSignUp(tenant, interaction.uid, body);
@@ -84,7 +147,10 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const body = parseInput(signUpVerifyBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip);
     const signedIn = await counted('signup', deps.passkeys.finishSignUp(tenant, interaction.uid, body));
-    ctx.body = { redirectTo: await finishLogin(ctx, oidc, { accountId: signedIn.user.id, acr: signedIn.acr, amr: signedIn.amr, credentialId: signedIn.credentialId }) };
+    const redirectTo = await finishLogin(ctx, oidc, { accountId: signedIn.user.id, acr: signedIn.acr, amr: signedIn.amr, credentialId: signedIn.credentialId });
+    // The confirmation step says where the passkey went: a passkey that may be backed up lives in a
+    // password manager (synced), the other kind on this device only.
+    ctx.body = { redirectTo, savedIn: signedIn.deviceType === 'multiDevice' ? 'password_manager' : 'device' };
   });
 
   router.post('/:tenant/interaction/:uid/abort', requireJson, async (ctx) => {
@@ -97,6 +163,11 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   });
 
   return router;
+}
+
+async function clientNameOf(oidc: TenantOidc, interaction: Interaction, fallback: string): Promise<string> {
+  const client = interaction.params.client_id ? await oidc.provider.Client.find(String(interaction.params.client_id)) : undefined;
+  return client?.clientName ?? fallback;
 }
 
 async function grantRequestedScopes(oidc: TenantOidc, interaction: Interaction): Promise<string> {
