@@ -49,6 +49,25 @@ export interface Config {
   outboundAllowPrivate: string[];
   /** Web Push services a Passport subscription may point at: the known browser push services plus PUSH_SERVICE_HOSTS. */
   pushServiceHosts: string[];
+  /** Outgoing mail (src/mail): the SMTP server, the sender address, and whether a developer's outbox folder stands in for SMTP. */
+  mail: MailConfig;
+}
+
+export interface MailConfig {
+  /** From SMTP_URL; undefined: no SMTP server (mails go to the dev outbox, or wait in the database on a deployment). */
+  smtp: SmtpSettings | undefined;
+  /** The sender address (MAIL_FROM); the display name is the tenant's name. */
+  from: string;
+  /** No SMTP server and not a deployment (PUBLIC_URL is not https): mails are written to DATA_DIR/outbox. */
+  devOutbox: boolean;
+}
+
+export interface SmtpSettings {
+  host: string;
+  port: number;
+  /** smtps:// (TLS from the first byte); smtp:// upgrades with STARTTLS when the server offers it. */
+  secure: boolean;
+  auth: { user: string; pass: string } | undefined;
 }
 
 /** The push services of Chrome/Android (FCM), Firefox, Safari/Apple and Edge/Windows; `*.` matches any subdomain. */
@@ -92,7 +111,37 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: parseSeconds('SHUTDOWN_TIMEOUT', env.SHUTDOWN_TIMEOUT ?? '10'),
     outboundAllowPrivate: parseHostList('OUTBOUND_ALLOW_PRIVATE', env.OUTBOUND_ALLOW_PRIVATE ?? ''),
     pushServiceHosts: [...KNOWN_PUSH_SERVICE_HOSTS, ...parseHostList('PUSH_SERVICE_HOSTS', env.PUSH_SERVICE_HOSTS ?? '')],
+    mail: {
+      smtp: env.SMTP_URL ? parseSmtpUrl(env.SMTP_URL) : undefined,
+      from: parseMailFrom(env.MAIL_FROM ?? `sesame@${new URL(publicUrl).hostname.replace(/^\[|\]$/g, '')}`),
+      devOutbox: !env.SMTP_URL && !publicUrl.startsWith('https:'),
+    },
   };
+}
+
+/** The URL carries the password: no message here may repeat it. */
+function parseSmtpUrl(raw: string): SmtpSettings {
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch { /* reported below */ }
+  if (!url || (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') || !url.hostname || url.pathname.replace(/^\/+/, '') || url.search) {
+    throw new Error('SMTP_URL must look like smtps://user:password@smtp.example.com:465 or smtp://user:password@smtp.example.com:587 '
+      + '(special characters in the user or password percent-encoded); the value given is not such a URL (not shown, it may hold a password).');
+  }
+  const secure = url.protocol === 'smtps:';
+  const user = decodeURIComponent(url.username);
+  return {
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port: url.port ? Number(url.port) : secure ? 465 : 587,
+    secure,
+    auth: user ? { user, pass: decodeURIComponent(url.password) } : undefined,
+  };
+}
+
+function parseMailFrom(raw: string): string {
+  if (!/^[^\s@<>"(),;:]+@[^\s@<>"(),;:]+$/.test(raw)) throw new Error(`MAIL_FROM must be a plain e-mail address such as sesame@example.com (the tenant's name is added as the display name), got "${raw}".`);
+  return raw;
 }
 
 function parsePort(raw: string): number {

@@ -7,7 +7,7 @@ import { createLogger, type Logger } from './log.js';
 import { openDatabase } from './storage/db.js';
 import { SecretBox } from './secrets/secret-box.js';
 import { loadSecretKey } from './secrets/secret-key.js';
-import { createServices, type Services } from './services.js';
+import { createServices, type ServiceOptions, type Services } from './services.js';
 import { createApp } from './http/app.js';
 import { seedDemo } from './demo-rp/seed.js';
 import { purgeExpiredOidcPayloads } from './oidc/adapter.js';
@@ -27,6 +27,8 @@ export interface StartOptions {
   pgSchema?: string;
   /** Certificate authorities outbound https trusts besides the public ones (tests trust their own push service). */
   outboundCa?: string | Buffer;
+  /** The mail worker's timing (tests shorten the backoff, the lease and the poll). */
+  mailTuning?: ServiceOptions['mailTuning'];
 }
 
 /** Expired rows are purged and SQLite's write-ahead log is checkpointed this often. */
@@ -54,7 +56,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       `waiting for the database at ${location} to accept connections (up to ${config.databaseTimeouts.startupMs / 1000} s, DATABASE_STARTUP_TIMEOUT): retrying`,
     ),
   });
-  const services = createServices(config, database, log, { outboundCa: options.outboundCa });
+  const services = createServices(config, database, log, { outboundCa: options.outboundCa, mailTuning: options.mailTuning });
   startMetrics();
   if (config.demo) await seedDemo(services.tenants, config.publicUrl, database.secrets);
 
@@ -89,6 +91,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   }, PURGE_INTERVAL_MS);
   purge.unref();
 
+  if (services.mailWorker) {
+    services.mailWorker.start();
+  } else {
+    log.warn('!!! SMTP_URL is not set: Sesame cannot send mail. Verification codes, recovery codes and security notices '
+      + 'are kept in the database (mail_outbox) and go out once SMTP_URL is set and Sesame restarts.');
+  }
+
   return {
     url: config.publicUrl,
     services,
@@ -97,6 +106,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       clearInterval(purge);
       services.draining.start();
       await closeHttp(config.shutdownTimeoutMs);
+      await services.mailWorker?.stop();
       services.outbound.close();
       await database.close();
     },

@@ -25,11 +25,15 @@ import { CrossDeviceWaiters } from './crossdevice/waiters.js';
 import { PassportService } from './passport/passport-service.js';
 import { Draining } from './draining.js';
 import { OutboundClient } from './net/outbound.js';
+import { createMailSystem } from './mail/mail-system.js';
+import type { MailWorkerTuning } from './mail/mail-worker.js';
 
 /** Every service, wired once. The HTTP layer and the CLI both start from here. */
 export interface ServiceOptions {
   /** Certificate authorities outbound https trusts besides the public ones (tests trust their own push service). */
   outboundCa?: string | Buffer;
+  /** The mail worker's timing (tests shorten the backoff, the lease and the poll). */
+  mailTuning?: Partial<MailWorkerTuning>;
 }
 
 export function createServices(config: Config, database: Database, log: Logger, options: ServiceOptions = {}) {
@@ -45,6 +49,7 @@ export function createServices(config: Config, database: Database, log: Logger, 
   const push = new PushDispatcher(db, passportDevices, crossDeviceRequests, { publicUrl: config.publicUrl, vapidSubject: config.vapidSubject, pushServiceHosts: config.pushServiceHosts, outbound, secrets }, log);
   const sessions = new SessionRepository(db);
   const registry = new ProviderRegistry(tenantRepository, signingKeys, { db, sessions, publicUrl: config.publicUrl, secrets }, log);
+  const mail = createMailSystem(config, database, log, options.mailTuning);
   const crossDevice = new CrossDeviceService(crossDeviceRequests, passkeys, new CrossDeviceWaiters(database.pubsub), push);
   return {
     config,
@@ -65,6 +70,11 @@ export function createServices(config: Config, database: Database, log: Logger, 
     push,
     crossDevice,
     crossDeviceRequests,
+    /** `mail.enqueue({ tenantId, to, template, data })` queues a mail (src/mail/templates.ts lists the templates). */
+    mail: mail.service,
+    /** Sends the outbox; started by the server (not by the CLI). Undefined when mails have nowhere to go yet. */
+    mailWorker: mail.worker,
+    mailOutbox: mail.outbox,
     passport: new PassportService(passportDevices, crossDeviceRequests, passkeys, crossDevice, config.publicUrl),
     rateLimits: new CeremonyRateLimits(new RateLimitRepository(db), {
       perIp: { points: config.rateLimits.perIpPerMinute, durationSeconds: 60 },

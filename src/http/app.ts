@@ -20,6 +20,7 @@ import { crossDevicePhoneRoutes } from './routes/crossdevice-phone.js';
 import { passportRoutes } from './routes/passport.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { devOutboxRoutes } from './routes/dev-outbox.js';
 import { staticFiles } from './routes/static-files.js';
 import { demoRpRoutes } from '../demo-rp/demo-rp-routes.js';
 
@@ -64,6 +65,7 @@ export function sesameRouters(services: Services, options: AppOptions): Router[]
   return [
     healthRoutes(services),
     metricsRoutes({ token: config.metricsToken, localOnly: config.localOnly }),
+    devOutboxRoutes(config),
     interactionRoutes(services),
     accountRoutes(services),
     crossDeviceDesktopRoutes({ ...services, publicUrl: config.publicUrl }),

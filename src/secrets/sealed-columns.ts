@@ -9,4 +9,5 @@ export const sealedColumn = {
   privateJwk: (tenantId: string, kid: string) => `signing_keys.private_jwk:${tenantId}:${kid}`,
   clientSecret: (tenantId: string, clientId: string) => `clients.client_secret:${tenantId}:${clientId}`,
   setting: (name: string) => `settings.value:${name}`,
+  mailData: (id: string) => `mail_outbox.data:${id}`,
 };

@@ -269,6 +269,28 @@ export const buildMigrations = (context: MigrationContext): Record<string, Migra
         .execute();
     },
   },
+  '0009_mail_outbox': {
+    async up(db: Kysely<any>) {
+      // Mails wait here until the worker has handed them to SMTP: a request never waits on SMTP, and
+      // a mail survives SMTP being down or the process restarting (src/mail/mail-worker.ts).
+      await db.schema.createTable('mail_outbox')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('recipient', 'text', (c) => c.notNull())
+        .addColumn('template', 'text', (c) => c.notNull())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
+        .addColumn('claimed_until', 'bigint')
+        .addColumn('claim_token', 'text')
+        .addColumn('last_error', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('sent_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('mail_outbox_due').on('mail_outbox').columns(['status', 'next_attempt_at']).execute();
+    },
+  },
 });
 
 /**

@@ -163,6 +163,23 @@ export interface OidcSessionCredentialsTable {
   expires_at: number;
 }
 
+export interface MailOutboxTable {
+  id: string; // also the mail's Message-ID (<id@public host>), so a resend is recognisable
+  tenant_id: string;
+  recipient: string;
+  template: string;
+  data: string; // sealed JSON of the template's data (it holds codes); emptied once sent
+  status: string; // queued | sent | failed
+  attempts: number;
+  next_attempt_at: number;
+  /** A worker that claimed the row owns it until then; after that (the worker died) another may. */
+  claimed_until: number | null;
+  claim_token: string | null;
+  last_error: string | null; // the SMTP answer or network error, never credentials
+  created_at: number;
+  sent_at: number | null;
+}
+
 export interface Schema {
   tenants: TenantsTable;
   clients: ClientsTable;
@@ -179,4 +196,5 @@ export interface Schema {
   rate_limits: RateLimitsTable;
   account_sessions: AccountSessionsTable;
   oidc_session_credentials: OidcSessionCredentialsTable;
+  mail_outbox: MailOutboxTable;
 }

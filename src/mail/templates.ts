@@ -1,0 +1,72 @@
+import { z } from 'zod';
+
+/**
+ * The mails Sesame sends and the data each one needs. The schemas are the single source: callers of
+ * `MailService.enqueue` get type errors from `TemplateData`, and the data is checked again when it is
+ * queued, so that a mail that cannot be rendered is refused at once instead of failing in the worker.
+ * Each template is one file in src/mail/templates/ (`<name>.eta`), rendered as text and as HTML.
+ */
+const url = z.string().url().refine((u) => /^https?:\/\//.test(u), 'an http(s) URL');
+/** Shown to the person as written; names come from user input, so they are bounded. */
+const name = z.string().min(1).max(200);
+
+export const SECURITY_EVENTS = ['passkey-added', 'passkey-removed', 'phone-enrolled', 'recovery-used', 'new-device-sign-in'] as const;
+export type SecurityEvent = (typeof SECURITY_EVENTS)[number];
+
+export const templateSchemas = {
+  /** Confirms that the person owns the address: a 6-digit code to type, or a link that does the same. */
+  'verify-email': z.object({
+    /** Exactly six digits. */
+    code: z.string().regex(/^\d{6}$/, 'six digits'),
+    /** Opens the confirmation without typing the code. */
+    link: url,
+    /** How long the code and link work, in minutes (said in the mail). */
+    expiresInMinutes: z.number().int().positive(),
+    displayName: name.optional(),
+  }).strict(),
+  /** A code that lets the person back into an account whose passkeys are lost. */
+  'recovery-code': z.object({
+    code: z.string().min(4).max(64),
+    expiresInMinutes: z.number().int().positive(),
+    /** Where the code is entered; optional (without it the mail says to go back to the sign-in page). */
+    link: url.optional(),
+    displayName: name.optional(),
+  }).strict(),
+  /** Something changed how the account is signed in to: the person should know, and act if it was not them. */
+  'security-notice': z.object({
+    event: z.enum(SECURITY_EVENTS),
+    /** When it happened, epoch milliseconds. */
+    at: z.number().int().nonnegative(),
+    /** IANA time zone the time is shown in (the person's browser's, e.g. "Europe/Berlin"); UTC when absent or unknown. */
+    timeZone: z.string().max(64).optional(),
+    /** "Chrome 142", as describeBrowser() gives it. */
+    browser: name.optional(),
+    /** "Windows 10", as describeBrowser() gives it. */
+    system: name.optional(),
+    /** The passkey or phone concerned (its name as the account page shows it). */
+    deviceName: name.optional(),
+    displayName: name.optional(),
+  }).strict(),
+} satisfies Record<string, z.ZodTypeAny>;
+
+export type TemplateName = keyof typeof templateSchemas;
+export type TemplateData = { [T in TemplateName]: z.input<(typeof templateSchemas)[T]> };
+
+export const TEMPLATE_NAMES = Object.keys(templateSchemas) as TemplateName[];
+
+const SECURITY_SUBJECTS: Record<SecurityEvent, string> = {
+  'passkey-added': 'A passkey was added to your account',
+  'passkey-removed': 'A passkey was removed from your account',
+  'phone-enrolled': 'A phone can now approve your sign-ins',
+  'recovery-used': 'Your account was recovered with a recovery code',
+  'new-device-sign-in': 'New sign-in to your account',
+};
+
+/** The subject without the tenant's name (the renderer puts it in front). */
+export function subjectOf<T extends TemplateName>(template: T, data: TemplateData[T]): string {
+  switch (template) {
+    case 'verify-email': return 'Confirm your e-mail address';
+    case 'recovery-code': return 'Your recovery code';
+    default: return SECURITY_SUBJECTS[(data as TemplateData['security-notice']).event];
+  }
+}
