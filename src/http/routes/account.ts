@@ -38,7 +38,7 @@ const renameBody = z.object({
 /** A time as the page shows it: the ISO instant for the browser to put in local time, and UTC text until it does. */
 const pageTime = (at: number, withTime: boolean) => {
   const iso = new Date(at).toISOString();
-  return { iso, utc: withTime ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : iso.slice(0, 10) };
+  return { iso, utc: `${iso.slice(0, 10)}${withTime ? ` ${iso.slice(11, 16)}` : ''} UTC` };
 };
 
 export interface AccountDeps {
