@@ -100,7 +100,7 @@ describe('sign-in pages in Chromium', { skip }, () => {
       await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
       await page.getByRole('heading', { name: 'Your passkeys', exact: true }).waitFor();
       assert.match(String(await page.locator('main').textContent()), /Dorothy Vaughan/);
-      assert.equal(await page.locator('#passkeys tbody tr').count(), 1);
+      assert.equal(await page.locator('#passkeys li.passkey').count(), 1);
       assert.equal(await page.getByRole('button', { name: 'Remove' }).isDisabled(), true, 'the only passkey cannot be removed');
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.getByRole('button', { name: 'Sign in with a passkey' }).waitFor();

@@ -29,7 +29,8 @@ const TABLES: Array<keyof Schema> = ['tenants', 'clients', 'signing_keys', 'user
 const ENDPOINTS: Array<[string, string]> = [
   ['GET', '/:tenant/account'], ['POST', '/:tenant/account/passport/link'], ['POST', '/:tenant/account/passport/remove'],
   ['POST', '/:tenant/account/signin/options'], ['POST', '/:tenant/account/signin/verify'], ['POST', '/:tenant/account/passkeys/options'],
-  ['POST', '/:tenant/account/passkeys/verify'], ['POST', '/:tenant/account/passkeys/remove'], ['POST', '/:tenant/account/signout'],
+  ['POST', '/:tenant/account/passkeys/verify'], ['POST', '/:tenant/account/passkeys/remove'], ['POST', '/:tenant/account/passkeys/rename'],
+  ['POST', '/:tenant/account/signout'],
   ['POST', '/:tenant/interaction/:uid/crossdevice'], ['GET', '/:tenant/interaction/:uid/crossdevice/:id'],
   ['GET', '/:tenant/interaction/:uid/crossdevice/:id/events'], ['POST', '/:tenant/interaction/:uid/crossdevice/:id/cancel'],
   ['POST', '/:tenant/interaction/:uid/crossdevice/:id/complete'],

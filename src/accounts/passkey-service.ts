@@ -53,6 +53,11 @@ export class PasskeyService {
     this.credentials = new CredentialRepository(db);
   }
 
+  /** The relying party id every passkey of this server is scoped to. */
+  get rpId(): string {
+    return this.rp.rpId;
+  }
+
   findUserByEmail(tenantId: string, email: string): Promise<User | undefined> {
     return this.users.findByEmail(tenantId, email);
   }
@@ -128,13 +133,20 @@ export class PasskeyService {
     if (outcome === 'last') throw conflict('This is your only passkey. Add another one before you remove it.', 'last_credential');
   }
 
+  /** Gives one of the user's passkeys the name they chose (validated by the caller). */
+  async renamePasskey(tenantId: string, userId: string, credentialId: string, name: string): Promise<void> {
+    if (!await this.credentials.rename(tenantId, userId, credentialId, name)) {
+      throw notFound('This passkey is not registered to your account.', 'unknown_credential');
+    }
+  }
+
   /** Discoverable (resident) passkeys with user verification; attestation is not asked for. */
   private registrationOptions(tenant: Tenant, user: { id: string; email: string; displayName: string }, challenge: string,
     excludeCredentials: Array<{ id: string; transports?: AuthenticatorTransport[] }>): Promise<PublicKeyCredentialCreationOptionsJSON> {
     return generateRegistrationOptions({
       rpName: tenant.name,
       rpID: this.rp.rpId,
-      userID: Buffer.from(user.id, 'utf8'),
+      userID: userHandle(user.id),
       userName: user.email,
       userDisplayName: user.displayName,
       challenge: Buffer.from(challenge, 'base64url'),
@@ -161,6 +173,7 @@ export class PasskeyService {
       userVerified: verified.userVerified,
       createdAt: now,
       lastUsedAt: null,
+      name: null,
     };
   }
 
@@ -221,6 +234,11 @@ export class PasskeyService {
     if (!user) throw badRequest('The account of this passkey no longer exists.', 'unknown_account');
     return { user, credentialId: credential.id, acr: ACR_PHISHING_RESISTANT, amr: amrFor(verified) };
   }
+}
+
+/** The WebAuthn user handle of an account: its id's UTF-8 bytes (sign-in checks it the same way). */
+export function userHandle(userId: string) {
+  return Buffer.from(userId, 'utf8');
 }
 
 /** Credential descriptors for allowCredentials / excludeCredentials. */

@@ -291,6 +291,13 @@ export const buildMigrations = (context: MigrationContext): Record<string, Migra
       await db.schema.createIndex('mail_outbox_due').on('mail_outbox').columns(['status', 'next_attempt_at']).execute();
     },
   },
+  '0010_passkey_names': {
+    async up(db: Kysely<any>) {
+      // The name a person gave a passkey. Null means "the provider's name", looked up when shown,
+      // so a passkey made before the catalogue knew its provider gets the name once it does.
+      await db.schema.alterTable('credentials').addColumn('name', 'text').execute();
+    },
+  },
 });
 
 /**

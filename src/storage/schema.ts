@@ -117,6 +117,7 @@ export interface CredentialsTable {
   user_verified: number;
   created_at: number;
   last_used_at: number | null;
+  name: string | null; // the person's name for it; null: the provider's name
 }
 
 export interface ChallengesTable {

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type CDPSession, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -25,9 +25,9 @@ export interface VirtualAuthenticator {
   authenticatorId: string;
 }
 
-/** A fresh context and page with a CTAP2 platform authenticator that verifies the user. */
-export async function withVirtualAuthenticator(browser: Browser): Promise<VirtualAuthenticator> {
-  const context = await browser.newContext();
+/** A fresh context (viewport, time zone …) and page with a CTAP2 platform authenticator that verifies the user. */
+export async function withVirtualAuthenticator(browser: Browser, options: BrowserContextOptions = {}): Promise<VirtualAuthenticator> {
+  const context = await browser.newContext(options);
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable', { enableUI: false });

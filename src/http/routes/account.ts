@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type { TenantService } from '../../tenants/tenant-service.js';
-import type { PasskeyService } from '../../accounts/passkey-service.js';
+import { userHandle, type PasskeyService } from '../../accounts/passkey-service.js';
 import type { CeremonyRateLimits } from '../middleware/rate-limit.js';
 import type { Tenant } from '../../storage/repositories/tenants.js';
 import type { User } from '../../storage/repositories/users.js';
@@ -16,6 +16,7 @@ import { unauthorized } from '../../errors.js';
 import { jsonForScript, renderPage } from '../../views/render.js';
 import { requireJson } from './require-json.js';
 import { counted } from '../../metrics.js';
+import { labelPasskey, PASSKEY_NAME_MAX_LENGTH } from '../../accounts/passkey-names.js';
 import { qrSvg } from '../../crossdevice/qr.js';
 import type { PassportService } from '../../passport/passport-service.js';
 
@@ -25,6 +26,20 @@ const signInVerifyBody = verifyBody.extend({ response: authenticationResponseSch
 const addVerifyBody = verifyBody.extend({ response: registrationResponseSchema });
 const removeBody = z.object({ credentialId: z.string().min(1).max(1024) });
 const removeDeviceBody = z.object({ deviceId: z.string().min(1).max(64) });
+const renameBody = z.object({
+  credentialId: z.string().min(1).max(1024),
+  name: z.string().trim()
+    .min(1, 'give the passkey a name')
+    .max(PASSKEY_NAME_MAX_LENGTH, `a name can have at most ${PASSKEY_NAME_MAX_LENGTH} characters`)
+    .refine((name) => !/\p{Cc}/u.test(name), 'a name cannot contain line breaks or control characters')
+    .transform((name) => name.normalize('NFC')),
+});
+
+/** A time as the page shows it: the ISO instant for the browser to put in local time, and UTC text until it does. */
+const pageTime = (at: number, withTime: boolean) => {
+  const iso = new Date(at).toISOString();
+  return { iso, utc: `${iso.slice(0, 10)}${withTime ? ` ${iso.slice(11, 16)}` : ''} UTC` };
+};
 
 export interface AccountDeps {
   tenants: TenantService;
@@ -60,7 +75,6 @@ export function accountRoutes(deps: AccountDeps): Router {
     const user = session && await deps.passkeys.findUser(tenant.id, session.userId);
     return user && session ? { user, session } : undefined;
   };
-  const signedInUser = async (ctx: Context, tenant: Tenant): Promise<User | undefined> => (await signedIn(ctx, tenant))?.user;
 
   const requireSignedIn = async (ctx: Context, tenant: Tenant): Promise<{ user: User; session: AccountSession }> => {
     const found = await signedIn(ctx, tenant);
@@ -71,25 +85,40 @@ export function accountRoutes(deps: AccountDeps): Router {
 
   router.get('/:tenant/account', async (ctx) => {
     const tenant = await deps.tenants.requireTenant(ctx.params.tenant);
-    const user = await signedInUser(ctx, tenant);
+    const found = await signedIn(ctx, tenant);
     ceremonyBinding(ctx, tenant);
-    const passkeys = user ? await deps.passkeys.listPasskeys(tenant.id, user.id) : [];
-    const devices = user ? await deps.passport.listDevices(tenant.id, user.id) : [];
+    const base = `/${tenant.id}/account`;
+    const passkeys = found ? await deps.passkeys.listPasskeys(tenant.id, found.user.id) : [];
+    const devices = found ? await deps.passport.listDevices(tenant.id, found.user.id) : [];
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
     ctx.body = renderPage('account', {
       nonce: ctx.state.cspNonce,
       title: `Your passkeys · ${tenant.name}`,
       tenantName: tenant.name,
-      user,
+      user: found?.user,
+      base,
+      nameMaxLength: PASSKEY_NAME_MAX_LENGTH,
       passkeys: passkeys.map((p) => ({
         id: p.id,
-        kind: p.deviceType === 'multiDevice' ? 'Synced passkey' : 'Device-bound passkey',
-        createdAt: new Date(p.createdAt).toISOString().slice(0, 16).replace('T', ' '),
-        lastUsedAt: p.lastUsedAt ? new Date(p.lastUsedAt).toISOString().slice(0, 16).replace('T', ' ') : 'never',
+        ...labelPasskey(p),
+        thisDevice: p.id === found?.session.credentialId,
+        createdAt: pageTime(p.createdAt, true),
+        lastUsedAt: p.lastUsedAt === null ? null : pageTime(p.lastUsedAt, true),
       })),
-      devices: devices.map((d) => ({ id: d.id, name: d.name, push: Boolean(d.pushSubscription), createdAt: new Date(d.createdAt).toISOString().slice(0, 10) })),
-      configJson: jsonForScript({ base: `/${tenant.id}/account` }),
+      devices: devices.map((d) => ({ id: d.id, name: d.name, push: Boolean(d.pushSubscription), createdAt: pageTime(d.createdAt, false) })),
+      configJson: jsonForScript({
+        base,
+        // What the WebAuthn Signal API tells this browser's passkey provider: the account's
+        // current passkeys and names, so that it can hide removed ones and show new names.
+        signals: found && {
+          rpId: deps.passkeys.rpId,
+          userId: userHandle(found.user.id).toString('base64url'),
+          name: found.user.email,
+          displayName: found.user.displayName,
+          credentialIds: passkeys.map((p) => p.id),
+        },
+      }),
     });
   });
 
@@ -143,6 +172,14 @@ export function accountRoutes(deps: AccountDeps): Router {
     const { credentialId } = parseInput(removeBody, ctx.request.body);
     await deps.passkeyRemoval.remove(tenant.id, user.id, credentialId, session.idHash);
     ctx.body = { redirectTo: `/${tenant.id}/account` };
+  });
+
+  router.post('/:tenant/account/passkeys/rename', requireJson, async (ctx) => {
+    const tenant = await deps.tenants.requireTenant(ctx.params.tenant);
+    const user = await requireUser(ctx, tenant);
+    const { credentialId, name } = parseInput(renameBody, ctx.request.body);
+    await deps.passkeys.renamePasskey(tenant.id, user.id, credentialId, name);
+    ctx.body = { name };
   });
 
   router.post('/:tenant/account/signout', requireJson, async (ctx) => {

@@ -16,6 +16,8 @@ export interface StoredCredential {
   userVerified: boolean;
   createdAt: number;
   lastUsedAt: number | null;
+  /** The name the person gave it, or null to show its provider's name. */
+  name: string | null;
 }
 
 export class CredentialRepository {
@@ -36,6 +38,7 @@ export class CredentialRepository {
       user_verified: credential.userVerified ? 1 : 0,
       created_at: credential.createdAt,
       last_used_at: credential.lastUsedAt,
+      name: credential.name,
     }).execute();
   }
 
@@ -63,6 +66,14 @@ export class CredentialRepository {
       await trx.deleteFrom('credentials').where('tenant_id', '=', tenantId).where('user_id', '=', userId).where('id', '=', id).execute();
       return 'deleted';
     });
+  }
+
+  /** Names one of the user's credentials; false when the user has no credential with this id. */
+  async rename(tenantId: string, userId: string, id: string, name: string): Promise<boolean> {
+    const result = await this.db.updateTable('credentials').set({ name })
+      .where('tenant_id', '=', tenantId).where('user_id', '=', userId).where('id', '=', id)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
   }
 
   /**
@@ -93,5 +104,6 @@ function toCredential(row: Schema['credentials']): StoredCredential {
     userVerified: Boolean(row.user_verified),
     createdAt: Number(row.created_at),
     lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at),
+    name: row.name,
   };
 }

