@@ -32,8 +32,11 @@ export interface Config {
   trustProxy: number | string[];
   /** Contact for push services, sent in the VAPID JWT (an https: URL or mailto: address). */
   vapidSubject: string;
-  /** Sign-in and sign-up ceremonies allowed per minute, per client IP and per account (e-mail). */
-  rateLimits: { perIpPerMinute: number; perAccountPerMinute: number };
+  /**
+   * Sign-in and sign-up ceremonies allowed per minute, per client network and per account (e-mail);
+   * new authorization requests (each stores an interaction for an hour) per minute per network.
+   */
+  rateLimits: { perIpPerMinute: number; perAccountPerMinute: number; authorizationsPerIpPerMinute: number };
   /**
    * The 32-byte key that encrypts secrets at rest (SESAME_SECRET_KEY). Required with an https
    * PUBLIC_URL; without it (a developer's machine) a key file under dataDir is used.
@@ -100,6 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimits: {
       perIpPerMinute: parsePositive('RATE_LIMIT_PER_IP', env.RATE_LIMIT_PER_IP ?? '60'),
       perAccountPerMinute: parsePositive('RATE_LIMIT_PER_ACCOUNT', env.RATE_LIMIT_PER_ACCOUNT ?? '10'),
+      authorizationsPerIpPerMinute: parsePositive('RATE_LIMIT_AUTH_PER_IP', env.RATE_LIMIT_AUTH_PER_IP ?? '120'),
     },
     secretKey,
     databaseTimeouts: {

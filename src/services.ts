@@ -79,6 +79,7 @@ export function createServices(config: Config, database: Database, log: Logger, 
     rateLimits: new CeremonyRateLimits(new RateLimitRepository(db), {
       perIp: { points: config.rateLimits.perIpPerMinute, durationSeconds: 60 },
       perAccount: { points: config.rateLimits.perAccountPerMinute, durationSeconds: 60 },
+      authorizationsPerIp: { points: config.rateLimits.authorizationsPerIpPerMinute, durationSeconds: 60 },
     }),
   };
 }
