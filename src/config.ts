@@ -50,6 +50,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Hosts (names or IP addresses) outbound requests may reach although they are not public: tests and development only. */
   outboundAllowPrivate: string[];
+  /** Pushes to one person's phones per 24 hours (besides 3 per minute and a pause after they turn one down). */
+  pushLimitPerDay: number;
   /** Web Push services a Passport subscription may point at: the known browser push services plus PUSH_SERVICE_HOSTS. */
   pushServiceHosts: string[];
   /** Outgoing mail (src/mail): the SMTP server, the sender address, and whether a developer's outbox folder stands in for SMTP. */
@@ -114,6 +116,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseApplicationName: env.DATABASE_APPLICATION_NAME || 'sesame',
     shutdownTimeoutMs: parseSeconds('SHUTDOWN_TIMEOUT', env.SHUTDOWN_TIMEOUT ?? '10'),
     outboundAllowPrivate: parseHostList('OUTBOUND_ALLOW_PRIVATE', env.OUTBOUND_ALLOW_PRIVATE ?? ''),
+    pushLimitPerDay: parsePositive('PUSH_LIMIT_PER_DAY', env.PUSH_LIMIT_PER_DAY ?? '10'),
     pushServiceHosts: [...KNOWN_PUSH_SERVICE_HOSTS, ...parseHostList('PUSH_SERVICE_HOSTS', env.PUSH_SERVICE_HOSTS ?? '')],
     mail: {
       smtp: env.SMTP_URL ? parseSmtpUrl(env.SMTP_URL) : undefined,
