@@ -50,6 +50,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Hosts (names or IP addresses) outbound requests may reach although they are not public: tests and development only. */
   outboundAllowPrivate: string[];
+  /** Live-update streams (desktop sign-in pages waiting for a phone) one client network may hold open on a node; beyond it, pages poll. */
+  eventStreamsPerNetwork: number;
   /** Pushes to one person's phones per 24 hours (besides 3 per minute and a pause after they turn one down). */
   pushLimitPerDay: number;
   /** Web Push services a Passport subscription may point at: the known browser push services plus PUSH_SERVICE_HOSTS. */
@@ -116,6 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseApplicationName: env.DATABASE_APPLICATION_NAME || 'sesame',
     shutdownTimeoutMs: parseSeconds('SHUTDOWN_TIMEOUT', env.SHUTDOWN_TIMEOUT ?? '10'),
     outboundAllowPrivate: parseHostList('OUTBOUND_ALLOW_PRIVATE', env.OUTBOUND_ALLOW_PRIVATE ?? ''),
+    eventStreamsPerNetwork: parsePositive('EVENT_STREAMS_PER_NETWORK', env.EVENT_STREAMS_PER_NETWORK ?? '20'),
     pushLimitPerDay: parsePositive('PUSH_LIMIT_PER_DAY', env.PUSH_LIMIT_PER_DAY ?? '10'),
     pushServiceHosts: [...KNOWN_PUSH_SERVICE_HOSTS, ...parseHostList('PUSH_SERVICE_HOSTS', env.PUSH_SERVICE_HOSTS ?? '')],
     mail: {
