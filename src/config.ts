@@ -32,8 +32,11 @@ export interface Config {
   trustProxy: number | string[];
   /** Contact for push services, sent in the VAPID JWT (an https: URL or mailto: address). */
   vapidSubject: string;
-  /** Sign-in and sign-up ceremonies allowed per minute, per client IP and per account (e-mail). */
-  rateLimits: { perIpPerMinute: number; perAccountPerMinute: number };
+  /**
+   * Sign-in and sign-up ceremonies allowed per minute, per client network and per account (e-mail);
+   * new authorization requests (each stores an interaction for an hour) per minute per network.
+   */
+  rateLimits: { perIpPerMinute: number; perAccountPerMinute: number; authorizationsPerIpPerMinute: number };
   /**
    * The 32-byte key that encrypts secrets at rest (SESAME_SECRET_KEY). Required with an https
    * PUBLIC_URL; without it (a developer's machine) a key file under dataDir is used.
@@ -47,6 +50,10 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Hosts (names or IP addresses) outbound requests may reach although they are not public: tests and development only. */
   outboundAllowPrivate: string[];
+  /** Live-update streams (desktop sign-in pages waiting for a phone) one client network may hold open on a node; beyond it, pages poll. */
+  eventStreamsPerNetwork: number;
+  /** Pushes to one person's phones per 24 hours (besides 3 per minute and a pause after they turn one down). */
+  pushLimitPerDay: number;
   /** Web Push services a Passport subscription may point at: the known browser push services plus PUSH_SERVICE_HOSTS. */
   pushServiceHosts: string[];
   /** Outgoing mail (src/mail): the SMTP server, the sender address, and whether a developer's outbox folder stands in for SMTP. */
@@ -100,6 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimits: {
       perIpPerMinute: parsePositive('RATE_LIMIT_PER_IP', env.RATE_LIMIT_PER_IP ?? '60'),
       perAccountPerMinute: parsePositive('RATE_LIMIT_PER_ACCOUNT', env.RATE_LIMIT_PER_ACCOUNT ?? '10'),
+      authorizationsPerIpPerMinute: parsePositive('RATE_LIMIT_AUTH_PER_IP', env.RATE_LIMIT_AUTH_PER_IP ?? '120'),
     },
     secretKey,
     databaseTimeouts: {
@@ -110,6 +118,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseApplicationName: env.DATABASE_APPLICATION_NAME || 'sesame',
     shutdownTimeoutMs: parseSeconds('SHUTDOWN_TIMEOUT', env.SHUTDOWN_TIMEOUT ?? '10'),
     outboundAllowPrivate: parseHostList('OUTBOUND_ALLOW_PRIVATE', env.OUTBOUND_ALLOW_PRIVATE ?? ''),
+    eventStreamsPerNetwork: parsePositive('EVENT_STREAMS_PER_NETWORK', env.EVENT_STREAMS_PER_NETWORK ?? '20'),
+    pushLimitPerDay: parsePositive('PUSH_LIMIT_PER_DAY', env.PUSH_LIMIT_PER_DAY ?? '10'),
     pushServiceHosts: [...KNOWN_PUSH_SERVICE_HOSTS, ...parseHostList('PUSH_SERVICE_HOSTS', env.PUSH_SERVICE_HOSTS ?? '')],
     mail: {
       smtp: env.SMTP_URL ? parseSmtpUrl(env.SMTP_URL) : undefined,

@@ -5,12 +5,15 @@
 export class SesameError extends Error {
   readonly code: string;
   readonly status: number;
+  /** For 429 and 503: when the client may try again (the Retry-After header). */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: string, status: number, message: string) {
+  constructor(code: string, status: number, message: string, retryAfterSeconds?: number) {
     super(message);
     this.name = 'SesameError';
     this.code = code;
     this.status = status;
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 
@@ -19,4 +22,4 @@ export const notFound = (message: string, code = 'not_found') => new SesameError
 export const forbidden = (message: string, code = 'forbidden') => new SesameError(code, 403, message);
 export const conflict = (message: string, code = 'conflict') => new SesameError(code, 409, message);
 export const unauthorized = (message: string, code = 'unauthorized') => new SesameError(code, 401, message);
-export const tooManyRequests = (message: string) => new SesameError('rate_limited', 429, message);
+export const tooManyRequests = (message: string, retryAfterSeconds = 60) => new SesameError('rate_limited', 429, message, Math.max(1, Math.ceil(retryAfterSeconds)));

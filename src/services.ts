@@ -22,6 +22,7 @@ import { PassportDeviceRepository } from './storage/repositories/passport-device
 import { PushDispatcher } from './crossdevice/push-dispatcher.js';
 import { CrossDeviceService } from './crossdevice/crossdevice-service.js';
 import { CrossDeviceWaiters } from './crossdevice/waiters.js';
+import { EventStreamRegistry } from './crossdevice/event-streams.js';
 import { PassportService } from './passport/passport-service.js';
 import { Draining } from './draining.js';
 import { OutboundClient } from './net/outbound.js';
@@ -50,7 +51,7 @@ export function createServices(config: Config, database: Database, log: Logger, 
   const sessions = new SessionRepository(db);
   const registry = new ProviderRegistry(tenantRepository, signingKeys, { db, sessions, publicUrl: config.publicUrl, secrets }, log);
   const mail = createMailSystem(config, database, log, options.mailTuning);
-  const crossDevice = new CrossDeviceService(crossDeviceRequests, passkeys, new CrossDeviceWaiters(database.pubsub), push);
+  const crossDevice = new CrossDeviceService(crossDeviceRequests, passkeys, new CrossDeviceWaiters(database.pubsub), push, config.pushLimitPerDay);
   return {
     config,
     database,
@@ -70,6 +71,8 @@ export function createServices(config: Config, database: Database, log: Logger, 
     push,
     crossDevice,
     crossDeviceRequests,
+    /** The live-update streams open on this node (2 per cross-device request, EVENT_STREAMS_PER_NETWORK per network). */
+    eventStreams: new EventStreamRegistry({ perRequest: 2, perNetwork: config.eventStreamsPerNetwork }),
     /** `mail.enqueue({ tenantId, to, template, data })` queues a mail (src/mail/templates.ts lists the templates). */
     mail: mail.service,
     /** Sends the outbox; started by the server (not by the CLI). Undefined when mails have nowhere to go yet. */
@@ -79,6 +82,7 @@ export function createServices(config: Config, database: Database, log: Logger, 
     rateLimits: new CeremonyRateLimits(new RateLimitRepository(db), {
       perIp: { points: config.rateLimits.perIpPerMinute, durationSeconds: 60 },
       perAccount: { points: config.rateLimits.perAccountPerMinute, durationSeconds: 60 },
+      authorizationsPerIp: { points: config.rateLimits.authorizationsPerIpPerMinute, durationSeconds: 60 },
     }),
   };
 }

@@ -79,25 +79,75 @@ for (const db of await databases()) {
       assert.equal((await userinfo(server, won[0].body.access_token)).status, 401, 'the replay revoked the access token it issued');
     });
 
-    test('the push limit (3 per user per minute) holds for simultaneous requests', async () => {
+    /** A person with an account and a Passport phone that receives pushes. */
+    async function personWithPhone(label: string) {
       const laptop = new SoftwareAuthenticator();
-      const email = `push-${db}@example.com`;
+      const email = `${label}-${db}@example.com`;
       const ua = new UserAgent(server.origin);
       const { base } = await openSignInPage(ua, authorizeUrl(server, client));
       await signUp(ua, laptop, base, email, 'Pushed');
       const phone = new PassportClient(new SoftwareAuthenticator());
       const link = (await (await accountSession(server, laptop)).postJson(`${server.origin}/demo/account/passport/link`, {})).json().link;
       await phone.enrolWithLink(link, 'Phone', pushService.subscribe());
+      const user = (await server.services.passkeys.findUserByEmail('demo', email))!;
+      const pushesSent = async () => Number((await server.services.database.db.selectFrom('crossdevice_events').select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('user_id', '=', user.id).where('type', '=', 'push_requested').executeTakeFirstOrThrow()).n);
+      return { email, phone, user, pushesSent };
+    }
+    const pushBurst = async (email: string) => (await burst(() => desktopStarts(server, client, { email, push: true }))).map((r) => r.started);
 
-      const results = await burst(() => desktopStarts(server, client, { email, push: true }));
-      const statuses = results.map((r) => r.started.status);
+    test('the push limit (3 per user per minute) holds for simultaneous requests', async () => {
+      const { email, pushesSent } = await personWithPhone('push');
+      const statuses = (await pushBurst(email)).map((r) => r.status);
       assert.equal(count(statuses, (s) => s === 200), 3, `three pushes go out: ${statuses.join(',')}`);
       assert.equal(count(statuses, (s) => s === 429), ATTEMPTS - 3);
-      const user = await server.services.passkeys.findUserByEmail('demo', email);
-      const pushed = await server.services.database.db.selectFrom('crossdevice_events').select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('user_id', '=', user!.id).where('type', '=', 'push_requested').executeTakeFirstOrThrow();
-      assert.equal(Number(pushed.n), 3);
+      assert.equal(await pushesSent(), 3);
     });
+
+    test('the daily push cap (PUSH_LIMIT_PER_DAY, 10) holds for simultaneous requests', async () => {
+      const { email, user, pushesSent } = await personWithPhone('daily');
+      // Eight pushes earlier today (two hours ago, outside the per-minute window).
+      const earlier = Date.now() - 2 * 3600_000;
+      for (let i = 0; i < 8; i += 1) {
+        await server.services.crossDeviceRequests.recordEvent({ tenantId: 'demo', requestId: `earlier-${i}`, userId: user.id, type: 'push_requested', at: earlier + i });
+      }
+      const results = await pushBurst(email);
+      const statuses = results.map((r) => r.status);
+      assert.equal(count(statuses, (s) => s === 200), 2, `two more pushes go out: ${statuses.join(',')}`);
+      assert.equal(count(statuses, (s) => s === 429), ATTEMPTS - 2);
+      assert.equal(await pushesSent(), 10);
+      const refused = results.find((r) => r.status === 429)!;
+      assert.match(refused.json().message, /Many sign-in requests were sent to your phone today/);
+      // Room again when the oldest of the ten is 24 hours old: in 22 hours.
+      const retryAfter = Number(refused.headers.get('retry-after'));
+      assert.ok(retryAfter > 21 * 3600 && retryAfter <= 22 * 3600, String(retryAfter));
+    });
+
+    for (const refusal of ['deny', 'wrong number'] as const) {
+      test(`after a ${refusal} on the phone, no push for 15 minutes, however many are asked for at once`, async () => {
+        const { email, phone, user, pushesSent } = await personWithPhone(`refused-${refusal.replace(' ', '-')}`);
+        const first = await desktopStarts(server, client, { email, push: true });
+        assert.equal(first.started.status, 200, first.started.text);
+        if (refusal === 'deny') {
+          await phone.deny(first.request.link);
+        } else {
+          const wrong = (await phone.details(first.request.link)).choices.find((n) => n !== first.request.number)!;
+          await assert.rejects(phone.approve(first.request.link, wrong), (e: PassportError) => e.code === 'wrong_number');
+        }
+        const results = await pushBurst(email);
+        assert.deepEqual(results.map((r) => r.status), Array(ATTEMPTS).fill(429));
+        assert.equal(results[0].json().message, 'The phone\'s owner turned down a recent request; try again later or use the QR code.');
+        const retryAfter = Number(results[0].headers.get('retry-after'));
+        assert.ok(retryAfter > 14 * 60 && retryAfter <= 15 * 60, String(retryAfter));
+        assert.equal(await pushesSent(), 1, 'only the push that was turned down');
+        assert.equal((await desktopStarts(server, client, { email })).started.status, 200, 'the QR code still works');
+
+        // Fifteen minutes later pushes go out again.
+        await server.services.database.db.updateTable('crossdevice_events').set({ at: Date.now() - 15 * 60_000 - 1 })
+          .where('user_id', '=', user.id).where('type', 'in', ['denied', 'wrong_number']).execute();
+        assert.equal((await desktopStarts(server, client, { email, push: true })).started.status, 200);
+      });
+    }
 
     test('simultaneous removals never remove the last passkey', async () => {
       const first = new SoftwareAuthenticator();

@@ -8,6 +8,7 @@ import { createClient, exchangeCode, finishAtRp, signUpThroughRp, verifyIdToken 
 import type { Client } from '../src/storage/repositories/clients.js';
 
 import { desktopStarts } from './support/crossdevice.js';
+import { EventStreamRefused, openEventStream, type EventStream } from './support/sse.js';
 
 async function expectPassportError(promise: Promise<unknown>, status: number, code?: string) {
   await assert.rejects(promise, (error: unknown) => {
@@ -93,6 +94,69 @@ for (const db of await databases()) {
       await phone.approve(request.link, request.number);
       await read;
       assert.deepEqual(events, ['pending', 'approved']);
+    });
+
+    test('at most two live streams per request: a third replaces the oldest, which is told so', async () => {
+      const { ua, base, request } = await desktopStarts(server, client);
+      const url = `${base}/crossdevice/${request.id}/events`;
+      const cookie = await ua.jar.getCookieString(url);
+      const streams: EventStream[] = [];
+      try {
+        for (let i = 0; i < 3; i += 1) {
+          const stream = await openEventStream(url, { cookie });
+          streams.push(stream);
+          await stream.waitFor((e) => e.event === 'status');
+        }
+        await phone.approve(request.link, request.number);
+        const [oldest, ...newer] = streams;
+        for (const stream of newer) await stream.waitFor((e) => e.event === 'status' && JSON.parse(e.data).status === 'approved');
+        await oldest.ended;
+        assert.deepEqual(oldest.events.map((e) => e.event), ['status', 'replaced'], 'the oldest stream was ended before the approval');
+      } finally {
+        for (const stream of streams) stream.close();
+      }
+    });
+
+    test('live streams per client network are capped (EVENT_STREAMS_PER_NETWORK): beyond it a clear 429', async () => {
+      const capped = await startTestServer(db, { env: { TRUST_PROXY: '1', EVENT_STREAMS_PER_NETWORK: '3' } });
+      const streams: EventStream[] = [];
+      try {
+        const cappedClient = await createClient(capped);
+        const desktops: Array<Awaited<ReturnType<typeof desktopStarts>>> = [];
+        for (let i = 0; i < 4; i += 1) desktops.push(await desktopStarts(capped, cappedClient));
+        const open = async (desktop: (typeof desktops)[number], ip: string) => {
+          const url = `${desktop.base}/crossdevice/${desktop.request.id}/events`;
+          try {
+            const stream = await openEventStream(url, { cookie: await desktop.ua.jar.getCookieString(url), 'x-forwarded-for': ip });
+            streams.push(stream);
+            await stream.waitFor((e) => e.event === 'status');
+            return { status: 200, stream };
+          } catch (error) {
+            if (!(error instanceof EventStreamRefused)) throw error;
+            return { status: error.status, retryAfter: error.headers.get('retry-after'), body: JSON.parse(error.body) };
+          }
+        };
+        // Every address of one IPv6 /64 is one network.
+        assert.equal((await open(desktops[0], '2001:db8:9:9::1')).status, 200);
+        assert.equal((await open(desktops[0], '2001:db8:9:9::2')).status, 200);
+        const third = await open(desktops[1], '2001:db8:9:9::3');
+        assert.equal(third.status, 200);
+        const refused = await open(desktops[3], '2001:db8:9:9::4');
+        assert.equal(refused.status, 429);
+        assert.equal(refused.retryAfter, '60');
+        assert.deepEqual(refused.body, {
+          error: 'rate_limited',
+          message: 'Too many sign-in pages on your network are waiting for a phone at the same time. This page checks for the answer every few seconds instead.',
+        });
+        assert.equal((await open(desktops[2], '2001:db8:9:a::1')).status, 200, 'another network is not affected');
+        // A finished request frees its stream's place.
+        assert.equal((await desktops[1].ua.postJson(`${desktops[1].base}/crossdevice/${desktops[1].request.id}/cancel`, {})).status, 200);
+        await third.stream!.ended;
+        assert.equal((await open(desktops[3], '2001:db8:9:9::4')).status, 200);
+      } finally {
+        for (const stream of streams) stream.close();
+        await capped.close();
+      }
     });
 
     test('deny shows "denied" on the desktop, and nothing can complete', async () => {

@@ -77,6 +77,31 @@ describe('deployment settings', () => {
     assert.throws(() => loadConfig({ METRICS_TOKEN: 'short' }), /METRICS_TOKEN/);
   });
 
+  test('/readyz: the reasons of failed checks only for the operator (localhost, or the METRICS_TOKEN bearer)', async () => {
+    const token = 'metrics-token-0123456789abcdef';
+    const local = await startTestServer('sqlite');
+    const deployed = await startTestServer('sqlite', { env: { PUBLIC_URL: 'https://id.example.com', SESAME_SECRET_KEY: SECRET_KEY, METRICS_TOKEN: token } });
+    const url = `http://localhost:${deployed.port}/readyz`;
+    const readiness = async (target: string, headers: Record<string, string> = {}) => {
+      const response = await fetch(target, { headers });
+      return { status: response.status, body: await response.json() };
+    };
+    try {
+      assert.deepEqual(await readiness(url), { status: 200, body: { status: 'ready', failed: [] } });
+      assert.ok((await readiness(`${local.origin}/readyz`)).body.checks.database.ok, 'a localhost Sesame shows every check');
+      // A failed check: the public answer names it and says nothing more.
+      deployed.services.draining.start();
+      assert.deepEqual(await readiness(url), { status: 503, body: { status: 'unavailable', failed: ['shutdown'] } });
+      assert.deepEqual(await readiness(url, { authorization: 'Bearer wrong-token-0123456789' }), { status: 503, body: { status: 'unavailable', failed: ['shutdown'] } });
+      const operator = await readiness(url, { authorization: `Bearer ${token}` });
+      assert.equal(operator.status, 503);
+      assert.equal(operator.body.checks.shutdown.message, 'this node is shutting down');
+      assert.equal(operator.body.checks.database.ok, true);
+    } finally {
+      await Promise.all([local.close(), deployed.close()]);
+    }
+  });
+
   test('HOST sets the listen address', async () => {
     const server = await startTestServer('sqlite', { env: { HOST: '127.0.0.1' } });
     const connects = (host: string) => new Promise<boolean>((resolve) => {

@@ -99,7 +99,7 @@ describe('PostgreSQL connections terminated under load', { skip: !hasPostgres &&
       const approvedAt = Date.now();
       await new PassportClient(phoneKey).approve(request.link, request.number);
       await events.waitFor((e) => e.event === 'status' && JSON.parse(e.data).status === 'approved');
-      // The stream re-reads on its own only every 15 s: an answer well before that came from NOTIFY.
+      // The stream re-reads on its own only every 30 s: an answer well before that came from NOTIFY.
       assert.ok(Date.now() - approvedAt < 10_000, 'woken by LISTEN/NOTIFY, not by the periodic re-check');
     } finally {
       events.close();

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { databases, freePort, POSTGRES_URL, startTestServer, type TestServer } from './support/server.js';
-import { authorizeUrl, createClient, openSignInPage } from './support/flow.js';
+import { authorizeUrl, createClient, issuer, openSignInPage } from './support/flow.js';
 import { UserAgent } from './support/user-agent.js';
 import { SoftwareAuthenticator } from '../sdk/software-authenticator.js';
 import { loadConfig } from '../src/config.js';
@@ -64,6 +64,33 @@ for (const kind of await databases()) {
         for (let i = 1; i <= 6; i += 1) statuses.push(await (await visitorFrom(server, `2001:db8:1:2::${i.toString(16)}`)).signInOptions());
         assert.deepEqual(statuses, [200, 200, 200, 200, 429, 429]);
         assert.equal(await (await visitorFrom(server, '2001:db8:1:3::1')).signInOptions(), 200, 'the next /64 is someone else');
+      } finally {
+        await server.close();
+      }
+    });
+
+    test('starting sign-ins is limited per network: 16 concurrent authorization requests, then a friendly 429 page', async () => {
+      const server = await startTestServer(kind, { env: { TRUST_PROXY: '1', RATE_LIMIT_AUTH_PER_IP: '5' } });
+      try {
+        const client = await createClient(server);
+        const interactions = async () => Number((await server.services.database.db.selectFrom('oidc_payloads')
+          .select((eb) => eb.fn.countAll<number>().as('n')).where('model', '=', 'Interaction').executeTakeFirstOrThrow()).n);
+        const authorize = (ip: string, accept = 'text/html') => new UserAgent(server.origin)
+          .request(authorizeUrl(server, client), { headers: { 'x-forwarded-for': ip, accept } });
+        const results = await Promise.all(Array.from({ length: 16 }, (_, i) => authorize(`2001:db8:5:6::${i + 1}`)));
+        const statuses = results.map((r) => r.status);
+        assert.equal(statuses.filter((s) => s === 303).length, 5, String(statuses));
+        assert.equal(statuses.filter((s) => s === 429).length, 11, String(statuses));
+        assert.equal(await interactions(), 5, 'a refused request stores no interaction');
+        const refused = results.find((r) => r.status === 429)!;
+        assert.equal(refused.headers.get('retry-after'), '60');
+        assert.match(refused.headers.get('content-type')!, /text\/html/);
+        assert.match(refused.text, /Too many sign-in requests came from your network in the last minute\. Please wait a minute and try again\./);
+        assert.equal((await authorize('2001:db8:5:6::99', 'application/json')).json().error, 'rate_limited');
+        assert.equal((await authorize('2001:db8:5:7::1')).status, 303, 'another network starts its sign-in');
+        // Only the authorization endpoint is counted: discovery, JWKS and the rest stay open.
+        const discovery = await fetch(`${issuer(server)}/.well-known/openid-configuration`, { headers: { 'x-forwarded-for': '2001:db8:5:6::1' } });
+        assert.equal(discovery.status, 200);
       } finally {
         await server.close();
       }

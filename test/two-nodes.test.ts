@@ -33,7 +33,7 @@ describe('two nodes on one PostgreSQL', { skip: !hasPostgres && 'PostgreSQL not 
 
   const startNode = async (port: number) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-      env: { ...process.env, PORT: String(port), PUBLIC_URL: publicUrl, DATABASE_URL: databaseUrl(), LOG_LEVEL: 'warn', RATE_LIMIT_PER_IP: '10000' },
+      env: { ...process.env, PORT: String(port), PUBLIC_URL: publicUrl, DATABASE_URL: databaseUrl(), LOG_LEVEL: 'warn', RATE_LIMIT_PER_IP: '10000', RATE_LIMIT_AUTH_PER_IP: '10000' },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     nodes.push(child);

@@ -155,10 +155,16 @@ function watch(id: string): void {
     const timer = setTimeout(() => { if (current === id) watch(id); }, 1000 + Math.random() * 1000);
     stop = () => { closed = true; clearTimeout(timer); };
   });
+  events.addEventListener('replaced', () => {
+    // A newer stream follows this request (another tab of this browser): this page polls instead.
+    events.close();
+    poll();
+  });
   events.onerror = () => {
-    // EventSource reconnects by itself; after repeated failures (a proxy that buffers), poll instead.
+    // EventSource reconnects by itself, except after a refusal (429: too many streams from this
+    // network), which closes it for good; after a refusal or repeated failures (a proxy that buffers), poll.
     failures += 1;
-    if (failures >= 3) {
+    if (events.readyState === EventSource.CLOSED || failures >= 3) {
       events.close();
       poll();
     }

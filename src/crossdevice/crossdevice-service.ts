@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { randomId } from '../ids.js';
 import { badRequest, conflict, forbidden, notFound, SesameError, tooManyRequests } from '../errors.js';
 import type { Tenant } from '../storage/repositories/tenants.js';
-import type { CrossDeviceRepository, CrossDeviceRequest, CrossDeviceStatus } from '../storage/repositories/crossdevice.js';
+import type { CrossDeviceRepository, CrossDeviceRequest, CrossDeviceStatus, PushRefusal } from '../storage/repositories/crossdevice.js';
 import type { PasskeyService, CeremonyStart } from '../accounts/passkey-service.js';
 import type { AuthenticationResponse } from '../webauthn/response-schema.js';
 import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
@@ -18,8 +18,16 @@ export const REQUEST_TTL_MS = 2 * 60 * 1000;
 export const REDEEM_WITHIN_MS = 60 * 1000;
 /** Finished requests are deleted after this long; their events are kept. */
 export const RETAIN_FINISHED_MS = 24 * 3600 * 1000;
-/** At most this many pushes per user per minute (push bombing). */
+/** At most this many pushes per user per minute (push bombing); the daily cap is PUSH_LIMIT_PER_DAY. */
 export const PUSHES_PER_MINUTE = 3;
+/** After the person turns a request down on the phone (deny, wrong number), no push for this long. */
+export const PUSH_PAUSE_AFTER_REFUSAL_MS = 15 * 60 * 1000;
+
+const PUSH_REFUSED: Record<PushRefusal['reason'], string> = {
+  refused_recently: 'The phone\'s owner turned down a recent request; try again later or use the QR code.',
+  per_minute: 'Several sign-in requests were just sent to your phone. Wait a minute, or scan the QR code instead.',
+  per_day: 'Many sign-in requests were sent to your phone today, so no more are sent for now. Scan the QR code instead, or try again tomorrow.',
+};
 
 export const TERMINAL: CrossDeviceStatus[] = ['approved', 'denied', 'failed', 'cancelled', 'expired', 'completed'];
 
@@ -47,6 +55,7 @@ export class CrossDeviceService {
     private readonly passkeys: PasskeyService,
     private readonly waiters: CrossDeviceWaiters,
     private readonly push: PushDispatcher,
+    private readonly pushLimitPerDay: number,
   ) {}
 
   /** Whether a push can reach this user's phone (an enrolled phone with notifications, or the tenant's webhook). */
@@ -89,9 +98,10 @@ export class CrossDeviceService {
       await this.requests.recordEvent({ tenantId: request.tenantId, requestId: request.id, userId: request.userId, type: 'qr_shown', at: now });
       return { request, bindingSecret };
     }
-    if (!(await this.requests.insertPushWithinLimit({ ...request, userId: input.userId! }, PUSHES_PER_MINUTE, now - 60_000))) {
-      throw tooManyRequests('Several sign-in requests were just sent to your phone. Wait a minute, or scan the QR code instead.');
-    }
+    const refused = await this.requests.insertPushWithinLimits({ ...request, userId: input.userId! }, {
+      perMinute: PUSHES_PER_MINUTE, perDay: this.pushLimitPerDay, pauseAfterRefusalMs: PUSH_PAUSE_AFTER_REFUSAL_MS,
+    });
+    if (refused) throw tooManyRequests(PUSH_REFUSED[refused.reason], (refused.retryAt - now) / 1000);
     return { request, bindingSecret, delivered: await this.push.announce(input.tenant, request, now) };
   }
 

@@ -6,7 +6,8 @@ export const CROSSDEVICE_CHANNEL = 'sesame_crossdevice';
  * Desktop pages waiting on a cross-device request. One subscription to the channel per node,
  * dispatched by request id; `changed` publishes to every node (NOTIFY on PostgreSQL). When the
  * channel comes back after an outage every waiter is woken, since a NOTIFY sent meanwhile is lost
- * and each waiter re-reads its request anyway.
+ * and each waiter re-reads its request anyway. This is what lets an event stream re-read its
+ * request on its own only rarely (a safety net, not the way changes arrive).
  */
 export class CrossDeviceWaiters {
   private readonly waiting = new Map<string, Set<() => void>>();

@@ -48,7 +48,7 @@ export function createApp(services: Services, options: AppOptions): Koa {
   app.use(errorHandler(services.log));
   app.use(requestTarget());
   app.use(staticFiles(path.join(projectRoot, 'public'), services.log));
-  app.use(oidcDispatch(services.registry));
+  app.use(oidcDispatch(services.registry, services.rateLimits));
   app.use(async (ctx, next) => {
     // The demo RP's callback receives the form_post from the IdP page: it is protected by its state, like any RP.
     if (ctx.path === '/demo-rp/callback') return next();

@@ -27,6 +27,7 @@ export async function spawnServer(env: Record<string, string>, options: { port?:
       LOG_LEVEL: 'info',
       RATE_LIMIT_PER_IP: '100000',
       RATE_LIMIT_PER_ACCOUNT: '100000',
+      RATE_LIMIT_AUTH_PER_IP: '100000',
       DATABASE_URL: '',
       ...env,
     },

@@ -68,6 +68,7 @@ export async function startTestServer(kind: DbKind, options: StartOptions & { en
     // Generous limits, so tests that sign in often are not throttled; the rate-limit test sets its own.
     RATE_LIMIT_PER_IP: '10000',
     RATE_LIMIT_PER_ACCOUNT: '10000',
+    RATE_LIMIT_AUTH_PER_IP: '10000',
     ...(kind === 'postgres' ? { DATABASE_URL: POSTGRES_URL } : {}),
     // An https deployment must bring the key for secrets at rest, as a real one does.
     ...(options.env?.PUBLIC_URL?.startsWith('https:') ? { SESAME_SECRET_KEY: randomBytes(32).toString('base64url') } : {}),

@@ -8,10 +8,17 @@ export interface EventStream {
   close(): void;
 }
 
+/** The server answered something else than a stream. */
+export class EventStreamRefused extends Error {
+  constructor(readonly status: number, readonly headers: Headers, readonly body: string) {
+    super(`event stream answered ${status}: ${body}`);
+  }
+}
+
 export async function openEventStream(url: string, headers: Record<string, string> = {}): Promise<EventStream> {
   const controller = new AbortController();
   const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
-  if (response.status !== 200) throw new Error(`event stream answered ${response.status}: ${await response.text()}`);
+  if (response.status !== 200) throw new EventStreamRefused(response.status, response.headers, await response.text());
   const events: Array<{ event: string; data: string }> = [];
   const waiters = new Set<() => void>();
   let done = false;

@@ -49,7 +49,7 @@ function tenantOf(ctx: Context): string | undefined {
 
 function respondWithError(ctx: Context, error: SesameError): void {
   ctx.status = error.status;
-  if (error.status === 429) ctx.set('Retry-After', '60');
+  if (error.status === 429) ctx.set('Retry-After', String(error.retryAfterSeconds ?? 60));
   if (error.status === 503) ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
   const wantsHtml = ctx.method === 'GET' && ctx.accepts('json', 'html') === 'html';
   if (wantsHtml) {
@@ -57,7 +57,7 @@ function respondWithError(ctx: Context, error: SesameError): void {
     ctx.body = renderPage('error', {
       nonce: ctx.state.cspNonce ?? '',
       title: 'Something is not right',
-      heading: error.status === 404 ? 'Not found' : error.status === 503 ? 'Please try again in a moment' : error.status >= 500 ? 'Something went wrong' : 'We could not do that',
+      heading: error.status === 404 ? 'Not found' : error.status === 429 ? 'Please wait a moment' : error.status === 503 ? 'Please try again in a moment' : error.status >= 500 ? 'Something went wrong' : 'We could not do that',
       message: error.message,
       code: error.code,
       requestId: ctx.state.requestId,

@@ -22,7 +22,7 @@ export interface RateLimitRule {
 export class CeremonyRateLimits {
   constructor(
     private readonly counts: RateLimitRepository,
-    private readonly rules: { perIp: RateLimitRule; perAccount: RateLimitRule },
+    private readonly rules: { perIp: RateLimitRule; perAccount: RateLimitRule; authorizationsPerIp: RateLimitRule },
   ) {}
 
   async consume(ip: string, account?: string, now = Date.now()): Promise<void> {
@@ -31,17 +31,27 @@ export class CeremonyRateLimits {
     if (account) await this.count(`acct:${account.toLowerCase()}|${network}`, this.rules.perAccount, now);
   }
 
+  /**
+   * A new authorization request (oidc-provider stores an interaction for an hour for each), per
+   * network: without it one client could fill the database by repeating a valid /auth URL.
+   */
+  consumeAuthorization(ip: string, now = Date.now()): Promise<void> {
+    return this.count(`auth:${networkOf(ip)}`, this.rules.authorizationsPerIp, now,
+      'Too many sign-in requests came from your network in the last minute. Please wait a minute and try again.');
+  }
+
   /** Rows of windows that ended long ago; called by the housekeeping timer. */
   purge(now = Date.now()): Promise<void> {
-    const longest = Math.max(this.rules.perIp.durationSeconds, this.rules.perAccount.durationSeconds) * 1000;
+    const longest = Math.max(...Object.values(this.rules).map((rule) => rule.durationSeconds)) * 1000;
     return this.counts.purgeBefore(now - longest);
   }
 
-  private async count(key: string, rule: RateLimitRule, now: number): Promise<void> {
+  private async count(key: string, rule: RateLimitRule, now: number,
+    message = 'Too many sign-in attempts. Please wait a minute and try again.'): Promise<void> {
     // Hashed: the table then holds neither e-mail addresses nor IP addresses.
     const stored = `${key.slice(0, key.indexOf(':'))}:${createHash('sha256').update(key).digest('base64url')}`;
     const hits = await this.counts.hit(stored, rule.durationSeconds * 1000, now);
-    if (hits > rule.points) throw tooManyRequests('Too many sign-in attempts. Please wait a minute and try again.');
+    if (hits > rule.points) throw tooManyRequests(message);
   }
 }
 

@@ -5,19 +5,26 @@ import { z } from 'zod';
 import type { ProviderRegistry } from '../../oidc/provider-registry.js';
 import type { TenantService } from '../../tenants/tenant-service.js';
 import type { PasskeyService } from '../../accounts/passkey-service.js';
-import type { CeremonyRateLimits } from '../middleware/rate-limit.js';
+import { networkOf, type CeremonyRateLimits } from '../middleware/rate-limit.js';
+import type { EventStreamRegistry } from '../../crossdevice/event-streams.js';
 import { statusMessage, TERMINAL, type CrossDeviceService } from '../../crossdevice/crossdevice-service.js';
 import type { CrossDeviceRequest } from '../../storage/repositories/crossdevice.js';
 import { qrSvg } from '../../crossdevice/qr.js';
 import { parseInput } from '../validate.js';
+import { tooManyRequests } from '../../errors.js';
 import { optionalEmail } from '../schemas.js';
 import { requireJson } from './require-json.js';
 import type { Draining } from '../../draining.js';
 import { finishLogin, loadInteraction } from './interaction-context.js';
 
 const BINDING_COOKIE = 'sesame_xd';
-/** SSE: a comment line keeps proxies from closing the stream; each tick also re-reads the state. */
+/** SSE: a comment line this often keeps proxies from closing an idle stream. */
 const HEARTBEAT_MS = 15_000;
+/**
+ * Every change wakes the stream through the notify channel (and every stream is woken when that
+ * channel comes back after an outage), so the periodic re-read is only a safety net.
+ */
+const REREAD_MS = 30_000;
 
 const startBody = z.object({ email: optionalEmail, push: z.boolean().default(false) });
 
@@ -27,6 +34,7 @@ export interface CrossDeviceDesktopDeps {
   passkeys: PasskeyService;
   crossDevice: CrossDeviceService;
   rateLimits: CeremonyRateLimits;
+  eventStreams: EventStreamRegistry;
   publicUrl: string;
   draining: Draining;
 }
@@ -87,9 +95,18 @@ export function crossDeviceDesktopRoutes(deps: CrossDeviceDesktopDeps): Router {
   });
 
   router.get('/:id/events', async (ctx) => {
+    const network = networkOf(ctx.ip);
+    if (deps.eventStreams.full(network)) throw tooManyStreams();
     const { tenant, interaction } = await loadInteraction(ctx, deps);
     const binding = ctx.cookies.get(BINDING_COOKIE);
     const first = await deps.crossDevice.statusForDesktop(tenant.id, ctx.params.id, interaction.uid, binding);
+    // Registered only now that the stream is known to be this browser's: nobody else can replace it.
+    let replaced = false;
+    const release = deps.eventStreams.open(first.id, network, () => {
+      replaced = true;
+      close();
+    });
+    if (!release) throw tooManyStreams();
 
     const stream = new PassThrough();
     ctx.req.socket.setTimeout(0);
@@ -115,16 +132,18 @@ export function crossDeviceDesktopRoutes(deps: CrossDeviceDesktopDeps): Router {
       deps.crossDevice.statusForDesktop(tenant.id, first.id, interaction.uid, binding).then(send, () => close());
     };
     const stopWaiting = deps.crossDevice.waitForChange(first.id, refresh);
-    const heartbeat = setInterval(() => {
-      stream.write(': keep-alive\n\n');
-      refresh();
-    }, HEARTBEAT_MS);
+    const heartbeat = setInterval(() => stream.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    const reread = setInterval(refresh, REREAD_MS);
     const close = () => {
       if (closed) return;
       closed = true;
       clearInterval(heartbeat);
+      clearInterval(reread);
       stopWaiting();
       stopDraining();
+      release();
+      // A newer stream of this request took over (another tab, or a reconnect): the page polls instead of reconnecting.
+      if (replaced) stream.write('event: replaced\ndata: {}\n\n');
       stream.end();
     };
     // On shutdown the page is told to open the stream again, which the load balancer sends to another node.
@@ -155,6 +174,10 @@ export function crossDeviceDesktopRoutes(deps: CrossDeviceDesktopDeps): Router {
   });
 
   return router;
+}
+
+function tooManyStreams() {
+  return tooManyRequests('Too many sign-in pages on your network are waiting for a phone at the same time. This page checks for the answer every few seconds instead.');
 }
 
 function statusView(request: CrossDeviceRequest) {

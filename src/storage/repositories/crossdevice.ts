@@ -28,6 +28,20 @@ export interface CrossDeviceRequest {
   resolvedAt: number | null;
 }
 
+/** The push-bombing rules, checked together under the user's lock. */
+export interface PushLimits {
+  perMinute: number;
+  perDay: number;
+  /** After the person turns a request down (deny, or a wrong number), no push for this long. */
+  pauseAfterRefusalMs: number;
+}
+
+/** Why a push was not sent, and from when one may be sent again. */
+export type PushRefusal = { reason: 'refused_recently' | 'per_minute' | 'per_day'; retryAt: number };
+
+const MINUTE_MS = 60_000;
+const DAY_MS = 24 * 3600 * 1000;
+
 export class CrossDeviceRepository {
   constructor(private readonly db: Kysely<Schema>) {}
 
@@ -36,17 +50,32 @@ export class CrossDeviceRepository {
   }
 
   /**
-   * Inserts a push request and its `push_requested` event unless the user already had `limit`
-   * of them since `since`. Count and insert happen under the user's lock, so simultaneous
-   * requests (on any node) cannot all see room for one more.
+   * Inserts a push request and its `push_requested` event unless a limit says no: the user turned
+   * a request down recently, or already had `perMinute` pushes in the last minute or `perDay` in
+   * the last 24 hours. Checks and insert happen under the user's lock, so simultaneous requests
+   * (on any node) cannot all see room for one more. Answers undefined when the push was stored.
    */
-  insertPushWithinLimit(r: CrossDeviceRequest & { userId: string }, limit: number, since: number): Promise<boolean> {
+  insertPushWithinLimits(r: CrossDeviceRequest & { userId: string }, limits: PushLimits): Promise<PushRefusal | undefined> {
+    const now = r.createdAt;
     return this.db.transaction().execute(async (trx) => {
       await lockUser(trx, r.tenantId, r.userId);
-      if (await countEvents(trx, r.tenantId, r.userId, 'push_requested', since) >= limit) return false;
+      const refusal = await trx.selectFrom('crossdevice_events').select((eb) => eb.fn.max('at').as('at'))
+        .where('tenant_id', '=', r.tenantId).where('user_id', '=', r.userId).where('type', 'in', ['denied', 'wrong_number'])
+        .where('at', '>', now - limits.pauseAfterRefusalMs)
+        .executeTakeFirst();
+      if (refusal?.at != null) return { reason: 'refused_recently', retryAt: Number(refusal.at) + limits.pauseAfterRefusalMs };
+      // Newest first: the n-th newest push is the one whose ageing out makes room again.
+      const recent = (await trx.selectFrom('crossdevice_events').select('at')
+        .where('tenant_id', '=', r.tenantId).where('user_id', '=', r.userId).where('type', '=', 'push_requested')
+        .where('at', '>', now - DAY_MS)
+        .orderBy('at', 'desc').limit(Math.max(limits.perDay, limits.perMinute))
+        .execute()).map((row) => Number(row.at));
+      if (recent.length >= limits.perDay) return { reason: 'per_day', retryAt: recent[limits.perDay - 1] + DAY_MS };
+      const lastMinute = recent.filter((at) => at > now - MINUTE_MS);
+      if (lastMinute.length >= limits.perMinute) return { reason: 'per_minute', retryAt: lastMinute[limits.perMinute - 1] + MINUTE_MS };
       await insertRequest(trx, r);
-      await insertEvent(trx, { tenantId: r.tenantId, requestId: r.id, userId: r.userId, type: 'push_requested', at: r.createdAt });
-      return true;
+      await insertEvent(trx, { tenantId: r.tenantId, requestId: r.id, userId: r.userId, type: 'push_requested', at: now });
+      return undefined;
     });
   }
 
@@ -147,13 +176,6 @@ async function insertEvent(db: Kysely<Schema>, event: CrossDeviceEvent): Promise
     detail: event.detail ?? '',
     at: event.at,
   }).execute();
-}
-
-async function countEvents(db: Kysely<Schema>, tenantId: string, userId: string, type: string, since: number): Promise<number> {
-  const row = await db.selectFrom('crossdevice_events').select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('tenant_id', '=', tenantId).where('user_id', '=', userId).where('type', '=', type).where('at', '>', since)
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
 }
 
 function toRequest(row: Schema['crossdevice_requests']): CrossDeviceRequest {
