@@ -23,12 +23,14 @@ export class CeremonyRateLimits {
   constructor(
     private readonly counts: RateLimitRepository,
     private readonly rules: { perIp: RateLimitRule; perAccount: RateLimitRule },
+    /** Names the counters, so that limits for another purpose (recovery mails) count apart from sign-ins. */
+    private readonly purpose = '',
   ) {}
 
   async consume(ip: string, account?: string, now = Date.now()): Promise<void> {
     const network = networkOf(ip);
-    await this.count(`ip:${network}`, this.rules.perIp, now);
-    if (account) await this.count(`acct:${account.toLowerCase()}|${network}`, this.rules.perAccount, now);
+    await this.count(`${this.purpose}ip:${network}`, this.rules.perIp, now);
+    if (account) await this.count(`${this.purpose}acct:${account.toLowerCase()}|${network}`, this.rules.perAccount, now);
   }
 
   /** Rows of windows that ended long ago; called by the housekeeping timer. */
