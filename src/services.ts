@@ -87,9 +87,9 @@ export function createServices(config: Config, database: Database, log: Logger, 
       perIp: { points: config.rateLimits.perIpPerMinute, durationSeconds: 60 },
       perAccount: { points: config.rateLimits.perAccountPerMinute, durationSeconds: 60 },
     }),
-    /** Recovery code mails: few per network and per address seen from it (each one is a mail someone receives). */
+    /** Recovery code mails: as many per network as sign-ins, but few per address seen from it (each is a mail someone receives). */
     recoveryMailLimits: new CeremonyRateLimits(rateLimitCounts, {
-      perIp: { points: Math.min(10, config.rateLimits.perIpPerMinute), durationSeconds: 60 },
+      perIp: { points: config.rateLimits.perIpPerMinute, durationSeconds: 60 },
       perAccount: { points: Math.min(3, config.rateLimits.perAccountPerMinute), durationSeconds: 60 },
     }, 'recovery-'),
   };

@@ -1,5 +1,6 @@
 import { startAuthentication, startRegistration } from '@simplewebauthn/browser';
 import { guard, post, show, type Ceremony } from './page.js';
+import './account-recovery-codes.js';
 
 /** The account page: sign in with a passkey, add one on this device, remove one, sign out. */
 const go = ({ redirectTo }: { redirectTo: string }) => window.location.assign(redirectTo);

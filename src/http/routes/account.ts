@@ -18,6 +18,7 @@ import { requireJson } from './require-json.js';
 import { counted } from '../../metrics.js';
 import { qrSvg } from '../../crossdevice/qr.js';
 import type { PassportService } from '../../passport/passport-service.js';
+import type { RecoveryService } from '../../accounts/recovery-service.js';
 
 const CEREMONY_COOKIE = 'sesame_account_ceremony';
 const verifyBody = z.object({ challengeId });
@@ -33,6 +34,7 @@ export interface AccountDeps {
   rateLimits: CeremonyRateLimits;
   accountSessions: AccountSessions;
   passkeyRemoval: PasskeyRemoval;
+  recovery: RecoveryService;
 }
 
 /**
@@ -89,8 +91,17 @@ export function accountRoutes(deps: AccountDeps): Router {
         lastUsedAt: p.lastUsedAt ? new Date(p.lastUsedAt).toISOString().slice(0, 16).replace('T', ' ') : 'never',
       })),
       devices: devices.map((d) => ({ id: d.id, name: d.name, push: Boolean(d.pushSubscription), createdAt: new Date(d.createdAt).toISOString().slice(0, 10) })),
+      recoveryCodes: user ? recoveryCodesView(await deps.recovery.recoveryCodeStatus(tenant.id, user.id)) : undefined,
       configJson: jsonForScript({ base: `/${tenant.id}/account` }),
     });
+  });
+
+  // Recovery codes: shown in this answer only (the database keeps keyed hashes); new ones replace all.
+  router.post('/:tenant/account/recovery-codes', requireJson, async (ctx) => {
+    const tenant = await deps.tenants.requireTenant(ctx.params.tenant);
+    const user = await requireUser(ctx, tenant);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { codes: await deps.recovery.newRecoveryCodes(tenant.id, user.id) };
   });
 
   router.post('/:tenant/account/passport/link', requireJson, async (ctx) => {
@@ -153,4 +164,8 @@ export function accountRoutes(deps: AccountDeps): Router {
   });
 
   return router;
+}
+
+function recoveryCodesView(status: { left: number; createdAt: number } | undefined): { left: number; createdAt: string } | null {
+  return status ? { left: status.left, createdAt: new Date(status.createdAt).toISOString().slice(0, 10) } : null;
 }
