@@ -28,6 +28,9 @@ import { Draining } from './draining.js';
 import { OutboundClient } from './net/outbound.js';
 import { createMailSystem } from './mail/mail-system.js';
 import type { MailWorkerTuning } from './mail/mail-worker.js';
+import { RecoveryService } from './accounts/recovery-service.js';
+import { RecoveryRepository } from './storage/repositories/recovery.js';
+import { RecoveryHasher } from './accounts/recovery-secrets.js';
 
 /** Every service, wired once. The HTTP layer and the CLI both start from here. */
 export interface ServiceOptions {
@@ -51,6 +54,8 @@ export function createServices(config: Config, database: Database, log: Logger, 
   const sessions = new SessionRepository(db);
   const registry = new ProviderRegistry(tenantRepository, signingKeys, { db, sessions, publicUrl: config.publicUrl, secrets }, log);
   const mail = createMailSystem(config, database, log, options.mailTuning);
+  const passkeyRemoval = new PasskeyRemoval(db, passkeys, sessions, passportDevices);
+  const rateLimitCounts = new RateLimitRepository(db);
   const crossDevice = new CrossDeviceService(crossDeviceRequests, passkeys, new CrossDeviceWaiters(database.pubsub), push, config.pushLimitPerDay);
   return {
     config,
@@ -65,7 +70,9 @@ export function createServices(config: Config, database: Database, log: Logger, 
     registry,
     sessions,
     accountSessions: new AccountSessions(sessions),
-    passkeyRemoval: new PasskeyRemoval(db, passkeys, sessions, passportDevices),
+    passkeyRemoval,
+    recovery: new RecoveryService(new RecoveryRepository(db), new UserRepository(db), passkeys, passkeyRemoval, mail.service, rateLimitCounts,
+      new RecoveryHasher(secrets), config.publicUrl, log),
     passkeys,
     outbound,
     push,
@@ -79,11 +86,16 @@ export function createServices(config: Config, database: Database, log: Logger, 
     mailWorker: mail.worker,
     mailOutbox: mail.outbox,
     passport: new PassportService(passportDevices, crossDeviceRequests, passkeys, crossDevice, config.publicUrl),
-    rateLimits: new CeremonyRateLimits(new RateLimitRepository(db), {
+    rateLimits: new CeremonyRateLimits(rateLimitCounts, {
       perIp: { points: config.rateLimits.perIpPerMinute, durationSeconds: 60 },
       perAccount: { points: config.rateLimits.perAccountPerMinute, durationSeconds: 60 },
       authorizationsPerIp: { points: config.rateLimits.authorizationsPerIpPerMinute, durationSeconds: 60 },
     }),
+    /** Recovery code mails: as many per network as sign-ins, but few per address seen from it (each is a mail someone receives). */
+    recoveryMailLimits: new CeremonyRateLimits(rateLimitCounts, {
+      perIp: { points: config.rateLimits.perIpPerMinute, durationSeconds: 60 },
+      perAccount: { points: Math.min(3, config.rateLimits.perAccountPerMinute), durationSeconds: 60 },
+    }, 'recovery-'),
   };
 }
 

@@ -5,6 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { main } from '../src/cli/main.js';
+import { loadConfig } from '../src/config.js';
+import { openDatabase } from '../src/storage/db.js';
+import { SecretBox } from '../src/secrets/secret-box.js';
+import { loadSecretKey } from '../src/secrets/secret-key.js';
+import { UserRepository } from '../src/storage/repositories/users.js';
 
 /** The `sesame` command, run in-process against a fresh SQLite data folder. */
 describe('sesame CLI', () => {
@@ -78,6 +83,40 @@ describe('sesame CLI', () => {
     const rotated = await sesame('keys', 'rotate', '--tenant', 'contoso');
     assert.equal(rotated.code, 0, rotated.err);
     assert.match(rotated.out, /starts signing ID tokens at \d{4}-/);
+  });
+
+  test('user link prints a one-time sign-in link valid 15 minutes; tenant set turns e-mail recovery off and on', async () => {
+    const config = loadConfig();
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, secrets: new SecretBox(loadSecretKey(config).key) });
+    try {
+      await new UserRepository(database.db).insert({ tenantId: 'contoso', id: 'u-lin', email: 'lin@example.com', emailVerified: false, displayName: 'Lin Yu', createdAt: Date.now() });
+    } finally {
+      await database.close();
+    }
+    const before = Date.now();
+    const { code, out, err } = await sesame('user', 'link', '--tenant', 'contoso', '--email', 'Lin@Example.com');
+    assert.equal(code, 0, err);
+    assert.match(out, /^One-time sign-in link for Lin Yu <lin@example\.com> \(tenant "contoso"\):$/m);
+    assert.match(out, /^ {2}https:\/\/id\.example\.com\/contoso\/recovery\/link#token=[A-Za-z0-9_-]{43}$/m);
+    const until = Date.parse(/until (\S+) \(15 minutes\)/.exec(out)?.[1] ?? '');
+    assert.ok(until >= before + 15 * 60_000 && until <= Date.now() + 15 * 60_000, out);
+    const second = await sesame('user', 'link', '--tenant', 'contoso', '--email', 'lin@example.com');
+    assert.notEqual(/#token=(\S+)/.exec(second.out)?.[1], /#token=(\S+)/.exec(out)?.[1], 'a new link each time');
+
+    const unknown = await sesame('user', 'link', '--tenant', 'contoso', '--email', 'nobody@example.com');
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.err, /has no user with the e-mail address nobody@example\.com/);
+    assert.equal((await sesame('user', 'link', '--tenant', 'contoso')).code, 2);
+
+    const off = await sesame('tenant', 'set', 'contoso', '--email-recovery', 'off');
+    assert.equal(off.code, 0, off.err);
+    assert.match(off.out, /sends no recovery codes by e-mail/);
+    assert.match((await sesame('tenant', 'set', 'contoso', '--email-recovery', 'on')).out, /can get a code by e-mail/);
+    const bad = await sesame('tenant', 'set', 'contoso', '--email-recovery', 'maybe');
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /takes on or off/);
+    assert.match((await sesame('tenant', 'set', 'contoso')).err, /Say what to set/);
+    assert.match((await sesame('tenant', 'set', 'nosuch', '--email-recovery', 'off')).err, /no tenant called "nosuch"/);
   });
 
   test('clear errors for wrong arguments', async () => {

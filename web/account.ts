@@ -3,6 +3,7 @@ import { config, post, show, type Ceremony } from './page.js';
 import { whileBusy } from './busy.js';
 import { showLocalTimes } from './local-time.js';
 import { signalAccount, signalRemoved, type AccountSignals } from './webauthn-signals.js';
+import './account-recovery-codes.js';
 
 /** The account page: sign in with a passkey; name, add and remove passkeys; set up a phone; sign out. */
 const signals = (config as unknown as { signals?: AccountSignals }).signals;

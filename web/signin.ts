@@ -8,6 +8,7 @@ import {
 import { config as pageConfig, guard, post, show, type Ceremony } from './page.js';
 import { emailProblem, explainSignIn, type Explained } from './signin-errors.js';
 import { startCrossDevice, stopCrossDevice } from './crossdevice.js';
+import { setupRecovery } from './signin-recovery.js';
 
 /**
  * The sign-in page: one e-mail field with autofill (conditional UI), one passkey button (with an
@@ -223,5 +224,6 @@ if (!browserSupportsWebAuthn()) {
     WebAuthnAbortService.cancelCeremony();
     guard(pushButton, () => startCrossDevice({ push: true, email: signinEmail.value.trim(), offerQr: Boolean(qrButton), onShow: () => { signinView.hidden = true; }, onClose: crossDeviceDone(pushButton), onExpired: expire }), onPhoneError);
   });
+  setupRecovery(signinView, signinEmail, () => expire());
   void startAutofill();
 }

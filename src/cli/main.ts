@@ -13,12 +13,16 @@ import { issuerFor } from '../oidc/issuer.js';
 import { PUBLISH_AHEAD_MS } from '../oidc/signing-keys.js';
 import type { ClientAuth } from '../storage/repositories/clients.js';
 import { PASSPORT_USAGE, PassportUsageError, runPassportCommand } from './passport-commands.js';
+import { setTenantSettings, TenantSettingError } from './tenant-settings.js';
+import { RECOVERY_TTL_MS } from '../accounts/recovery-service.js';
 
 const USAGE = `Usage: sesame <command> [options]
 
 Tenants
   tenant create <id> --name "<display name>"   Create a tenant (its issuer is PUBLIC_URL/<id>/oidc)
   tenant list                                 List tenants
+  tenant set <id> --email-recovery on|off     Whether people who lost their passkeys can get a
+                                              code by e-mail (on by default)
 
 Clients (relying parties)
   client create --tenant <id> [--redirect-uri <url>]... [--b2c <b2c-tenant-name>]
@@ -41,6 +45,8 @@ Clients (relying parties)
 
 Users and keys
   user list --tenant <id>                     List a tenant's users and their passkey count
+  user link --tenant <id> --email <address>   A one-time sign-in link (15 minutes) for a person who
+                                              lost every passkey: it leads to saving a new one
   keys rotate --tenant <id>                   Publish a new signing key; it signs 48 hours later
 
 Settings come from the same environment as the server (DATABASE_URL, DATA_DIR, PUBLIC_URL, SESAME_SECRET_KEY).
@@ -71,6 +77,8 @@ async function run(argv: string[], out: (line?: string) => void): Promise<void> 
       remove: { type: 'boolean' },
       file: { type: 'string' },
       number: { type: 'string' },
+      email: { type: 'string' },
+      'email-recovery': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -123,6 +131,12 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
       out(`Push sign-in requests of tenant "${tenantId}" are now announced to ${flags.url}.`);
       out(`Signing secret (shown once): ${secret}`);
       out('Each POST carries Sesame-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>.');
+      return;
+    }
+    case 'tenant set': {
+      const [id] = rest;
+      if (!id) throw new UsageError('Give the tenant id: sesame tenant set <id> --email-recovery on|off.');
+      for (const line of await setTenantSettings(services, id, flags)) out(line);
       return;
     }
     case 'tenant list': {
@@ -229,6 +243,19 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
       for (const u of users) out(`${u.id}\t${u.email}\t${u.displayName}\t${u.credentialCount} passkey${u.credentialCount === 1 ? '' : 's'}\tsince ${new Date(u.createdAt).toISOString()}`);
       return;
     }
+    case 'user link': {
+      const tenantId = tenantFlag();
+      if (typeof flags.email !== 'string') throw new UsageError('Give the person\'s e-mail address with --email <address>.');
+      await services.tenants.requireTenant(tenantId);
+      const { link, expiresAt, user } = await services.recovery.createAdminLink(tenantId, flags.email);
+      out(`One-time sign-in link for ${user.displayName} <${user.email}> (tenant "${tenantId}"):`);
+      out();
+      out(`  ${link}`);
+      out();
+      out(`It works once, until ${new Date(expiresAt).toISOString()} (${RECOVERY_TTL_MS / 60_000} minutes), and leads to saving a new passkey.`);
+      out('Give it to the person over a channel you trust them on: whoever opens it gets into the account.');
+      return;
+    }
     case 'keys rotate': {
       const tenantId = tenantFlag();
       await services.tenants.requireTenant(tenantId);
@@ -276,7 +303,7 @@ export async function main(
     await run(argv, out);
     return 0;
   } catch (error) {
-    if (error instanceof UsageError || error instanceof PassportUsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (error instanceof UsageError || error instanceof PassportUsageError || error instanceof TenantSettingError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '.');
       err(`sesame: ${message}\n\n${USAGE}`);
       return 2;

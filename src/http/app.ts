@@ -15,6 +15,7 @@ import { clientIpResolver } from './client-ip.js';
 import { oidcDispatch } from './routes/oidc-dispatch.js';
 import { interactionRoutes } from './routes/interaction.js';
 import { accountRoutes } from './routes/account.js';
+import { recoveryRoutes } from './routes/recovery.js';
 import { crossDeviceDesktopRoutes } from './routes/crossdevice-desktop.js';
 import { crossDevicePhoneRoutes } from './routes/crossdevice-phone.js';
 import { passportRoutes } from './routes/passport.js';
@@ -67,6 +68,7 @@ export function sesameRouters(services: Services, options: AppOptions): Router[]
     metricsRoutes({ token: config.metricsToken, localOnly: config.localOnly }),
     devOutboxRoutes(config),
     interactionRoutes(services),
+    recoveryRoutes(services),
     accountRoutes(services),
     crossDeviceDesktopRoutes({ ...services, publicUrl: config.publicUrl }),
     crossDevicePhoneRoutes(services),

@@ -298,6 +298,50 @@ export const buildMigrations = (context: MigrationContext): Record<string, Migra
       await db.schema.alterTable('credentials').addColumn('name', 'text').execute();
     },
   },
+  '0012_recovery': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('tenants').addColumn('email_recovery', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+      // One-time ways in: an e-mailed code (bound to the sign-in page that asked for it) or an administrator's link.
+      await db.schema.createTable('recovery_requests')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('binding', 'text')
+        .addColumn('secret_hash', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('used_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('recovery_requests_lookup').on('recovery_requests').columns(['tenant_id', 'user_id', 'kind']).execute();
+      await db.schema.createIndex('recovery_requests_secret').on('recovery_requests').columns(['secret_hash']).execute();
+      // The ten codes a person keeps on paper.
+      await db.schema.createTable('recovery_codes')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('code_hash', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('used_at', 'bigint')
+        .addPrimaryKeyConstraint('recovery_codes_pk', ['tenant_id', 'user_id', 'code_hash'])
+        .execute();
+      // Each recovery, from the redeemed code or link to the new passkey and the finished sign-in: the record of it.
+      await db.schema.createTable('recoveries')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('method', 'text', (c) => c.notNull())
+        .addColumn('binding', 'text', (c) => c.notNull())
+        .addColumn('ip', 'text', (c) => c.notNull())
+        .addColumn('user_agent', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('credential_id', 'text')
+        .addColumn('finished_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('recoveries_binding').on('recoveries').columns(['tenant_id', 'binding']).execute();
+    },
+  },
 });
 
 /**

@@ -10,6 +10,8 @@ export interface TenantsTable {
   /** Where cross-device requests are announced for native apps (FCM/APNs gateways); optional. */
   webhook_url: string | null;
   webhook_secret: string | null; // sealed
+  /** 1 when people may get a recovery code by e-mail (0: recovery codes and the administrator only). */
+  email_recovery: number;
 }
 
 export interface SettingsTable {
@@ -181,6 +183,41 @@ export interface MailOutboxTable {
   sent_at: number | null;
 }
 
+export interface RecoveryRequestsTable {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  kind: string; // email (a code sent by mail) | link (an administrator's sign-in link)
+  binding: string | null; // email: the sign-in page (interaction uid) the code was asked on
+  secret_hash: string; // keyed hash (HMAC) of the code or link token
+  attempts: number;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface RecoveryCodesTable {
+  tenant_id: string;
+  user_id: string;
+  code_hash: string; // keyed hash (HMAC) of one of the person's ten recovery codes
+  created_at: number;
+  used_at: number | null;
+}
+
+export interface RecoveriesTable {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  method: string; // email_code | recovery_code | admin_link
+  binding: string; // interaction:<uid> or browser:<SHA-256 of the recovery cookie>
+  ip: string;
+  user_agent: string;
+  started_at: number;
+  expires_at: number;
+  credential_id: string | null; // the new passkey, once added
+  finished_at: number | null;
+}
+
 export interface Schema {
   tenants: TenantsTable;
   clients: ClientsTable;
@@ -198,4 +235,7 @@ export interface Schema {
   account_sessions: AccountSessionsTable;
   oidc_session_credentials: OidcSessionCredentialsTable;
   mail_outbox: MailOutboxTable;
+  recovery_requests: RecoveryRequestsTable;
+  recovery_codes: RecoveryCodesTable;
+  recoveries: RecoveriesTable;
 }

@@ -119,6 +119,12 @@ export class TenantService {
     return secret;
   }
 
+  /** Turns recovery by e-mailed code on or off; recovery codes and administrators' links stay. */
+  async setEmailRecovery(tenantId: string, on: boolean): Promise<void> {
+    await this.requireTenant(tenantId);
+    await this.tenants.setEmailRecovery(tenantId, on);
+  }
+
   listClients(tenantId: string): Promise<ClientRecord[]> {
     return this.clients.listByTenant(tenantId);
   }

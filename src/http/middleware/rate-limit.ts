@@ -22,27 +22,31 @@ export interface RateLimitRule {
 export class CeremonyRateLimits {
   constructor(
     private readonly counts: RateLimitRepository,
-    private readonly rules: { perIp: RateLimitRule; perAccount: RateLimitRule; authorizationsPerIp: RateLimitRule },
+    /** `authorizationsPerIp` is for the limiter of sign-in starts (consumeAuthorization) only. */
+    private readonly rules: { perIp: RateLimitRule; perAccount: RateLimitRule; authorizationsPerIp?: RateLimitRule },
+    /** Names the counters, so that limits for another purpose (recovery mails) count apart from sign-ins. */
+    private readonly purpose = '',
   ) {}
 
   async consume(ip: string, account?: string, now = Date.now()): Promise<void> {
     const network = networkOf(ip);
-    await this.count(`ip:${network}`, this.rules.perIp, now);
-    if (account) await this.count(`acct:${account.toLowerCase()}|${network}`, this.rules.perAccount, now);
+    await this.count(`${this.purpose}ip:${network}`, this.rules.perIp, now);
+    if (account) await this.count(`${this.purpose}acct:${account.toLowerCase()}|${network}`, this.rules.perAccount, now);
   }
 
   /**
    * A new authorization request (oidc-provider stores an interaction for an hour for each), per
    * network: without it one client could fill the database by repeating a valid /auth URL.
    */
-  consumeAuthorization(ip: string, now = Date.now()): Promise<void> {
-    return this.count(`auth:${networkOf(ip)}`, this.rules.authorizationsPerIp, now,
+  async consumeAuthorization(ip: string, now = Date.now()): Promise<void> {
+    if (!this.rules.authorizationsPerIp) return;
+    await this.count(`${this.purpose}auth:${networkOf(ip)}`, this.rules.authorizationsPerIp, now,
       'Too many sign-in requests came from your network in the last minute. Please wait a minute and try again.');
   }
 
   /** Rows of windows that ended long ago; called by the housekeeping timer. */
   purge(now = Date.now()): Promise<void> {
-    const longest = Math.max(...Object.values(this.rules).map((rule) => rule.durationSeconds)) * 1000;
+    const longest = Math.max(...Object.values(this.rules).flatMap((rule) => (rule ? [rule.durationSeconds] : []))) * 1000;
     return this.counts.purgeBefore(now - longest);
   }
 

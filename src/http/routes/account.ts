@@ -19,6 +19,7 @@ import { counted } from '../../metrics.js';
 import { labelPasskey, PASSKEY_NAME_MAX_LENGTH } from '../../accounts/passkey-names.js';
 import { qrSvg } from '../../crossdevice/qr.js';
 import type { PassportService } from '../../passport/passport-service.js';
+import type { RecoveryService } from '../../accounts/recovery-service.js';
 
 const CEREMONY_COOKIE = 'sesame_account_ceremony';
 const verifyBody = z.object({ challengeId });
@@ -48,6 +49,7 @@ export interface AccountDeps {
   rateLimits: CeremonyRateLimits;
   accountSessions: AccountSessions;
   passkeyRemoval: PasskeyRemoval;
+  recovery: RecoveryService;
 }
 
 /**
@@ -107,6 +109,7 @@ export function accountRoutes(deps: AccountDeps): Router {
         lastUsedAt: p.lastUsedAt === null ? null : pageTime(p.lastUsedAt, true),
       })),
       devices: devices.map((d) => ({ id: d.id, name: d.name, push: Boolean(d.pushSubscription), createdAt: pageTime(d.createdAt, false) })),
+      recoveryCodes: found ? recoveryCodesView(await deps.recovery.recoveryCodeStatus(tenant.id, found.user.id)) : undefined,
       configJson: jsonForScript({
         base,
         // What the WebAuthn Signal API tells this browser's passkey provider: the account's
@@ -120,6 +123,14 @@ export function accountRoutes(deps: AccountDeps): Router {
         },
       }),
     });
+  });
+
+  // Recovery codes: shown in this answer only (the database keeps keyed hashes); new ones replace all.
+  router.post('/:tenant/account/recovery-codes', requireJson, async (ctx) => {
+    const tenant = await deps.tenants.requireTenant(ctx.params.tenant);
+    const user = await requireUser(ctx, tenant);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { codes: await deps.recovery.newRecoveryCodes(tenant.id, user.id) };
   });
 
   router.post('/:tenant/account/passport/link', requireJson, async (ctx) => {
@@ -190,4 +201,8 @@ export function accountRoutes(deps: AccountDeps): Router {
   });
 
   return router;
+}
+
+function recoveryCodesView(status: { left: number; createdAt: number } | undefined): { left: number; createdAt: string } | null {
+  return status ? { left: status.left, createdAt: new Date(status.createdAt).toISOString().slice(0, 10) } : null;
 }

@@ -96,6 +96,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       loginHint: typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '',
       createAccount: interaction.prompt.name === 'create',
       offerQr: !phone,
+      emailRecovery: tenant.emailRecovery !== false,
       configJson: jsonForScript({
         base,
         clientName,

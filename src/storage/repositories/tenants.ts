@@ -11,6 +11,8 @@ export interface Tenant {
   /** Where cross-device requests are announced to native apps (signed with webhookSecret). */
   webhookUrl?: string | null;
   webhookSecret?: string | null;
+  /** Whether people may get a recovery code by e-mail (on unless the tenant turned it off). */
+  emailRecovery?: boolean;
 }
 
 /** Tenants; their cookie keys and webhook secret are stored encrypted (SecretBox). */
@@ -25,6 +27,7 @@ export class TenantRepository {
       created_at: tenant.createdAt,
       webhook_url: tenant.webhookUrl ?? null,
       webhook_secret: tenant.webhookSecret ? this.secrets.seal(tenant.webhookSecret, sealedColumn.webhookSecret(tenant.id)) : null,
+      email_recovery: tenant.emailRecovery === false ? 0 : 1,
     }).execute();
   }
 
@@ -36,6 +39,10 @@ export class TenantRepository {
   async setWebhook(id: string, url: string | null, secret: string | null): Promise<void> {
     const sealed = secret === null ? null : this.secrets.seal(secret, sealedColumn.webhookSecret(id));
     await this.db.updateTable('tenants').set({ webhook_url: url, webhook_secret: sealed }).where('id', '=', id).execute();
+  }
+
+  async setEmailRecovery(id: string, on: boolean): Promise<void> {
+    await this.db.updateTable('tenants').set({ email_recovery: on ? 1 : 0 }).where('id', '=', id).execute();
   }
 
   async list(): Promise<Tenant[]> {
@@ -51,6 +58,7 @@ export class TenantRepository {
       createdAt: Number(row.created_at),
       webhookUrl: row.webhook_url,
       webhookSecret: row.webhook_secret === null ? null : this.secrets.open(row.webhook_secret, sealedColumn.webhookSecret(row.id)),
+      emailRecovery: Number(row.email_recovery) !== 0,
     };
   }
 }
