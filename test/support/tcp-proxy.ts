@@ -12,6 +12,8 @@ export interface TcpProxy {
   port: number;
   listen(): Promise<void>;
   blackhole(): void;
+  /** New connections go to `target` from now on (a load balancer taking a node out); open ones stay. */
+  retarget(target: { host: string; port: number }): void;
   heal(): void;
   /** Connections accepted so far (each forwarded to the target). */
   readonly accepted: number;
@@ -85,6 +87,7 @@ export function tcpProxy(port: number, target: { host: string; port: number }): 
   return {
     port,
     get accepted() { return accepted; },
+    retarget(next) { target = next; },
     async listen() {
       server.listen(port, '127.0.0.1');
       await once(server, 'listening');
