@@ -70,13 +70,13 @@ describe('the desktop page survives a node shutdown in Chromium', { skip }, () =
     assert.equal(await desktop.page.locator('#crossdevice-qr-image').isVisible(), true);
     const link = String(await desktop.page.locator('#crossdevice-link').textContent());
     const number = String(await desktop.page.locator('#crossdevice-number').textContent());
-    while (streams.length < 1) await new Promise((r) => setTimeout(r, 50));
+    await waitUntil(() => streams.length >= 1, 'the page opened the event stream');
 
     // The load balancer takes the first node out, and the node shuts down as on SIGTERM.
     balancer.retarget({ host: '127.0.0.1', port: second.port });
     await first.close();
     // The page opens the stream again (1–2 s later), now on the second node.
-    while (streams.length < 2) await new Promise((r) => setTimeout(r, 50));
+    await waitUntil(() => streams.length >= 2, 'the page opened the event stream again');
 
     await phone.page.goto(link);
     await phone.page.getByRole('button', { name: number, exact: true }).click();
@@ -86,3 +86,11 @@ describe('the desktop page survives a node shutdown in Chromium', { skip }, () =
     assert.match(String(await desktop.page.locator('td[data-claim="amr"]').textContent()), /"mca"/);
   });
 });
+
+async function waitUntil(condition: () => boolean, what: string, timeoutMs = 8_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
