@@ -146,9 +146,17 @@ async function send(agent: http.Agent, port: number, request: FuzzRequest): Prom
       return await sendOnce(attempt === 1 ? agent : false, port, request);
     } catch (error) {
       const reset = (error as NodeJS.ErrnoException).code === 'ECONNRESET' || (error as NodeJS.ErrnoException).code === 'EPIPE';
+      // What Node's HTTP parser refuses before Sesame sees it (a body on TRACE, headers over 16 KB)
+      // is answered 400/431 and the connection closed: a reset is that same refusal, arriving first.
+      if (reset && refusedByHttpParser(request)) return { method: request.method, status: 400, contentType: '', text: '' };
       if (!reset || attempt === 2) throw error;
     }
   }
+}
+
+function refusedByHttpParser(request: FuzzRequest): boolean {
+  const headerBytes = Object.entries(request.headers).reduce((n, [k, v]) => n + k.length + String(v).length + 4, 0);
+  return (request.method === 'TRACE' && request.body !== undefined) || headerBytes > 16 * 1024;
 }
 
 function sendOnce(agent: http.Agent | false, port: number, request: FuzzRequest): Promise<Outcome> {

@@ -152,7 +152,10 @@ function openPostgres(options: OpenOptions, timeouts: DatabaseTimeouts): Databas
   // pg emits `error` on a client whose connection drops while a request holds it; the pool only
   // listens on idle clients. The query in flight fails with the same error (and is logged with its
   // request), and the pool discards the broken client when it comes back.
-  pool.on('connect', (client) => client.on('error', () => undefined));
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+    endWhenAnswerTimesOut(client);
+  });
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   const pubsub = new PostgresPubSub(connection, pool, onError);
   return {
@@ -164,5 +167,32 @@ function openPostgres(options: OpenOptions, timeouts: DatabaseTimeouts): Databas
     secrets: options.secrets,
     checkpoint: () => undefined,
     close: async () => { await pubsub.close(); await db.destroy(); },
+  };
+}
+
+/**
+ * When a statement outlives query_timeout (the server did not answer: a network partition), pg
+ * fails it but leaves it pending on the connection, and the pool would lend that connection again:
+ * every later statement would queue behind the lost one and time out in turn. Ending the client
+ * (pg destroys the socket of a client with a hung statement) makes the pool replace it when it is
+ * released, which happens just after this.
+ */
+function endWhenAnswerTimesOut(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  const endIfTimedOut = (error: unknown) => {
+    if ((error as Error | undefined)?.message === 'Query read timeout') client.end().catch(() => undefined);
+  };
+  (client as { query: unknown }).query = (...args: unknown[]) => {
+    const callback = args.at(-1);
+    if (typeof callback === 'function') {
+      args[args.length - 1] = (error: unknown, result: unknown) => {
+        endIfTimedOut(error);
+        callback(error, result);
+      };
+      return query(...args);
+    }
+    const result = query(...args);
+    if (result instanceof Promise) result.catch(endIfTimedOut);
+    return result;
   };
 }

@@ -42,6 +42,12 @@ export class LocalPubSub implements PubSub {
   }
 }
 
+/**
+ * The LISTEN connection only reads, so a socket that died silently (a network partition during
+ * which PostgreSQL dropped its side) would never say so. A small query this often makes it: the
+ * write meets a reset, or finds no answer within query_timeout.
+ */
+const PROBE_INTERVAL_MS = 5_000;
 const RECONNECT_FIRST_DELAY_MS = 250;
 const RECONNECT_MAX_DELAY_MS = 5_000;
 
@@ -129,6 +135,14 @@ export class PostgresPubSub implements PubSub {
     }
     // Set before listening, so that a channel subscribed to meanwhile is listened to on this client too.
     this.client = client;
+    const probe = setInterval(() => {
+      client.query('select 1').catch((error: Error) => {
+        this.lost(client, error);
+        client.end().catch(() => undefined);
+      });
+    }, PROBE_INTERVAL_MS);
+    probe.unref();
+    client.once('end', () => clearInterval(probe));
     try {
       for (const channel of this.channels) await client.query(`listen ${quoteIdent(channel)}`);
     } catch (error) {
