@@ -80,6 +80,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       services.crossDevice.housekeeping(),
       services.passport.purgeExpiredEnrolmentTokens(),
       services.rateLimits.purge(),
+      services.emailVerification.purgeExpired(),
       services.sessions.purgeExpired(Date.now()),
     ])
       .catch((err) => log.warn({ err }, 'purging expired rows failed'));

@@ -27,6 +27,11 @@ import { Draining } from './draining.js';
 import { OutboundClient } from './net/outbound.js';
 import { createMailSystem } from './mail/mail-system.js';
 import type { MailWorkerTuning } from './mail/mail-worker.js';
+import { EmailVerificationService } from './accounts/email-verification.js';
+import { SecurityNotices } from './accounts/security-notices.js';
+import { UserDeviceRepository } from './storage/repositories/user-devices.js';
+
+const CODE_SENDS_PER_ADDRESS_PER_MINUTE = 3;
 
 /** Every service, wired once. The HTTP layer and the CLI both start from here. */
 export interface ServiceOptions {
@@ -42,14 +47,15 @@ export function createServices(config: Config, database: Database, log: Logger, 
   const clientRepository = new ClientRepository(db, secrets);
   const signingKeys = new SigningKeyService(new SigningKeyRepository(db, secrets));
   const challenges = new ChallengeService(new ChallengeRepository(db));
-  const passkeys = new PasskeyService(db, challenges, relyingPartyFor(config.publicUrl));
+  const mail = createMailSystem(config, database, log, options.mailTuning);
+  const emailVerification = new EmailVerificationService(db, secrets, mail.service, config.publicUrl);
+  const passkeys = new PasskeyService(db, challenges, relyingPartyFor(config.publicUrl), emailVerification);
   const crossDeviceRequests = new CrossDeviceRepository(db);
   const passportDevices = new PassportDeviceRepository(db);
   const outbound = new OutboundClient({ allowPrivate: config.outboundAllowPrivate, extraCa: options.outboundCa });
   const push = new PushDispatcher(db, passportDevices, crossDeviceRequests, { publicUrl: config.publicUrl, vapidSubject: config.vapidSubject, pushServiceHosts: config.pushServiceHosts, outbound, secrets }, log);
   const sessions = new SessionRepository(db);
   const registry = new ProviderRegistry(tenantRepository, signingKeys, { db, sessions, publicUrl: config.publicUrl, secrets }, log);
-  const mail = createMailSystem(config, database, log, options.mailTuning);
   const crossDevice = new CrossDeviceService(crossDeviceRequests, passkeys, new CrossDeviceWaiters(database.pubsub), push);
   return {
     config,
@@ -66,6 +72,8 @@ export function createServices(config: Config, database: Database, log: Logger, 
     accountSessions: new AccountSessions(sessions),
     passkeyRemoval: new PasskeyRemoval(db, passkeys, sessions, passportDevices),
     passkeys,
+    emailVerification,
+    securityNotices: new SecurityNotices(mail.service, new UserDeviceRepository(db), log),
     outbound,
     push,
     crossDevice,
@@ -80,6 +88,11 @@ export function createServices(config: Config, database: Database, log: Logger, 
       perIp: { points: config.rateLimits.perIpPerMinute, durationSeconds: 60 },
       perAccount: { points: config.rateLimits.perAccountPerMinute, durationSeconds: 60 },
     }),
+    /** Sending codes: per network as for sign-in, and per address from a network at most 3 a minute (each mail lands in someone's inbox). */
+    codeRateLimits: new CeremonyRateLimits(new RateLimitRepository(db), {
+      perIp: { points: config.rateLimits.perIpPerMinute, durationSeconds: 60 },
+      perAccount: { points: CODE_SENDS_PER_ADDRESS_PER_MINUTE, durationSeconds: 60 },
+    }, 'Too many codes were sent. Please wait a minute, then send a new one.'),
   };
 }
 

@@ -19,6 +19,10 @@ const USAGE = `Usage: sesame <command> [options]
 Tenants
   tenant create <id> --name "<display name>"   Create a tenant (its issuer is PUBLIC_URL/<id>/oidc)
   tenant list                                 List tenants
+  tenant set <id> --email-verification required|off
+                                              required (default): sign-up proves the e-mail address
+                                              with a mailed code before the passkey is made;
+                                              off: no code, and email_verified stays false
 
 Clients (relying parties)
   client create --tenant <id> [--redirect-uri <url>]... [--b2c <b2c-tenant-name>]
@@ -63,6 +67,7 @@ async function run(argv: string[], out: (line?: string) => void): Promise<void> 
       b2c: { type: 'string' },
       entra: { type: 'string' },
       'entra-tenant-id': { type: 'string' },
+      'email-verification': { type: 'string' },
       'require-pkce': { type: 'boolean' },
       'auth-method': { type: 'string' },
       'jwks-uri': { type: 'string' },
@@ -123,6 +128,16 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
       out(`Push sign-in requests of tenant "${tenantId}" are now announced to ${flags.url}.`);
       out(`Signing secret (shown once): ${secret}`);
       out('Each POST carries Sesame-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>.');
+      return;
+    }
+    case 'tenant set': {
+      const id = rest[0];
+      if (!id) throw new UsageError('Give the tenant id: sesame tenant set <id> --email-verification required|off.');
+      if (typeof flags['email-verification'] !== 'string') throw new UsageError('Say what to set: --email-verification required|off.');
+      const setting = await services.tenants.setEmailVerification(id, flags['email-verification']);
+      out(setting === 'required'
+        ? `Tenant "${id}": sign-up now proves the e-mail address with a code sent to it (email_verified is true).`
+        : `Tenant "${id}": sign-up no longer asks for a code; new accounts have email_verified false.`);
       return;
     }
     case 'tenant list': {
@@ -196,8 +211,8 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
         out('  Scope:                      openid profile email');
         out('  Response type:              code');
         out('  Claims mapping:             Sub → sub, Name → name, Email → email, Email verified → email_verified');
-        out('  Note: External ID creates accounts only for verified e-mail addresses, and Sesame does not');
-        out('  verify e-mail addresses yet (email_verified is false), so new External ID sign-ups are refused.');
+        out('  Note: External ID creates accounts only for verified e-mail addresses: keep this tenant\'s');
+        out(`  e-mail verification on (the default; sesame tenant set ${tenantId} --email-verification required).`);
         out();
       }
       if (typeof flags.b2c !== 'string' && typeof flags.entra !== 'string') {

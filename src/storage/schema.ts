@@ -10,6 +10,7 @@ export interface TenantsTable {
   /** Where cross-device requests are announced for native apps (FCM/APNs gateways); optional. */
   webhook_url: string | null;
   webhook_secret: string | null; // sealed
+  email_verification: string; // required | off
 }
 
 export interface SettingsTable {
@@ -101,6 +102,8 @@ export interface UsersTable {
   email_verified: number;
   display_name: string;
   created_at: number;
+  /** Set when the account was closed (an unverified account replaced by its address's proven owner). */
+  disabled_at: number | null;
 }
 
 export interface CredentialsTable {
@@ -180,6 +183,30 @@ export interface MailOutboxTable {
   sent_at: number | null;
 }
 
+export interface EmailVerificationsTable {
+  id: string;
+  tenant_id: string;
+  purpose: string; // signup | account
+  binding: string; // the sign-up's interaction uid, or `user:<id>` for the account page
+  user_id: string | null;
+  email: string;
+  display_name: string | null;
+  code_hash: string; // HMAC-SHA-256 under a key derived from the server key, over id and code
+  link_hash: string; // SHA-256 of the link's random token
+  attempts: number;
+  expires_at: number;
+  verified_at: number | null;
+  consumed_at: number | null;
+  created_at: number;
+}
+
+export interface UserDevicesTable {
+  tenant_id: string;
+  user_id: string;
+  device_key: string; // SHA-256 of "browser name|system"
+  last_seen_at: number;
+}
+
 export interface Schema {
   tenants: TenantsTable;
   clients: ClientsTable;
@@ -197,4 +224,6 @@ export interface Schema {
   account_sessions: AccountSessionsTable;
   oidc_session_credentials: OidcSessionCredentialsTable;
   mail_outbox: MailOutboxTable;
+  email_verifications: EmailVerificationsTable;
+  user_devices: UserDevicesTable;
 }

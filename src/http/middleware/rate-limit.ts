@@ -23,6 +23,7 @@ export class CeremonyRateLimits {
   constructor(
     private readonly counts: RateLimitRepository,
     private readonly rules: { perIp: RateLimitRule; perAccount: RateLimitRule },
+    private readonly message = 'Too many sign-in attempts. Please wait a minute and try again.',
   ) {}
 
   async consume(ip: string, account?: string, now = Date.now()): Promise<void> {
@@ -41,7 +42,7 @@ export class CeremonyRateLimits {
     // Hashed: the table then holds neither e-mail addresses nor IP addresses.
     const stored = `${key.slice(0, key.indexOf(':'))}:${createHash('sha256').update(key).digest('base64url')}`;
     const hits = await this.counts.hit(stored, rule.durationSeconds * 1000, now);
-    if (hits > rule.points) throw tooManyRequests('Too many sign-in attempts. Please wait a minute and try again.');
+    if (hits > rule.points) throw tooManyRequests(this.message);
   }
 }
 

@@ -11,7 +11,12 @@ export interface Tenant {
   /** Where cross-device requests are announced to native apps (signed with webhookSecret). */
   webhookUrl?: string | null;
   webhookSecret?: string | null;
+  /** 'required' (default): sign-up proves the e-mail address with a code before the passkey is made. */
+  emailVerification?: EmailVerificationSetting;
 }
+
+export const EMAIL_VERIFICATION_SETTINGS = ['required', 'off'] as const;
+export type EmailVerificationSetting = (typeof EMAIL_VERIFICATION_SETTINGS)[number];
 
 /** Tenants; their cookie keys and webhook secret are stored encrypted (SecretBox). */
 export class TenantRepository {
@@ -25,6 +30,7 @@ export class TenantRepository {
       created_at: tenant.createdAt,
       webhook_url: tenant.webhookUrl ?? null,
       webhook_secret: tenant.webhookSecret ? this.secrets.seal(tenant.webhookSecret, sealedColumn.webhookSecret(tenant.id)) : null,
+      email_verification: tenant.emailVerification ?? 'required',
     }).execute();
   }
 
@@ -36,6 +42,10 @@ export class TenantRepository {
   async setWebhook(id: string, url: string | null, secret: string | null): Promise<void> {
     const sealed = secret === null ? null : this.secrets.seal(secret, sealedColumn.webhookSecret(id));
     await this.db.updateTable('tenants').set({ webhook_url: url, webhook_secret: sealed }).where('id', '=', id).execute();
+  }
+
+  async setEmailVerification(id: string, setting: EmailVerificationSetting): Promise<void> {
+    await this.db.updateTable('tenants').set({ email_verification: setting }).where('id', '=', id).execute();
   }
 
   async list(): Promise<Tenant[]> {
@@ -51,6 +61,7 @@ export class TenantRepository {
       createdAt: Number(row.created_at),
       webhookUrl: row.webhook_url,
       webhookSecret: row.webhook_secret === null ? null : this.secrets.open(row.webhook_secret, sealedColumn.webhookSecret(row.id)),
+      emailVerification: row.email_verification === 'off' ? 'off' : 'required',
     };
   }
 }
