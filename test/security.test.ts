@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { SoftwareAuthenticator } from '../sdk/software-authenticator.js';
 import { databases, startTestServer, type TestServer } from './support/server.js';
 import { UserAgent, type UaResponse } from './support/user-agent.js';
-import { authorizeUrl, createClient, issuer, openSignInPage, signUp } from './support/flow.js';
+import { authorizeUrl, createClient, issuer, openSignInPage, signUp, proveEmail } from './support/flow.js';
 import type { Client } from '../src/storage/repositories/clients.js';
 
 /** Negative tests: each point of the security floor, from the outside. */
@@ -121,7 +121,7 @@ for (const db of await databases()) {
     test('registration with a wrong origin is refused and creates no account', async () => {
       const before = await userCount();
       const { ua, base } = await page();
-      const start = (await ua.postJson(`${base}/signup/options`, { email: 'mallory@example.com', displayName: 'M' })).json();
+      const start = (await ua.postJson(`${base}/signup/options`, { email: 'mallory@example.com', displayName: 'M', verificationId: await proveEmail(ua, base, 'mallory@example.com', 'M') })).json();
       const response = new SoftwareAuthenticator().createCredential(start.options, 'https://evil.example.com');
       assertCleanError(await ua.postJson(`${base}/signup/verify`, { challengeId: start.challengeId, response }), 400, 'registration_invalid');
       assert.equal(await userCount(), before);

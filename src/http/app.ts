@@ -14,6 +14,7 @@ import { bodyParseError } from './middleware/body-errors.js';
 import { clientIpResolver } from './client-ip.js';
 import { oidcDispatch } from './routes/oidc-dispatch.js';
 import { interactionRoutes } from './routes/interaction.js';
+import { verifyEmailLinkRoutes } from './routes/verify-email-link.js';
 import { accountRoutes } from './routes/account.js';
 import { crossDeviceDesktopRoutes } from './routes/crossdevice-desktop.js';
 import { crossDevicePhoneRoutes } from './routes/crossdevice-phone.js';
@@ -68,6 +69,7 @@ export function sesameRouters(services: Services, options: AppOptions): Router[]
     devOutboxRoutes(config),
     interactionRoutes(services),
     accountRoutes(services),
+    verifyEmailLinkRoutes(services),
     crossDeviceDesktopRoutes({ ...services, publicUrl: config.publicUrl }),
     crossDevicePhoneRoutes(services),
     passportRoutes({ ...services, projectRoot }),
