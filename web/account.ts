@@ -1,7 +1,10 @@
 import { startAuthentication, startRegistration } from '@simplewebauthn/browser';
 import { guard, post, show, type Ceremony } from './page.js';
+import './account-email.js';
 
 /** The account page: sign in with a passkey, add one on this device, remove one, sign out. */
+/** The browser's time zone, so that security mails show local times. */
+const timeZone = (): string | undefined => Intl.DateTimeFormat().resolvedOptions().timeZone || undefined;
 const go = ({ redirectTo }: { redirectTo: string }) => window.location.assign(redirectTo);
 
 document.getElementById('account-signin')?.addEventListener('click', (event) => {
@@ -9,7 +12,7 @@ document.getElementById('account-signin')?.addEventListener('click', (event) => 
     const { challengeId, options } = await post<Ceremony>('/signin/options', {});
     const response = await startAuthentication({ optionsJSON: options });
     show('Checking your passkey…');
-    go(await post('/signin/verify', { challengeId, response }));
+    go(await post('/signin/verify', { challengeId, response, timeZone: timeZone() }));
   });
 });
 
@@ -18,13 +21,13 @@ document.getElementById('add-passkey')?.addEventListener('click', (event) => {
     const { challengeId, options } = await post<Ceremony>('/passkeys/options', {});
     const response = await startRegistration({ optionsJSON: options });
     show('Saving your new passkey…');
-    go(await post('/passkeys/verify', { challengeId, response }));
+    go(await post('/passkeys/verify', { challengeId, response, timeZone: timeZone() }));
   });
 });
 
 for (const button of document.querySelectorAll<HTMLButtonElement>('.remove-passkey')) {
   button.addEventListener('click', () => {
-    guard(button, async () => go(await post('/passkeys/remove', { credentialId: button.dataset.credentialId })));
+    guard(button, async () => go(await post('/passkeys/remove', { credentialId: button.dataset.credentialId, timeZone: timeZone() })));
   });
 }
 

@@ -60,8 +60,8 @@ export async function proveEmail(ua: UserAgent, base: string, email: string, dis
 }
 
 /** Sign-up as the page does it: with the tenant's e-mail verification on (the default), the code first. */
-export async function signUp(ua: UserAgent, authenticator: SoftwareAuthenticator, base: string, email: string, displayName: string, how: { verify?: boolean } = {}): Promise<string> {
-  const verificationId = how.verify === false ? undefined : await proveEmail(ua, base, email, displayName);
+export async function signUp(ua: UserAgent, authenticator: SoftwareAuthenticator, base: string, email: string, displayName: string, how: { verify?: boolean; verificationId?: string } = {}): Promise<string> {
+  const verificationId = how.verificationId ?? (how.verify === false ? undefined : await proveEmail(ua, base, email, displayName));
   const start = await ua.postJson(`${base}/signup/options`, { email, displayName, verificationId });
   assert.equal(start.status, 200, start.text);
   const { challengeId, options } = start.json();
