@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { startTestServer, type TestServer } from './support/server.js';
 import { UserAgent } from './support/user-agent.js';
-import { chromiumSkipReason, launchChromium, withVirtualAuthenticator } from './support/browser.js';
+import { chromiumSkipReason, launchChromium, submitSignUpWithCode, withVirtualAuthenticator } from './support/browser.js';
 
 /**
  * The pages in a real browser: Chromium with the DevTools virtual authenticator, from the demo
@@ -55,7 +55,7 @@ describe('sign-in pages in Chromium', { skip }, () => {
     await page.getByRole('button', { name: 'Create an account' }).click();
     await page.getByLabel('E-mail address', { exact: true }).nth(1).fill('dorothy@example.com');
     await page.getByLabel('Your name').fill('Dorothy Vaughan');
-    await page.getByRole('button', { name: 'Create account with a passkey' }).click();
+    await submitSignUpWithCode(page, server.origin, 'dorothy@example.com');
     await page.getByRole('link', { name: /^Continue to / }).click();
     await page.waitForURL(/\/demo-rp\/callback/);
     assert.equal(await claim(page, 'name'), 'Dorothy Vaughan');
@@ -124,7 +124,7 @@ async function signUpInBrowser(page: import('playwright-core').Page, server: Tes
   await page.getByRole('button', { name: 'Create an account' }).click();
   await page.getByLabel('E-mail address', { exact: true }).nth(1).fill(email);
   await page.getByLabel('Your name').fill(name);
-  await page.getByRole('button', { name: 'Create account with a passkey' }).click();
+  await submitSignUpWithCode(page, server.origin, email);
   await page.getByRole('link', { name: /^Continue to / }).click();
   await page.waitForURL(/\/demo-rp\/callback/);
 }

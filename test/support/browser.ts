@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
+import { verificationMail } from './mailbox.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -38,4 +39,16 @@ export async function withVirtualAuthenticator(browser: Browser): Promise<Virtua
     },
   });
   return { context, page, cdp, authenticatorId };
+}
+
+/**
+ * Submits the sign-up form ("Continue"), then types the code from the verification mail (read from the
+ * server's outbox, as the person reads their inbox) and confirms, which starts the passkey ceremony.
+ */
+export async function submitSignUpWithCode(page: Page, origin: string, email: string): Promise<void> {
+  const since = Date.now() - 1;
+  await page.getByRole('button', { name: 'Continue', exact: true }).click();
+  const { code } = await verificationMail(origin, email, since);
+  await page.getByLabel('Code from the mail').fill(code);
+  await page.getByRole('button', { name: 'Confirm and create a passkey' }).click();
 }
