@@ -81,6 +81,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       services.passport.purgeExpiredEnrolmentTokens(),
       services.rateLimits.purge(),
       services.recovery.purgeExpired(),
+      services.emailVerification.purgeExpired(),
       services.sessions.purgeExpired(Date.now()),
     ])
       .catch((err) => log.warn({ err }, 'purging expired rows failed'));

@@ -31,6 +31,11 @@ import type { MailWorkerTuning } from './mail/mail-worker.js';
 import { RecoveryService } from './accounts/recovery-service.js';
 import { RecoveryRepository } from './storage/repositories/recovery.js';
 import { RecoveryHasher } from './accounts/recovery-secrets.js';
+import { EmailVerificationService } from './accounts/email-verification.js';
+import { SecurityNotices } from './accounts/security-notices.js';
+import { UserDeviceRepository } from './storage/repositories/user-devices.js';
+
+const CODE_SENDS_PER_ADDRESS_PER_MINUTE = 3;
 
 /** Every service, wired once. The HTTP layer and the CLI both start from here. */
 export interface ServiceOptions {
@@ -46,14 +51,15 @@ export function createServices(config: Config, database: Database, log: Logger, 
   const clientRepository = new ClientRepository(db, secrets);
   const signingKeys = new SigningKeyService(new SigningKeyRepository(db, secrets));
   const challenges = new ChallengeService(new ChallengeRepository(db));
-  const passkeys = new PasskeyService(db, challenges, relyingPartyFor(config.publicUrl));
+  const mail = createMailSystem(config, database, log, options.mailTuning);
+  const emailVerification = new EmailVerificationService(db, secrets, mail.service, config.publicUrl);
+  const passkeys = new PasskeyService(db, challenges, relyingPartyFor(config.publicUrl), emailVerification);
   const crossDeviceRequests = new CrossDeviceRepository(db);
   const passportDevices = new PassportDeviceRepository(db);
   const outbound = new OutboundClient({ allowPrivate: config.outboundAllowPrivate, extraCa: options.outboundCa });
   const push = new PushDispatcher(db, passportDevices, crossDeviceRequests, { publicUrl: config.publicUrl, vapidSubject: config.vapidSubject, pushServiceHosts: config.pushServiceHosts, outbound, secrets }, log);
   const sessions = new SessionRepository(db);
   const registry = new ProviderRegistry(tenantRepository, signingKeys, { db, sessions, publicUrl: config.publicUrl, secrets }, log);
-  const mail = createMailSystem(config, database, log, options.mailTuning);
   const passkeyRemoval = new PasskeyRemoval(db, passkeys, sessions, passportDevices);
   const rateLimitCounts = new RateLimitRepository(db);
   const crossDevice = new CrossDeviceService(crossDeviceRequests, passkeys, new CrossDeviceWaiters(database.pubsub), push, config.pushLimitPerDay);
@@ -74,6 +80,8 @@ export function createServices(config: Config, database: Database, log: Logger, 
     recovery: new RecoveryService(new RecoveryRepository(db), new UserRepository(db), passkeys, passkeyRemoval, mail.service, rateLimitCounts,
       new RecoveryHasher(secrets), config.publicUrl, log),
     passkeys,
+    emailVerification,
+    securityNotices: new SecurityNotices(mail.service, new UserDeviceRepository(db), log),
     outbound,
     push,
     crossDevice,
@@ -95,7 +103,12 @@ export function createServices(config: Config, database: Database, log: Logger, 
     recoveryMailLimits: new CeremonyRateLimits(rateLimitCounts, {
       perIp: { points: config.rateLimits.perIpPerMinute, durationSeconds: 60 },
       perAccount: { points: Math.min(3, config.rateLimits.perAccountPerMinute), durationSeconds: 60 },
-    }, 'recovery-'),
+    }, { purpose: 'recovery-' }),
+    /** Sending codes: per network as for sign-in, and per address from a network at most 3 a minute (each mail lands in someone's inbox). */
+    codeRateLimits: new CeremonyRateLimits(rateLimitCounts, {
+      perIp: { points: config.rateLimits.perIpPerMinute, durationSeconds: 60 },
+      perAccount: { points: CODE_SENDS_PER_ADDRESS_PER_MINUTE, durationSeconds: 60 },
+    }, { purpose: 'code-', message: 'Too many codes were sent. Please wait a minute, then send a new one.' }),
   };
 }
 

@@ -88,7 +88,7 @@ for (const db of await databases()) {
       assert.equal(claims.nonce, NONCE, 'nonce echoed byte for byte');
       assert.equal(claims.name, 'Mary Jackson');
       assert.equal(claims.email, 'mary@contoso.com');
-      assert.equal(claims.email_verified, false);
+      assert.equal(claims.email_verified, true);
       assert.equal(claims.acr, 'phr');
       assert.deepEqual(claims.amr, ['hwk', 'user']);
       assert.equal(typeof claims.auth_time, 'number');

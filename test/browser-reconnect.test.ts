@@ -8,7 +8,8 @@ import type { Browser } from 'playwright-core';
 import { databases, freePort, POSTGRES_URL } from './support/server.js';
 import { pgSchema } from './support/child-server.js';
 import { tcpProxy } from './support/tcp-proxy.js';
-import { chromiumSkipReason, launchChromium, withVirtualAuthenticator } from './support/browser.js';
+import { chromiumSkipReason, launchChromium, signUpInBrowser, withVirtualAuthenticator } from './support/browser.js';
+import { registerMailbox } from './support/mailbox.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { startServer, type RunningServer } from '../src/server.js';
@@ -42,6 +43,8 @@ describe('the desktop page survives a node shutdown in Chromium', { skip }, () =
         LOG_LEVEL: 'silent', RATE_LIMIT_PER_IP: '10000', RATE_LIMIT_PER_ACCOUNT: '10000', SHUTDOWN_TIMEOUT: '5',
       });
       const node: RunningServer = await startServer(config, { logger: createLogger('silent'), pgSchema: schema });
+      // Both nodes share the database, so either one's outbox holds the mailed code.
+      registerMailbox(origin, node.services);
       let closed = false;
       cleanups.push(() => closed || node.close());
       return { port, close: async () => { closed = true; await node.close(); } };
@@ -53,22 +56,18 @@ describe('the desktop page survives a node shutdown in Chromium', { skip }, () =
     const browser: Browser = await launchChromium();
     cleanups.push(() => browser.close());
     const phone = await withVirtualAuthenticator(browser);
-    await phone.page.goto(`${origin}/demo-rp/login`);
-    await phone.page.getByText('New here? Create an account').click();
-    await phone.page.getByLabel('E-mail address', { exact: true }).nth(1).fill('katherine@example.com');
-    await phone.page.getByLabel('Your name').fill('Katherine Johnson');
-    await phone.page.getByRole('button', { name: 'Create account with a passkey' }).click();
-    await phone.page.waitForURL(/\/demo-rp\/callback/);
+    await signUpInBrowser(phone.page, origin, 'katherine@example.com', 'Katherine Johnson');
 
     const desktop = await withVirtualAuthenticator(browser);
     await desktop.page.goto(`${origin}/demo-rp/login`);
     await desktop.page.waitForURL(/\/demo\/interaction\//);
     const streams: string[] = [];
     desktop.page.on('request', (r) => { if (r.url().endsWith('/events')) streams.push(r.url()); });
+    await desktop.page.getByText('Other ways to sign in').click();
     await desktop.page.getByRole('button', { name: 'Use my phone' }).click();
     await desktop.page.locator('#crossdevice-link').filter({ hasText: /\/x\// }).waitFor();
     assert.equal(await desktop.page.locator('#crossdevice-qr-image').isVisible(), true);
-    const link = String(await desktop.page.locator('#crossdevice-link').textContent());
+    const link = String(await desktop.page.locator('#crossdevice-link').getAttribute('href'));
     const number = String(await desktop.page.locator('#crossdevice-number').textContent());
     await waitUntil(() => streams.length >= 1, 'the page opened the event stream');
 

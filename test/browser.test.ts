@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { startTestServer, type TestServer } from './support/server.js';
 import { UserAgent } from './support/user-agent.js';
-import { chromiumSkipReason, launchChromium, withVirtualAuthenticator } from './support/browser.js';
+import { chromiumSkipReason, launchChromium, signUpInBrowser, submitSignUpWithCode, withVirtualAuthenticator } from './support/browser.js';
 
 /**
  * The pages in a real browser: Chromium with the DevTools virtual authenticator, from the demo
@@ -55,7 +55,7 @@ describe('sign-in pages in Chromium', { skip }, () => {
     await page.getByRole('button', { name: 'Create an account' }).click();
     await page.getByLabel('E-mail address', { exact: true }).nth(1).fill('dorothy@example.com');
     await page.getByLabel('Your name').fill('Dorothy Vaughan');
-    await page.getByRole('button', { name: 'Create account with a passkey' }).click();
+    await submitSignUpWithCode(page, server.origin, 'dorothy@example.com');
     await page.getByRole('link', { name: /^Continue to / }).click();
     await page.waitForURL(/\/demo-rp\/callback/);
     assert.equal(await claim(page, 'name'), 'Dorothy Vaughan');
@@ -118,17 +118,6 @@ describe('sign-in pages in Chromium', { skip }, () => {
   });
 });
 
-/** Creates an account with a passkey through the demo RP and the sign-in page. */
-async function signUpInBrowser(page: import('playwright-core').Page, server: TestServer, email: string, name: string) {
-  await page.goto(`${server.origin}/demo-rp/login`);
-  await page.getByRole('button', { name: 'Create an account' }).click();
-  await page.getByLabel('E-mail address', { exact: true }).nth(1).fill(email);
-  await page.getByLabel('Your name').fill(name);
-  await page.getByRole('button', { name: 'Create account with a passkey' }).click();
-  await page.getByRole('link', { name: /^Continue to / }).click();
-  await page.waitForURL(/\/demo-rp\/callback/);
-}
-
 type Page = import('playwright-core').Page;
 
 /** On the desktop's sign-in page: "Use my phone", then read the link (the QR code's content) and the number. */
@@ -163,7 +152,7 @@ describe('cross-device sign-in in Chromium: a desktop and a phone', { skip }, ()
   test('the desktop shows a QR code and a number; the phone opens the link, picks it, approves; the desktop lands on the claims page', async () => {
     const phone = await withVirtualAuthenticator(browser);
     // The person already has a passkey on their phone.
-    await signUpInBrowser(phone.page, server, 'mae@example.com', 'Mae Jemison');
+    await signUpInBrowser(phone.page, server.origin, 'mae@example.com', 'Mae Jemison');
 
     const desktop = await withVirtualAuthenticator(browser);
     const { link, number } = await desktopShowsCode(desktop.page, server);
@@ -208,7 +197,7 @@ describe('Passport enrolment in Chromium', { skip }, () => {
 
   test('the account page shows a set-up code; the phone enrols in the Passport app with it and then approves a QR sign-in', async () => {
     const desktop = await withVirtualAuthenticator(browser);
-    await signUpInBrowser(desktop.page, server, 'valerie@example.com', 'Valerie Thomas');
+    await signUpInBrowser(desktop.page, server.origin, 'valerie@example.com', 'Valerie Thomas');
 
     await desktop.page.goto(`${server.origin}/demo/account`);
     await desktop.page.getByRole('button', { name: 'Sign in with a passkey' }).click();

@@ -71,7 +71,7 @@ describe('sesame CLI', () => {
       'https://contoso.ciamlogin.com/3f2b1c8e-0000-4000-8000-000000000000/federation/oauth2',
       'Issuer URI:                 https://id.example.com/contoso/oidc',
       'Well-known endpoint:        https://id.example.com/contoso/oidc/.well-known/openid-configuration',
-      'email_verified is false',
+      '--email-verification required',
     ]) assert.ok(out.includes(expected), `missing: ${expected}\n${out}`);
     const bad = await sesame('client', 'create', '--tenant', 'contoso', '--entra', 'contoso', '--entra-tenant-id', 'nope');
     assert.equal(bad.code, 1);

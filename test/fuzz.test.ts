@@ -22,9 +22,9 @@ const CONCURRENCY = 8;
 const TIMEOUT_MS = 10_000;
 
 /** Tables a valid request may write to: OIDC interactions and sessions, ceremony challenges, cross-device requests, the VAPID keys made on first use. */
-const WRITABLE_BY_2XX = new Set<keyof Schema>(['oidc_payloads', 'webauthn_challenges', 'crossdevice_requests', 'crossdevice_events', 'settings']);
+const WRITABLE_BY_2XX = new Set<keyof Schema>(['oidc_payloads', 'webauthn_challenges', 'crossdevice_requests', 'crossdevice_events', 'settings', 'email_verifications', 'mail_outbox']);
 const TABLES: Array<keyof Schema> = ['tenants', 'clients', 'signing_keys', 'users', 'credentials', 'webauthn_challenges', 'oidc_payloads',
-  'settings', 'crossdevice_requests', 'crossdevice_events', 'passport_devices', 'passport_enrolment_tokens'];
+  'settings', 'crossdevice_requests', 'crossdevice_events', 'passport_devices', 'passport_enrolment_tokens', 'email_verifications', 'user_devices'];
 
 const ENDPOINTS: Array<[string, string]> = [
   ['GET', '/:tenant/account'], ['POST', '/:tenant/account/passport/link'], ['POST', '/:tenant/account/passport/remove'],
@@ -38,6 +38,8 @@ const ENDPOINTS: Array<[string, string]> = [
   ['GET', '/healthz'], ['GET', '/readyz'], ['GET', '/metrics'],
   ['GET', '/:tenant/interaction/:uid'], ['POST', '/:tenant/interaction/:uid/signin/options'], ['POST', '/:tenant/interaction/:uid/signin/verify'],
   ['POST', '/:tenant/interaction/:uid/signup/options'], ['POST', '/:tenant/interaction/:uid/signup/verify'], ['POST', '/:tenant/interaction/:uid/abort'],
+  ['POST', '/:tenant/interaction/:uid/signup/email'], ['POST', '/:tenant/interaction/:uid/signup/code'], ['GET', '/:tenant/interaction/:uid/signup/email/:id'],
+  ['POST', '/:tenant/account/email/send'], ['POST', '/:tenant/account/email/code'], ['GET', '/:tenant/verify-email'], ['POST', '/:tenant/verify-email'],
   ['GET', '/:tenant/passport/'], ['GET', '/:tenant/passport/manifest.webmanifest'], ['GET', '/:tenant/passport/sw.js'], ['GET', '/:tenant/passport/api/vapid'],
   ['POST', '/:tenant/passport/api/enrol/token/options'], ['POST', '/:tenant/passport/api/enrol/token'], ['POST', '/:tenant/passport/api/enrol/passkey/options'],
   ['POST', '/:tenant/passport/api/enrol/passkey'], ['GET', '/:tenant/passport/api/device'], ['POST', '/:tenant/passport/api/device/push'],

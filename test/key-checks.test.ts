@@ -5,7 +5,7 @@ import { decodeCBOR, encodeCBOR, type CBORType } from '@levischuck/tiny-cbor';
 import { SoftwareAuthenticator, type CreationOptionsJSON } from '../sdk/software-authenticator.js';
 import { databases, startTestServer, type TestServer } from './support/server.js';
 import { UserAgent } from './support/user-agent.js';
-import { authorizeUrl, createClient, openSignInPage } from './support/flow.js';
+import { authorizeUrl, createClient, openSignInPage, proveEmail } from './support/flow.js';
 import type { Client } from '../src/storage/repositories/clients.js';
 
 /** The parts of a new credential an authenticator reports in its attested credential data. */
@@ -88,7 +88,7 @@ for (const db of await databases()) {
     const signUp = async (authenticator: SoftwareAuthenticator, email: string) => {
       const ua = new UserAgent(server.origin);
       const { base } = await openSignInPage(ua, authorizeUrl(server, client));
-      const start = await ua.postJson(`${base}/signup/options`, { email, displayName: 'Key Test' });
+      const start = await ua.postJson(`${base}/signup/options`, { email, displayName: 'Key Test', verificationId: await proveEmail(ua, base, email, 'Key Test') });
       assert.equal(start.status, 200, start.text);
       const { challengeId, options } = start.json();
       return ua.postJson(`${base}/signup/verify`, { challengeId, response: authenticator.createCredential(options, ua.origin) });

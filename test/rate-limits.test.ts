@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { databases, freePort, POSTGRES_URL, startTestServer, type TestServer } from './support/server.js';
-import { authorizeUrl, createClient, issuer, openSignInPage } from './support/flow.js';
+import { authorizeUrl, createClient, issuer, openSignInPage, proveEmail } from './support/flow.js';
 import { UserAgent } from './support/user-agent.js';
 import { SoftwareAuthenticator } from '../sdk/software-authenticator.js';
 import { loadConfig } from '../src/config.js';
@@ -32,7 +32,7 @@ async function visitorFrom(server: TestServer, ip: string, origin = server.origi
   const { base } = await openSignInPage(ua, new URL(page.headers.get('location')!, origin).href);
   const signInOptions = async (email?: string) => (await ua.postJson(`${base}/signin/options`, email ? { email } : {}, { headers })).status;
   const signUp = async (email: string) => {
-    const start = await ua.postJson(`${base}/signup/options`, { email, displayName: 'Grace' }, { headers });
+    const start = await ua.postJson(`${base}/signup/options`, { email, displayName: 'Grace', verificationId: await proveEmail(ua, base, email, 'Grace') }, { headers });
     const { challengeId, options } = start.json();
     const response = new SoftwareAuthenticator().createCredential(options, origin);
     assert.equal((await ua.postJson(`${base}/signup/verify`, { challengeId, response }, { headers })).status, 200);

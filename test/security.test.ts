@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { SoftwareAuthenticator } from '../sdk/software-authenticator.js';
 import { databases, startTestServer, type TestServer } from './support/server.js';
 import { UserAgent, type UaResponse } from './support/user-agent.js';
-import { authorizeUrl, createClient, issuer, openSignInPage, signUp } from './support/flow.js';
+import { authorizeUrl, createClient, issuer, openSignInPage, signUp, proveEmail } from './support/flow.js';
 import type { Client } from '../src/storage/repositories/clients.js';
 
 /** Negative tests: each point of the security floor, from the outside. */
@@ -121,7 +121,7 @@ for (const db of await databases()) {
     test('registration with a wrong origin is refused and creates no account', async () => {
       const before = await userCount();
       const { ua, base } = await page();
-      const start = (await ua.postJson(`${base}/signup/options`, { email: 'mallory@example.com', displayName: 'M' })).json();
+      const start = (await ua.postJson(`${base}/signup/options`, { email: 'mallory@example.com', displayName: 'M', verificationId: await proveEmail(ua, base, 'mallory@example.com', 'M') })).json();
       const response = new SoftwareAuthenticator().createCredential(start.options, 'https://evil.example.com');
       assertCleanError(await ua.postJson(`${base}/signup/verify`, { challengeId: start.challengeId, response }), 400, 'registration_invalid');
       assert.equal(await userCount(), before);
@@ -129,7 +129,8 @@ for (const db of await databases()) {
 
     test('an e-mail address has one account per tenant', async () => {
       const { ua, base } = await page();
-      assertCleanError(await ua.postJson(`${base}/signup/options`, { email: 'SEC@example.com', displayName: 'Again' }), 409, 'account_exists');
+      // With e-mail verification the address is checked before any code is sent.
+      assertCleanError(await ua.postJson(`${base}/signup/email`, { email: 'SEC@example.com', displayName: 'Again' }), 409, 'account_exists');
     });
 
     test('state-changing POSTs need our Origin (or Sec-Fetch-Site: same-origin)', async () => {

@@ -5,7 +5,7 @@ import { PassportClient, PassportError } from '../sdk/passport-client.js';
 import { desktopStarts } from './support/crossdevice.js';
 import { databases, startTestServer, type TestServer } from './support/server.js';
 import { UserAgent } from './support/user-agent.js';
-import { authorizeUrl, createClient, exchangeCode, finishAtRp, issuer, openSignInPage, signIn, signUpThroughRp } from './support/flow.js';
+import { authorizeUrl, createClient, exchangeCode, finishAtRp, issuer, openSignInPage, signIn, signUpThroughRp, proveEmail } from './support/flow.js';
 import type { Client } from '../src/storage/repositories/clients.js';
 
 /**
@@ -120,7 +120,7 @@ for (const db of await databases()) {
       const laptop = new SoftwareAuthenticator();
       const { ua } = await signUpThroughRp(server, client, 'carol@example.com', 'Carol', laptop);
       const { base } = await openSignInPage(ua, authorizeUrl(server, secondClient, {}, 'second'));
-      const signup = await ua.postJson(`${base}/signup/options`, { email: 'carol@example.com', displayName: 'Carol' });
+      const signup = await ua.postJson(`${base}/signup/options`, { email: 'carol@example.com', displayName: 'Carol', verificationId: await proveEmail(ua, base, 'carol@example.com', 'Carol') });
       const { challengeId, options } = signup.json();
       const created = await ua.postJson(`${base}/signup/verify`, { challengeId, response: laptop.createCredential(options, server.origin) });
       assert.equal(created.status, 200, created.text);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import axe from 'axe-core';
 import type { Browser, Page } from 'playwright-core';
 import { startTestServer, type TestServer } from './support/server.js';
-import { chromiumSkipReason, launchChromium, withVirtualAuthenticator } from './support/browser.js';
+import { chromiumSkipReason, launchChromium, submitSignUpWithCode, withVirtualAuthenticator } from './support/browser.js';
 
 /**
  * The sign-in page as people meet it, in Chromium at a desktop (1280×800) and a phone (390×844)
@@ -117,7 +117,7 @@ describe('the sign-in page in Chromium', { skip }, () => {
     await page.getByRole('button', { name: 'Create an account' }).click();
     await page.locator('#signup-email').fill('katherine@example.com');
     await page.getByLabel('Your name').fill('Katherine Johnson');
-    await page.getByRole('button', { name: 'Create account with a passkey' }).click();
+    await submitSignUpWithCode(page, server.origin, 'katherine@example.com');
     await page.getByRole('heading', { name: 'Your account is ready' }).waitFor();
     assert.match(String(await page.locator('#signed-up-where').textContent()), /Your passkey is saved (on this device|in your password manager)/);
     assert.equal(await page.getByRole('link', { name: /Add a phone/ }).getAttribute('href'), '/demo/account#phones');
@@ -141,7 +141,7 @@ describe('the sign-in page in Chromium', { skip }, () => {
     await page.getByRole('button', { name: 'Create an account' }).click();
     await page.locator('#signup-email').fill('katherine@example.com');
     await page.getByLabel('Your name').fill('K. Johnson');
-    await page.getByRole('button', { name: 'Create account with a passkey' }).click();
+    await page.getByRole('button', { name: 'Continue', exact: true }).click();
     await page.locator('#signup-email-error').filter({ hasText: /already exists/ }).waitFor();
     assert.equal(await page.locator('#signup-email').getAttribute('aria-invalid'), 'true');
     await page.locator('#signup-email-error').getByRole('button', { name: 'Sign in instead' }).click();

@@ -4,9 +4,12 @@ import { whileBusy } from './busy.js';
 import { showLocalTimes } from './local-time.js';
 import { signalAccount, signalRemoved, type AccountSignals } from './webauthn-signals.js';
 import './account-recovery-codes.js';
+import './account-email.js';
 
 /** The account page: sign in with a passkey; name, add and remove passkeys; set up a phone; sign out. */
 const signals = (config as unknown as { signals?: AccountSignals }).signals;
+/** The browser's time zone, so that security mails show local times. */
+const timeZone = (): string | undefined => Intl.DateTimeFormat().resolvedOptions().timeZone || undefined;
 const go = ({ redirectTo }: { redirectTo: string }) => window.location.assign(redirectTo);
 const status = document.getElementById('status')!;
 
@@ -28,14 +31,14 @@ onClick('account-signin', async () => {
   const { challengeId, options } = await post<Ceremony>('/signin/options', {});
   const response = await startAuthentication({ optionsJSON: options });
   show('Checking your passkey…');
-  go(await post('/signin/verify', { challengeId, response }));
+  go(await post('/signin/verify', { challengeId, response, timeZone: timeZone() }));
 });
 
 onClick('add-passkey', async () => {
   const { challengeId, options } = await post<Ceremony>('/passkeys/options', {});
   const response = await startRegistration({ optionsJSON: options });
   show('Saving your new passkey…');
-  go(await post('/passkeys/verify', { challengeId, response }));
+  go(await post('/passkeys/verify', { challengeId, response, timeZone: timeZone() }));
 });
 
 onClick('account-signout', async () => go(await post('/signout', {})));
@@ -97,7 +100,7 @@ for (const button of document.querySelectorAll<HTMLButtonElement>('.remove-passk
     const credentialId = button.dataset.credentialId!;
     const name = row.querySelector('.passkey-name')!.textContent;
     show(`Removing “${name}”…`);
-    await post('/passkeys/remove', { credentialId });
+    await post('/passkeys/remove', { credentialId, timeZone: timeZone() });
     if (signals) signalRemoved(signals.rpId, credentialId);
     row.remove();
     const remaining = document.querySelectorAll<HTMLElement>('#passkeys .passkey');

@@ -17,7 +17,7 @@ import { setupRecovery } from './signin-recovery.js';
  * options bound to this page's interaction, runs WebAuthn, sends the result back and follows the
  * redirect the server answers with.
  */
-interface SigninConfig { base: string; clientName: string; restartUrl: string; expiresInMs: number; phoneSetupUrl: string; phone: boolean }
+interface SigninConfig { base: string; clientName: string; restartUrl: string; expiresInMs: number; phoneSetupUrl: string; phone: boolean; verifyEmail: boolean }
 const config = pageConfig as unknown as SigninConfig;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -102,6 +102,9 @@ function report(input: HTMLInputElement, explained: Explained): void {
   fieldError(input, explained.message, explained.invalidField, next);
 }
 
+/** The browser's time zone, so that security mails show local times. */
+const timeZone = (): string | undefined => Intl.DateTimeFormat().resolvedOptions().timeZone || undefined;
+
 async function signIn(email: string | undefined, autofill = false): Promise<void> {
   const started = await post<Ceremony & { push?: boolean }>('/signin/options', { email });
   if (started.push) offerPush();
@@ -109,19 +112,85 @@ async function signIn(email: string | undefined, autofill = false): Promise<void
   try {
     const response = await startAuthentication({ optionsJSON: started.options, useBrowserAutofill: autofill });
     show('Checking your passkey…');
-    const { redirectTo } = await post<{ redirectTo: string }>('/signin/verify', { challengeId: started.challengeId, response });
+    const { redirectTo } = await post<{ redirectTo: string }>('/signin/verify', { challengeId: started.challengeId, response, timeZone: timeZone() });
     window.location.assign(redirectTo);
   } catch (error) {
     throw Object.assign(new Error(), { explained: explainSignIn(error, { email, elapsedMs: Date.now() - startedAt, timeoutMs: started.options.timeout }) });
   }
 }
 
-async function signUp(email: string, displayName: string): Promise<void> {
-  const { challengeId, options } = await post<Ceremony>('/signup/options', { email, displayName });
+async function signUp(email: string, displayName: string, verificationId?: string): Promise<void> {
+  const { challengeId, options } = await post<Ceremony>('/signup/options', { email, displayName, verificationId });
   const response = await startRegistration({ optionsJSON: options });
   show('Saving your passkey…');
-  const done = await post<{ redirectTo: string; savedIn: 'device' | 'password_manager' }>('/signup/verify', { challengeId, response });
+  const done = await post<{ redirectTo: string; savedIn: 'device' | 'password_manager' }>('/signup/verify', { challengeId, response, timeZone: timeZone() });
   confirmSignUp(done.redirectTo, done.savedIn);
+}
+
+/**
+ * The address is proved before the passkey is made: a code goes to it, and the person types it here
+ * or opens the mail's link on any device (this page notices by asking every few seconds).
+ */
+const codeForm = document.getElementById('signup-code-form') as HTMLFormElement | null;
+const codeInput = document.getElementById('signup-code') as HTMLInputElement | null;
+let pending: { email: string; displayName: string; verificationId: string; proved: boolean } | undefined;
+let polling: ReturnType<typeof setInterval> | undefined;
+
+async function sendCode(email: string, displayName: string): Promise<void> {
+  const sent = await post<{ verificationId: string; email: string; expiresInMinutes: number; replacesUnconfirmedAccount: boolean }>('/signup/email', { email, displayName });
+  pending = { email, displayName, verificationId: sent.verificationId, proved: false };
+  signupForm.hidden = true;
+  codeForm!.hidden = false;
+  $('signup-code-sent').textContent = `We sent a code to ${sent.email}. Enter it here within ${sent.expiresInMinutes} minutes, or open the link in the mail on any device.`;
+  $('signup-code-replaces').hidden = !sent.replacesUnconfirmedAccount;
+  $('signup-code-submit').textContent = 'Confirm and create a passkey';
+  codeInput!.hidden = false;
+  codeInput!.value = '';
+  clearFieldError(codeInput!);
+  codeInput!.focus();
+  clearInterval(polling);
+  polling = setInterval(() => void checkProved(sent.verificationId), 3000);
+}
+
+async function checkProved(verificationId: string): Promise<void> {
+  if (!pending || pending.verificationId !== verificationId || pending.proved) return;
+  const response = await fetch(`${config.base}/signup/email/${encodeURIComponent(verificationId)}`, { headers: { accept: 'application/json' }, credentials: 'same-origin' });
+  if (response.ok && (await response.json()).verified) markProved('Your address is confirmed. Create your passkey now.');
+}
+
+function markProved(message: string): void {
+  if (!pending) return;
+  pending.proved = true;
+  clearInterval(polling);
+  clearFieldError(codeInput!);
+  codeInput!.hidden = true;
+  document.querySelector<HTMLLabelElement>('label[for="signup-code"]')!.hidden = true;
+  $('signup-code-sent').textContent = message;
+  $('signup-code-submit').textContent = 'Create a passkey';
+  $('signup-code-submit').focus();
+}
+
+async function confirmCodeAndSignUp(): Promise<void> {
+  if (!pending) return;
+  if (!pending.proved) {
+    const code = codeInput!.value.replace(/\s+/g, '');
+    if (!/^\d{6}$/.test(code)) {
+      fieldError(codeInput!, 'Enter the 6 digits from the mail.', true);
+      return;
+    }
+    await post('/signup/code', { verificationId: pending.verificationId, code });
+    markProved('Your address is confirmed.');
+  }
+  await signUp(pending.email, pending.displayName, pending.verificationId);
+}
+
+function backToAddress(): void {
+  pending = undefined;
+  clearInterval(polling);
+  codeForm!.hidden = true;
+  document.querySelector<HTMLLabelElement>('label[for="signup-code"]')!.hidden = false;
+  signupForm.hidden = false;
+  signupEmail.focus();
 }
 
 /** One confirmation step after sign-up: where the passkey is, a phone to add, and one way on. */
@@ -207,8 +276,28 @@ if (!browserSupportsWebAuthn()) {
       return;
     }
     WebAuthnAbortService.cancelCeremony();
-    guard(signupForm.querySelector('button'), () => signUp(signupEmail.value.trim(), displayName), (error) => report(signupEmail, explainSignIn(error, { elapsedMs: 0 })));
+    const email = signupEmail.value.trim();
+    guard(signupForm.querySelector('button'), () => (config.verifyEmail ? sendCode(email, displayName) : signUp(email, displayName)),
+      (error) => report(signupEmail, explainSignIn(error, { elapsedMs: 0 })));
   });
+  codeForm?.addEventListener('submit', (event) => {
+    event.preventDefault();
+    clearFieldError(codeInput!);
+    guard($<HTMLButtonElement>('signup-code-submit'), confirmCodeAndSignUp, (error) => {
+      const explained = explainSignIn(error, { elapsedMs: 0 });
+      if (explained.cause === 'aborted') return;
+      if (explained.cause === 'expired') return expire(explained.message);
+      const wrongCode = ['code_wrong', 'code_locked', 'code_expired', 'code_used'].includes(explained.code ?? '');
+      // The box under the code field also holds a failed passkey step's message once the field is gone.
+      fieldError(codeInput!, explained.message, wrongCode && !codeInput!.hidden);
+    });
+  });
+  document.getElementById('signup-code-resend')?.addEventListener('click', (event) => {
+    if (!pending) return;
+    const { email, displayName } = pending;
+    guard(event.currentTarget as HTMLButtonElement, () => sendCode(email, displayName), (error) => fieldError(codeInput!, explainSignIn(error, { elapsedMs: 0 }).message, false));
+  });
+  document.getElementById('signup-code-back')?.addEventListener('click', backToAddress);
   $('show-signup').addEventListener('click', () => openSignUp(signinEmail.value.trim()));
   $('show-signin').addEventListener('click', () => showSignIn());
   const onPhoneError = (error: unknown) => report(signinEmail, explainSignIn(error, { elapsedMs: 0 }));

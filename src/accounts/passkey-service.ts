@@ -6,7 +6,8 @@ import { UserRepository, type User } from '../storage/repositories/users.js';
 import { CredentialRepository, type StoredCredential } from '../storage/repositories/credentials.js';
 import type { Tenant } from '../storage/repositories/tenants.js';
 import { randomId } from '../ids.js';
-import { badRequest, conflict, notFound } from '../errors.js';
+import { badRequest, conflict, notFound, SesameError } from '../errors.js';
+import type { EmailVerificationService } from './email-verification.js';
 import { CHALLENGE_TTL_MS, type ChallengeService } from '../webauthn/challenges.js';
 import type { RelyingParty } from '../webauthn/relying-party.js';
 import { SUPPORTED_ALGORITHMS, verifyRegistration, type VerifiedRegistration } from '../webauthn/verify-registration.js';
@@ -33,6 +34,8 @@ interface SignUpPayload {
   userId: string;
   email: string;
   displayName: string;
+  /** The proof of the address, spent when the account is made (tenants with e-mail verification). */
+  verificationId: string | null;
   [key: string]: unknown;
 }
 
@@ -48,6 +51,7 @@ export class PasskeyService {
     private readonly db: Kysely<Schema>,
     private readonly challenges: ChallengeService,
     private readonly rp: RelyingParty,
+    private readonly verifications: EmailVerificationService,
   ) {
     this.users = new UserRepository(db);
     this.credentials = new CredentialRepository(db);
@@ -66,11 +70,20 @@ export class PasskeyService {
     return this.users.findById(tenantId, id);
   }
 
-  async startSignUp(tenant: Tenant, interactionUid: string, input: { email: string; displayName: string }): Promise<CeremonyStart<PublicKeyCredentialCreationOptionsJSON>> {
-    if (await this.users.findByEmail(tenant.id, input.email)) {
+  /**
+   * With e-mail verification (the tenant's default), only an address proved for this interaction
+   * gets a passkey; an account that holds it without ever having proved it does not stand in the way
+   * (it is closed when the new one is made, see finishSignUp).
+   */
+  async startSignUp(tenant: Tenant, interactionUid: string, input: { email: string; displayName: string; verificationId?: string }): Promise<CeremonyStart<PublicKeyCredentialCreationOptionsJSON>> {
+    const proved = tenant.emailVerification === 'off' ? undefined
+      : await this.verifications.requireProvedSignUp(tenant.id, interactionUid, input.verificationId);
+    if (proved && proved.email !== input.email) throw badRequest('This is not the address you confirmed. Start again with it.', 'email_not_verified');
+    const holder = await this.users.findByEmail(tenant.id, input.email);
+    if (holder && (!proved || holder.emailVerified)) {
       throw conflict('An account with this e-mail address already exists. Sign in with its passkey instead.', 'account_exists');
     }
-    const payload: SignUpPayload = { userId: randomId(16), email: input.email, displayName: input.displayName };
+    const payload: SignUpPayload = { userId: randomId(16), email: input.email, displayName: input.displayName, verificationId: proved?.id ?? null };
     const { challengeId, challenge } = await this.challenges.issue({ tenantId: tenant.id, interactionUid, purpose: 'registration' }, payload);
     const options = await this.registrationOptions(tenant, { id: payload.userId, email: input.email, displayName: input.displayName }, challenge, []);
     return { challengeId, options };
@@ -86,13 +99,20 @@ export class PasskeyService {
       requireUserVerification: true,
     });
     const now = Date.now();
-    const user: User = { tenantId: tenant.id, id: payload.userId, email: payload.email, emailVerified: false, displayName: payload.displayName, createdAt: now };
+    const verificationId = payload.verificationId;
+    const user: User = { tenantId: tenant.id, id: payload.userId, email: payload.email, emailVerified: Boolean(verificationId), displayName: payload.displayName, createdAt: now };
     try {
       await this.db.transaction().execute(async (trx) => {
-        await new UserRepository(trx).insert(user);
+        const users = new UserRepository(trx);
+        if (verificationId) {
+          await this.verifications.spendSignUp(trx, tenant.id, verificationId, now);
+          await users.closeUnverified(tenant.id, user.email, now);
+        }
+        await users.insert(user);
         await new CredentialRepository(trx).insert({ ...this.toStoredCredential(tenant.id, user.id, verified, now), lastUsedAt: now });
       });
     } catch (error) {
+      if (error instanceof SesameError) throw error;
       if (await this.users.findByEmail(tenant.id, user.email)) {
         throw conflict('An account with this e-mail address already exists. Sign in with its passkey instead.', 'account_exists');
       }
@@ -231,7 +251,7 @@ export class PasskeyService {
     // assertion fails at its used challenge, a counter that went back in verifyAssertion).
     if (!recorded) throw conflict('This passkey was just used in another window. Please try again.', 'passkey_in_use');
     const user = await this.users.findById(tenant.id, credential.userId);
-    if (!user) throw badRequest('The account of this passkey no longer exists.', 'unknown_account');
+    if (!user) throw badRequest('The account of this passkey no longer exists (or was closed when the owner of its e-mail address confirmed it for a new account).', 'unknown_account');
     return { user, credentialId: credential.id, acr: ACR_PHISHING_RESISTANT, amr: amrFor(verified) };
   }
 }

@@ -13,7 +13,7 @@ import { issuerFor } from '../oidc/issuer.js';
 import { PUBLISH_AHEAD_MS } from '../oidc/signing-keys.js';
 import type { ClientAuth } from '../storage/repositories/clients.js';
 import { PASSPORT_USAGE, PassportUsageError, runPassportCommand } from './passport-commands.js';
-import { setTenantSettings, TenantSettingError } from './tenant-settings.js';
+import { setTenantSettings, TENANT_SETTING_USAGE, TenantSettingError } from './tenant-settings.js';
 import { RECOVERY_TTL_MS } from '../accounts/recovery-service.js';
 
 const USAGE = `Usage: sesame <command> [options]
@@ -21,6 +21,10 @@ const USAGE = `Usage: sesame <command> [options]
 Tenants
   tenant create <id> --name "<display name>"   Create a tenant (its issuer is PUBLIC_URL/<id>/oidc)
   tenant list                                 List tenants
+  tenant set <id> --email-verification required|off
+                                              required (default): sign-up proves the e-mail address
+                                              with a mailed code before the passkey is made;
+                                              off: no code, and email_verified stays false
   tenant set <id> --email-recovery on|off     Whether people who lost their passkeys can get a
                                               code by e-mail (on by default)
 
@@ -69,6 +73,7 @@ async function run(argv: string[], out: (line?: string) => void): Promise<void> 
       b2c: { type: 'string' },
       entra: { type: 'string' },
       'entra-tenant-id': { type: 'string' },
+      'email-verification': { type: 'string' },
       'require-pkce': { type: 'boolean' },
       'auth-method': { type: 'string' },
       'jwks-uri': { type: 'string' },
@@ -135,7 +140,7 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
     }
     case 'tenant set': {
       const [id] = rest;
-      if (!id) throw new UsageError('Give the tenant id: sesame tenant set <id> --email-recovery on|off.');
+      if (!id) throw new UsageError(`Give the tenant id: sesame tenant set <id> ${TENANT_SETTING_USAGE}.`);
       for (const line of await setTenantSettings(services, id, flags)) out(line);
       return;
     }
@@ -210,8 +215,8 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
         out('  Scope:                      openid profile email');
         out('  Response type:              code');
         out('  Claims mapping:             Sub → sub, Name → name, Email → email, Email verified → email_verified');
-        out('  Note: External ID creates accounts only for verified e-mail addresses, and Sesame does not');
-        out('  verify e-mail addresses yet (email_verified is false), so new External ID sign-ups are refused.');
+        out('  Note: External ID creates accounts only for verified e-mail addresses: keep this tenant\'s');
+        out(`  e-mail verification on (the default; sesame tenant set ${tenantId} --email-verification required).`);
         out();
       }
       if (typeof flags.b2c !== 'string' && typeof flags.entra !== 'string') {

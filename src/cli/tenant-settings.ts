@@ -14,6 +14,12 @@ function onOff(flag: string, value: string): boolean {
 }
 
 export const TENANT_SETTINGS: Record<string, Setter> = {
+  async 'email-verification'(services, tenantId, value) {
+    const setting = await services.tenants.setEmailVerification(tenantId, value);
+    return setting === 'required'
+      ? `Tenant "${tenantId}": sign-up now proves the e-mail address with a code sent to it (email_verified is true).`
+      : `Tenant "${tenantId}": sign-up no longer asks for a code; new accounts have email_verified false.`;
+  },
   async 'email-recovery'(services, tenantId, value) {
     const on = onOff('email-recovery', value);
     await services.tenants.setEmailRecovery(tenantId, on);
@@ -23,7 +29,8 @@ export const TENANT_SETTINGS: Record<string, Setter> = {
   },
 };
 
-export const TENANT_SETTING_USAGE = Object.keys(TENANT_SETTINGS).map((flag) => `--${flag} on|off`).join(' ');
+const VALUES: Record<string, string> = { 'email-verification': 'required|off' };
+export const TENANT_SETTING_USAGE = Object.keys(TENANT_SETTINGS).map((flag) => `--${flag} ${VALUES[flag] ?? 'on|off'}`).join(' ');
 
 /** Applies every setting flag given; answers one line per setting. */
 export async function setTenantSettings(services: Services, tenantId: string, flags: Record<string, unknown>): Promise<string[]> {

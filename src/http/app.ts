@@ -14,6 +14,7 @@ import { bodyParseError } from './middleware/body-errors.js';
 import { clientIpResolver } from './client-ip.js';
 import { oidcDispatch } from './routes/oidc-dispatch.js';
 import { interactionRoutes } from './routes/interaction.js';
+import { verifyEmailLinkRoutes } from './routes/verify-email-link.js';
 import { accountRoutes } from './routes/account.js';
 import { recoveryRoutes } from './routes/recovery.js';
 import { crossDeviceDesktopRoutes } from './routes/crossdevice-desktop.js';
@@ -70,6 +71,7 @@ export function sesameRouters(services: Services, options: AppOptions): Router[]
     interactionRoutes(services),
     recoveryRoutes(services),
     accountRoutes(services),
+    verifyEmailLinkRoutes(services),
     crossDeviceDesktopRoutes({ ...services, publicUrl: config.publicUrl }),
     crossDevicePhoneRoutes(services),
     passportRoutes({ ...services, projectRoot }),

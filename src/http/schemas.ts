@@ -8,3 +8,8 @@ export const email = z.string().trim().toLowerCase().max(254, 'An e-mail address
 /** An e-mail field a person may leave empty. */
 export const optionalEmail = email.optional().or(z.literal('').transform(() => undefined));
 export const challengeId = z.string().min(1).max(64);
+export const verificationId = z.string().min(1).max(64);
+/** The code from the verification mail; spaces a person may type between the digits are dropped. */
+export const emailCode = z.string().transform((code) => code.replace(/\s+/g, '')).pipe(z.string().regex(/^\d{6}$/, 'Enter the 6 digits from the mail.'));
+/** The browser's IANA time zone (Intl), for the times in security mails; checked again where it is used. */
+export const timeZone = z.string().max(64).optional();

@@ -298,6 +298,42 @@ export const buildMigrations = (context: MigrationContext): Record<string, Migra
       await db.schema.alterTable('credentials').addColumn('name', 'text').execute();
     },
   },
+  '0011_email_verification': {
+    async up(db: Kysely<any>) {
+      // Per tenant: 'required' (sign-up proves the address before the passkey is made) or 'off'.
+      await db.schema.alterTable('tenants').addColumn('email_verification', 'text', (c) => c.notNull().defaultTo('required')).execute();
+      // An account whose address was never proved is closed, not taken over, when the address's owner
+      // proves it in a new sign-up (docs/design-decisions.md): its sign-ins stop, its row stays for the record.
+      await db.schema.alterTable('users').addColumn('disabled_at', 'bigint').execute();
+      // One code sent to an address: for a sign-up (bound to its interaction) or from the account page
+      // (bound to the user). The code is kept as an HMAC under a server key, the link token as SHA-256.
+      await db.schema.createTable('email_verifications')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('purpose', 'text', (c) => c.notNull())
+        .addColumn('binding', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text')
+        .addColumn('email', 'text', (c) => c.notNull())
+        .addColumn('display_name', 'text')
+        .addColumn('code_hash', 'text', (c) => c.notNull())
+        .addColumn('link_hash', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('verified_at', 'bigint')
+        .addColumn('consumed_at', 'bigint')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('email_verifications_expiry').on('email_verifications').column('expires_at').execute();
+      // Browsers (name + system) each user signed in from, for "new sign-in" mails.
+      await db.schema.createTable('user_devices')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('device_key', 'text', (c) => c.notNull())
+        .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('user_devices_pk', ['tenant_id', 'user_id', 'device_key'])
+        .execute();
+    },
+  },
   '0012_recovery': {
     async up(db: Kysely<any>) {
       await db.schema.alterTable('tenants').addColumn('email_recovery', 'integer', (c) => c.notNull().defaultTo(1)).execute();

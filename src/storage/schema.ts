@@ -12,6 +12,7 @@ export interface TenantsTable {
   webhook_secret: string | null; // sealed
   /** 1 when people may get a recovery code by e-mail (0: recovery codes and the administrator only). */
   email_recovery: number;
+  email_verification: string; // required | off
 }
 
 export interface SettingsTable {
@@ -103,6 +104,8 @@ export interface UsersTable {
   email_verified: number;
   display_name: string;
   created_at: number;
+  /** Set when the account was closed (an unverified account replaced by its address's proven owner). */
+  disabled_at: number | null;
 }
 
 export interface CredentialsTable {
@@ -218,6 +221,30 @@ export interface RecoveriesTable {
   finished_at: number | null;
 }
 
+export interface EmailVerificationsTable {
+  id: string;
+  tenant_id: string;
+  purpose: string; // signup | account
+  binding: string; // the sign-up's interaction uid, or `user:<id>` for the account page
+  user_id: string | null;
+  email: string;
+  display_name: string | null;
+  code_hash: string; // HMAC-SHA-256 under a key derived from the server key, over id and code
+  link_hash: string; // SHA-256 of the link's random token
+  attempts: number;
+  expires_at: number;
+  verified_at: number | null;
+  consumed_at: number | null;
+  created_at: number;
+}
+
+export interface UserDevicesTable {
+  tenant_id: string;
+  user_id: string;
+  device_key: string; // SHA-256 of "browser name|system"
+  last_seen_at: number;
+}
+
 export interface Schema {
   tenants: TenantsTable;
   clients: ClientsTable;
@@ -238,4 +265,6 @@ export interface Schema {
   recovery_requests: RecoveryRequestsTable;
   recovery_codes: RecoveryCodesTable;
   recoveries: RecoveriesTable;
+  email_verifications: EmailVerificationsTable;
+  user_devices: UserDevicesTable;
 }

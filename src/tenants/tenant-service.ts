@@ -1,6 +1,6 @@
 import { randomId } from '../ids.js';
 import { badRequest, conflict, notFound } from '../errors.js';
-import type { Tenant, TenantRepository } from '../storage/repositories/tenants.js';
+import { EMAIL_VERIFICATION_SETTINGS, type EmailVerificationSetting, type Tenant, type TenantRepository } from '../storage/repositories/tenants.js';
 import { CLIENT_AUTH_METHODS, type Client, type ClientAuth, type ClientAuthMethod, type ClientRecord, type ClientRepository } from '../storage/repositories/clients.js';
 import { clientSecretMatches, hashClientSecret } from '../secrets/client-secret.js';
 import { checkPublicJwks } from './public-jwks.js';
@@ -123,6 +123,15 @@ export class TenantService {
   async setEmailRecovery(tenantId: string, on: boolean): Promise<void> {
     await this.requireTenant(tenantId);
     await this.tenants.setEmailRecovery(tenantId, on);
+  }
+
+  /** Whether sign-up proves the e-mail address first ('required', the default) or not ('off'). */
+  async setEmailVerification(tenantId: string, setting: string): Promise<EmailVerificationSetting> {
+    await this.requireTenant(tenantId);
+    const known = EMAIL_VERIFICATION_SETTINGS.find((s) => s === setting);
+    if (!known) throw badRequest(`E-mail verification is "required" or "off", not "${setting}".`, 'invalid_setting');
+    await this.tenants.setEmailVerification(tenantId, known);
+    return known;
   }
 
   listClients(tenantId: string): Promise<ClientRecord[]> {

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type CDPSession, type Page } from 'playwright-core';
+import { verificationMail } from './mailbox.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -38,4 +39,27 @@ export async function withVirtualAuthenticator(browser: Browser, options: Browse
     },
   });
   return { context, page, cdp, authenticatorId };
+}
+
+/**
+ * Submits the sign-up form ("Continue"), then types the code from the verification mail (read from the
+ * server's outbox, as the person reads their inbox) and confirms, which starts the passkey ceremony.
+ */
+export async function submitSignUpWithCode(page: Page, origin: string, email: string): Promise<void> {
+  const since = Date.now() - 1;
+  await page.getByRole('button', { name: 'Continue', exact: true }).click();
+  const { code } = await verificationMail(origin, email, since);
+  await page.getByLabel('Code from the mail').fill(code);
+  await page.getByRole('button', { name: 'Confirm and create a passkey' }).click();
+}
+
+/** Creates an account with a passkey through the demo RP and the sign-in page, proving the address with the mailed code. */
+export async function signUpInBrowser(page: Page, origin: string, email: string, name: string): Promise<void> {
+  await page.goto(`${origin}/demo-rp/login`);
+  await page.getByRole('button', { name: 'Create an account' }).click();
+  await page.getByLabel('E-mail address', { exact: true }).nth(1).fill(email);
+  await page.getByLabel('Your name').fill(name);
+  await submitSignUpWithCode(page, origin, email);
+  await page.getByRole('link', { name: /^Continue to / }).click();
+  await page.waitForURL(/\/demo-rp\/callback/);
 }

@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { startServer, type RunningServer, type StartOptions } from '../../src/server.js';
 import { randomId } from '../../src/ids.js';
+import { registerMailbox, unregisterMailbox } from './mailbox.js';
 
 export const POSTGRES_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -75,11 +76,15 @@ export async function startTestServer(kind: DbKind, options: StartOptions & { en
     ...options.env,
   });
   const running = await startServer(config, { logger: createLogger(config.logLevel), pgSchema: schema, ...options });
+  const origin = `http://localhost:${port}`;
+  registerMailbox(origin, running.services);
+  registerMailbox(config.publicUrl, running.services);
   return {
     ...running,
     port,
-    origin: `http://localhost:${port}`,
+    origin,
     async close() {
+      unregisterMailbox(origin);
       await running.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
       if (schema) await withPg((c) => c.query(`drop schema ${schema} cascade`));

@@ -24,14 +24,17 @@ export class CeremonyRateLimits {
     private readonly counts: RateLimitRepository,
     /** `authorizationsPerIp` is for the limiter of sign-in starts (consumeAuthorization) only. */
     private readonly rules: { perIp: RateLimitRule; perAccount: RateLimitRule; authorizationsPerIp?: RateLimitRule },
-    /** Names the counters, so that limits for another purpose (recovery mails) count apart from sign-ins. */
-    private readonly purpose = '',
+    /**
+     * `purpose` names the counters, so that limits for another purpose (recovery mails, codes) count
+     * apart from sign-ins; `message` is what a person is told beyond the limit.
+     */
+    private readonly options: { purpose?: string; message?: string } = {},
   ) {}
 
   async consume(ip: string, account?: string, now = Date.now()): Promise<void> {
     const network = networkOf(ip);
-    await this.count(`${this.purpose}ip:${network}`, this.rules.perIp, now);
-    if (account) await this.count(`${this.purpose}acct:${account.toLowerCase()}|${network}`, this.rules.perAccount, now);
+    await this.count(`${this.options.purpose ?? ''}ip:${network}`, this.rules.perIp, now);
+    if (account) await this.count(`${this.options.purpose ?? ''}acct:${account.toLowerCase()}|${network}`, this.rules.perAccount, now);
   }
 
   /**
@@ -40,7 +43,7 @@ export class CeremonyRateLimits {
    */
   async consumeAuthorization(ip: string, now = Date.now()): Promise<void> {
     if (!this.rules.authorizationsPerIp) return;
-    await this.count(`${this.purpose}auth:${networkOf(ip)}`, this.rules.authorizationsPerIp, now,
+    await this.count(`${this.options.purpose ?? ''}auth:${networkOf(ip)}`, this.rules.authorizationsPerIp, now,
       'Too many sign-in requests came from your network in the last minute. Please wait a minute and try again.');
   }
 
@@ -51,7 +54,7 @@ export class CeremonyRateLimits {
   }
 
   private async count(key: string, rule: RateLimitRule, now: number,
-    message = 'Too many sign-in attempts. Please wait a minute and try again.'): Promise<void> {
+    message = this.options.message ?? 'Too many sign-in attempts. Please wait a minute and try again.'): Promise<void> {
     // Hashed: the table then holds neither e-mail addresses nor IP addresses.
     const stored = `${key.slice(0, key.indexOf(':'))}:${createHash('sha256').update(key).digest('base64url')}`;
     const hits = await this.counts.hit(stored, rule.durationSeconds * 1000, now);

@@ -10,7 +10,9 @@ import { ACCOUNT_COOKIE, ACCOUNT_SESSION_SECONDS, type AccountSession, type Acco
 import type { PasskeyRemoval } from '../../accounts/session-revocation.js';
 import { authenticationResponseSchema, registrationResponseSchema } from '../../webauthn/response-schema.js';
 import { parseInput } from '../validate.js';
-import { challengeId } from '../schemas.js';
+import { challengeId, emailCode, optionalEmail, timeZone, verificationId } from '../schemas.js';
+import { userBinding, type EmailVerificationService } from '../../accounts/email-verification.js';
+import type { SecurityNotices } from '../../accounts/security-notices.js';
 import { randomId } from '../../ids.js';
 import { unauthorized } from '../../errors.js';
 import { jsonForScript, renderPage } from '../../views/render.js';
@@ -23,9 +25,11 @@ import type { RecoveryService } from '../../accounts/recovery-service.js';
 
 const CEREMONY_COOKIE = 'sesame_account_ceremony';
 const verifyBody = z.object({ challengeId });
-const signInVerifyBody = verifyBody.extend({ response: authenticationResponseSchema });
-const addVerifyBody = verifyBody.extend({ response: registrationResponseSchema });
-const removeBody = z.object({ credentialId: z.string().min(1).max(1024) });
+const signInVerifyBody = verifyBody.extend({ response: authenticationResponseSchema, timeZone });
+const addVerifyBody = verifyBody.extend({ response: registrationResponseSchema, timeZone });
+const removeBody = z.object({ credentialId: z.string().min(1).max(1024), timeZone });
+const emailSendBody = z.object({ email: optionalEmail });
+const emailCodeBody = z.object({ verificationId, code: emailCode });
 const removeDeviceBody = z.object({ deviceId: z.string().min(1).max(64) });
 const renameBody = z.object({
   credentialId: z.string().min(1).max(1024),
@@ -50,6 +54,9 @@ export interface AccountDeps {
   accountSessions: AccountSessions;
   passkeyRemoval: PasskeyRemoval;
   recovery: RecoveryService;
+  codeRateLimits: CeremonyRateLimits;
+  emailVerification: EmailVerificationService;
+  securityNotices: SecurityNotices;
 }
 
 /**
@@ -159,6 +166,7 @@ export function accountRoutes(deps: AccountDeps): Router {
     const body = parseInput(signInVerifyBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip);
     const { user, credentialId } = await counted('account_signin', deps.passkeys.finishSignIn(tenant, ceremonyBinding(ctx, tenant), body));
+    await deps.securityNotices.signedIn(user, { userAgent: ctx.get('user-agent'), timeZone: body.timeZone });
     ctx.cookies.set(ACCOUNT_COOKIE, await deps.accountSessions.open(tenant.id, user.id, credentialId), cookieOptions(ctx, tenant, ACCOUNT_SESSION_SECONDS));
     ctx.body = { redirectTo: `/${tenant.id}/account` };
   });
@@ -174,14 +182,35 @@ export function accountRoutes(deps: AccountDeps): Router {
     const user = await requireUser(ctx, tenant);
     const body = parseInput(addVerifyBody, ctx.request.body);
     await counted('add_passkey', deps.passkeys.finishAddPasskey(tenant, ceremonyBinding(ctx, tenant), user, body));
+    await deps.securityNotices.notify(user, 'passkey-added', { userAgent: ctx.get('user-agent'), timeZone: body.timeZone });
     ctx.body = { redirectTo: `/${tenant.id}/account` };
   });
 
   router.post('/:tenant/account/passkeys/remove', requireJson, async (ctx) => {
     const tenant = await deps.tenants.requireTenant(ctx.params.tenant);
     const { user, session } = await requireSignedIn(ctx, tenant);
-    const { credentialId } = parseInput(removeBody, ctx.request.body);
+    const { credentialId, timeZone: zone } = parseInput(removeBody, ctx.request.body);
     await deps.passkeyRemoval.remove(tenant.id, user.id, credentialId, session.idHash);
+    await deps.securityNotices.notify(user, 'passkey-removed', { userAgent: ctx.get('user-agent'), timeZone: zone });
+    ctx.body = { redirectTo: `/${tenant.id}/account` };
+  });
+
+  // Confirming the account's address, or changing it: a code to the (new) address, and the account
+  // switches to it only once the code (or the mail's link) proved it.
+  router.post('/:tenant/account/email/send', requireJson, async (ctx) => {
+    const tenant = await deps.tenants.requireTenant(ctx.params.tenant);
+    const user = await requireUser(ctx, tenant);
+    const email = parseInput(emailSendBody, ctx.request.body).email ?? user.email;
+    await deps.codeRateLimits.consume(ctx.ip, `code:${tenant.id}:${email}`);
+    ctx.body = await deps.emailVerification.send(tenant, { purpose: 'account', user, email });
+  });
+
+  router.post('/:tenant/account/email/code', requireJson, async (ctx) => {
+    const tenant = await deps.tenants.requireTenant(ctx.params.tenant);
+    const user = await requireUser(ctx, tenant);
+    const body = parseInput(emailCodeBody, ctx.request.body);
+    await deps.rateLimits.consume(ctx.ip);
+    await deps.emailVerification.proveWithCode(tenant, userBinding(user.id), body.verificationId, body.code);
     ctx.body = { redirectTo: `/${tenant.id}/account` };
   });
 

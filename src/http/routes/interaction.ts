@@ -14,19 +14,27 @@ import { rememberApp, rememberedApp, requireOpenIdScope, restartUrl } from './in
 import { jsonForScript, renderPage } from '../../views/render.js';
 import { requireJson } from './require-json.js';
 import { counted } from '../../metrics.js';
-import { challengeId, email, optionalEmail } from '../schemas.js';
+import { challengeId, email, emailCode, optionalEmail, timeZone, verificationId } from '../schemas.js';
+import type { EmailVerificationService } from '../../accounts/email-verification.js';
+import type { SecurityNotices } from '../../accounts/security-notices.js';
 
 const signInOptionsBody = z.object({ email: optionalEmail });
-const signUpOptionsBody = z.object({ email, displayName: z.string().trim().min(1, 'must not be empty').max(100) });
-const signInVerifyBody = z.object({ challengeId, response: authenticationResponseSchema });
-const signUpVerifyBody = z.object({ challengeId, response: registrationResponseSchema });
+const displayName = z.string().trim().min(1, 'must not be empty').max(100);
+const signUpEmailBody = z.object({ email, displayName });
+const signUpCodeBody = z.object({ verificationId, code: emailCode });
+const signUpOptionsBody = z.object({ email, displayName, verificationId: verificationId.optional() });
+const signInVerifyBody = z.object({ challengeId, response: authenticationResponseSchema, timeZone });
+const signUpVerifyBody = z.object({ challengeId, response: registrationResponseSchema, timeZone });
 
 export interface InteractionDeps {
   registry: ProviderRegistry;
   tenants: TenantService;
   passkeys: PasskeyService;
   rateLimits: CeremonyRateLimits;
+  codeRateLimits: CeremonyRateLimits;
   crossDevice: CrossDeviceService;
+  emailVerification: EmailVerificationService;
+  securityNotices: SecurityNotices;
 }
 
 /**
@@ -95,6 +103,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       clientName,
       loginHint: typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '',
       createAccount: interaction.prompt.name === 'create',
+      verifyEmail: tenant.emailVerification !== 'off',
       offerQr: !phone,
       emailRecovery: tenant.emailRecovery !== false,
       configJson: jsonForScript({
@@ -104,6 +113,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
         expiresInMs: Math.max(0, interaction.exp * 1000 - Date.now()),
         phoneSetupUrl: `/${tenant.id}/account#phones`,
         phone,
+        verifyEmail: tenant.emailVerification !== 'off',
       }),
     });
   });
@@ -132,7 +142,36 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const body = parseInput(signInVerifyBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip);
     const signedIn = await counted('signin', deps.passkeys.finishSignIn(tenant, interaction.uid, body));
+    await deps.securityNotices.signedIn(signedIn.user, { userAgent: ctx.get('user-agent'), timeZone: body.timeZone });
     ctx.body = { redirectTo: await finishLogin(ctx, oidc, { accountId: signedIn.user.id, acr: signedIn.acr, amr: signedIn.amr, credentialId: signedIn.credentialId }) };
+  });
+
+  // Sign-up with e-mail verification: the address and name first, a code sent to the address, the
+  // code (or the mail's link, on any device) proves it; only then the passkey (signup/options).
+  router.post('/:tenant/interaction/:uid/signup/email', requireJson, async (ctx) => {
+    const { tenant, oidc, interaction } = await loadInteraction(ctx, deps);
+    requireOpenIdScope(interaction, await clientNameOf(oidc, interaction, tenant.name));
+    if (tenant.emailVerification === 'off') throw badRequest('This sign-up needs no code: create the passkey right away.', 'email_verification_off');
+    const body = parseInput(signUpEmailBody, ctx.request.body);
+    await deps.codeRateLimits.consume(ctx.ip, `code:${tenant.id}:${body.email}`);
+    const existing = await deps.passkeys.findUserByEmail(tenant.id, body.email);
+    const sent = await deps.emailVerification.send(tenant, { purpose: 'signup', interactionUid: interaction.uid, ...body });
+    // An account holding the address without having proved it is closed when this sign-up completes: the page says so first.
+    ctx.body = { ...sent, replacesUnconfirmedAccount: Boolean(existing && !existing.emailVerified) };
+  });
+
+  router.post('/:tenant/interaction/:uid/signup/code', requireJson, async (ctx) => {
+    const { tenant, interaction } = await loadInteraction(ctx, deps);
+    const body = parseInput(signUpCodeBody, ctx.request.body);
+    await deps.rateLimits.consume(ctx.ip);
+    await deps.emailVerification.proveWithCode(tenant, interaction.uid, body.verificationId, body.code);
+    ctx.body = { verified: true };
+  });
+
+  router.get('/:tenant/interaction/:uid/signup/email/:verificationId', async (ctx) => {
+    const { tenant, interaction } = await loadInteraction(ctx, deps);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { verified: await deps.emailVerification.isProved(tenant.id, interaction.uid, parseInput(verificationId, ctx.params.verificationId)) };
   });
 
   router.post('/:tenant/interaction/:uid/signup/options', requireJson, async (ctx) => {
@@ -148,6 +187,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const body = parseInput(signUpVerifyBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip);
     const signedIn = await counted('signup', deps.passkeys.finishSignUp(tenant, interaction.uid, body));
+    await deps.securityNotices.signedIn(signedIn.user, { userAgent: ctx.get('user-agent'), timeZone: body.timeZone }, { firstSignIn: true });
     const redirectTo = await finishLogin(ctx, oidc, { accountId: signedIn.user.id, acr: signedIn.acr, amr: signedIn.amr, credentialId: signedIn.credentialId });
     // The confirmation step says where the passkey went: a passkey that may be backed up lives in a
     // password manager (synced), the other kind on this device only.

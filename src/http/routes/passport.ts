@@ -1,6 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Router from '@koa/router';
+import type { PasskeyService } from '../../accounts/passkey-service.js';
+import type { SecurityNotices } from '../../accounts/security-notices.js';
+import { timeZone } from '../schemas.js';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type { TenantService } from '../../tenants/tenant-service.js';
@@ -22,8 +25,8 @@ const deviceName = z.string().trim().min(1, 'must not be empty').max(60);
 const token = z.string().regex(/^[A-Za-z0-9_-]{20,64}$/, 'must be an enrolment token');
 const ceremony = { challengeId };
 const tokenOptionsBody = z.object({ token });
-const tokenEnrolBody = z.object({ token, ...ceremony, response: registrationResponseSchema, name: deviceName, pushSubscription: pushSubscription.optional() });
-const passkeyEnrolBody = z.object({ ...ceremony, response: authenticationResponseSchema, name: deviceName, pushSubscription: pushSubscription.optional() });
+const tokenEnrolBody = z.object({ token, ...ceremony, response: registrationResponseSchema, name: deviceName, pushSubscription: pushSubscription.optional(), timeZone });
+const passkeyEnrolBody = z.object({ ...ceremony, response: authenticationResponseSchema, name: deviceName, pushSubscription: pushSubscription.optional(), timeZone });
 const pushBody = z.object({ subscription: pushSubscription.nullable() });
 
 export interface PassportDeps {
@@ -32,6 +35,8 @@ export interface PassportDeps {
   push: PushDispatcher;
   rateLimits: CeremonyRateLimits;
   projectRoot: string;
+  passkeys: PasskeyService;
+  securityNotices: SecurityNotices;
 }
 
 /**
@@ -101,7 +106,9 @@ export function passportRoutes(deps: PassportDeps): Router {
     const body = parseInput(tokenEnrolBody, ctx.request.body);
     deps.push.checkSubscription(body.pushSubscription);
     await deps.rateLimits.consume(ctx.ip);
-    ctx.body = await counted('passport_enrol', deps.passport.finishTokenEnrolment(tenant, body));
+    const enrolled = await counted('passport_enrol', deps.passport.finishTokenEnrolment(tenant, body));
+    await notifyEnrolled(ctx, tenant.id, enrolled.userId, body);
+    ctx.body = enrolled;
   });
 
   router.post('/api/enrol/passkey/options', requireJson, async (ctx) => {
@@ -115,8 +122,15 @@ export function passportRoutes(deps: PassportDeps): Router {
     const body = parseInput(passkeyEnrolBody, ctx.request.body);
     deps.push.checkSubscription(body.pushSubscription);
     await deps.rateLimits.consume(ctx.ip);
-    ctx.body = await counted('passport_enrol', deps.passport.finishPasskeyEnrolment(tenant, body));
+    const enrolled = await counted('passport_enrol', deps.passport.finishPasskeyEnrolment(tenant, body));
+    await notifyEnrolled(ctx, tenant.id, enrolled.userId, body);
+    ctx.body = enrolled;
   });
+
+  const notifyEnrolled = async (ctx: Context, tenantId: string, userId: string, body: { name: string; timeZone?: string }) => {
+    const user = await deps.passkeys.findUser(tenantId, userId);
+    if (user) await deps.securityNotices.notify(user, 'phone-enrolled', { userAgent: ctx.get('user-agent'), timeZone: body.timeZone }, body.name);
+  };
 
   const device = async (ctx: Context) => {
     const tenant = await deps.tenants.requireTenant(ctx.params.tenant);

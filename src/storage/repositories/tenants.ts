@@ -13,7 +13,12 @@ export interface Tenant {
   webhookSecret?: string | null;
   /** Whether people may get a recovery code by e-mail (on unless the tenant turned it off). */
   emailRecovery?: boolean;
+  /** 'required' (default): sign-up proves the e-mail address with a code before the passkey is made. */
+  emailVerification?: EmailVerificationSetting;
 }
+
+export const EMAIL_VERIFICATION_SETTINGS = ['required', 'off'] as const;
+export type EmailVerificationSetting = (typeof EMAIL_VERIFICATION_SETTINGS)[number];
 
 /** Tenants; their cookie keys and webhook secret are stored encrypted (SecretBox). */
 export class TenantRepository {
@@ -28,6 +33,7 @@ export class TenantRepository {
       webhook_url: tenant.webhookUrl ?? null,
       webhook_secret: tenant.webhookSecret ? this.secrets.seal(tenant.webhookSecret, sealedColumn.webhookSecret(tenant.id)) : null,
       email_recovery: tenant.emailRecovery === false ? 0 : 1,
+      email_verification: tenant.emailVerification ?? 'required',
     }).execute();
   }
 
@@ -45,6 +51,10 @@ export class TenantRepository {
     await this.db.updateTable('tenants').set({ email_recovery: on ? 1 : 0 }).where('id', '=', id).execute();
   }
 
+  async setEmailVerification(id: string, setting: EmailVerificationSetting): Promise<void> {
+    await this.db.updateTable('tenants').set({ email_verification: setting }).where('id', '=', id).execute();
+  }
+
   async list(): Promise<Tenant[]> {
     const rows = await this.db.selectFrom('tenants').selectAll().orderBy('id').execute();
     return rows.map((row) => this.toTenant(row));
@@ -59,6 +69,7 @@ export class TenantRepository {
       webhookUrl: row.webhook_url,
       webhookSecret: row.webhook_secret === null ? null : this.secrets.open(row.webhook_secret, sealedColumn.webhookSecret(row.id)),
       emailRecovery: Number(row.email_recovery) !== 0,
+      emailVerification: row.email_verification === 'off' ? 'off' : 'required',
     };
   }
 }

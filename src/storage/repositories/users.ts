@@ -24,14 +24,35 @@ export class UserRepository {
     }).execute();
   }
 
+  /** An open account (a closed one is not found: it signs in nowhere and is asserted to nobody). */
   async findById(tenantId: string, id: string): Promise<User | undefined> {
-    const row = await this.db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    const row = await this.db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id)
+      .where('disabled_at', 'is', null).executeTakeFirst();
     return row && toUser(row);
   }
 
   async findByEmail(tenantId: string, email: string): Promise<User | undefined> {
     const row = await this.db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where('email', '=', email).executeTakeFirst();
     return row && toUser(row);
+  }
+
+  /** The account's address is now `email`, proved by its owner. */
+  async setVerifiedEmail(tenantId: string, id: string, email: string): Promise<void> {
+    await this.db.updateTable('users').set({ email, email_verified: 1 }).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+  }
+
+  /**
+   * Closes the account that holds `email` without having proved it, so that the address's proven
+   * owner can have it: the account stops signing in, and its address is kept with a suffix (the
+   * address must be free for the new account, and the record should still say whose it was).
+   */
+  async closeUnverified(tenantId: string, email: string, now: number): Promise<string | undefined> {
+    const user = await this.db.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where('email', '=', email)
+      .where('email_verified', '=', 0).where('disabled_at', 'is', null).executeTakeFirst();
+    if (!user) return undefined;
+    await this.db.updateTable('users').set({ email: `${email}#closed:${user.id}`, disabled_at: now })
+      .where('tenant_id', '=', tenantId).where('id', '=', user.id).where('email_verified', '=', 0).execute();
+    return user.id;
   }
 
   async listByTenant(tenantId: string): Promise<Array<User & { credentialCount: number }>> {
@@ -47,7 +68,7 @@ export class UserRepository {
   }
 }
 
-function toUser(row: Schema['users']): User {
+function toUser(row: Omit<Schema['users'], 'disabled_at'>): User {
   return {
     tenantId: row.tenant_id,
     id: row.id,
