@@ -59,6 +59,25 @@ describe('Passport on a phone in Chromium', { skip }, () => {
     assert.deepEqual(await accessibilityViolations(phone.page), []);
   });
 
+  test('refused notifications are told as such, not as a cancelled passkey', async () => {
+    await phone.page.getByRole('button', { name: 'Turn on sign-in notifications' }).click();
+    const status = phone.page.locator('#status.error');
+    await status.waitFor();
+    assert.match(String(await status.textContent()), /^Notifications (are blocked|were not turned on)\b.*show up here while Passport is open\.$/);
+  });
+
+  test('on an iPhone outside the Home Screen, Passport explains how to get notifications', async () => {
+    const iphone = await browser.newContext({
+      viewport: PHONE, isMobile: true, hasTouch: true,
+      userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1',
+    });
+    const page = await iphone.newPage();
+    await page.goto(`${server.origin}/demo/passport/`);
+    assert.match(String(await page.locator('#ios-install').textContent()), /Add to Home Screen/);
+    assert.equal(await page.locator('#ios-install').isVisible(), true);
+    await iphone.close();
+  });
+
   test('with notifications off, a push request is listed in the open Passport and approved from there; no axe violations on the approval page', async () => {
     const { ua, base, started, request } = await desktopStarts(server, client, { email: 'grace@example.com', push: true });
     assert.equal(started.status, 200, started.text);
