@@ -31,6 +31,10 @@ export interface RequestDetails {
   createdAt: string;
   expiresAt: string;
   choices: number[];
+  /** When `status` is `failed`: `wrong_number` or `no_passkey_on_phone`. */
+  reason?: 'wrong_number' | 'no_passkey_on_phone';
+  /** The e-mail address of the account asked for, when the desktop named one. */
+  account?: string;
 }
 
 export interface PushSubscriptionJSON {

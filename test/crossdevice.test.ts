@@ -19,6 +19,11 @@ async function expectPassportError(promise: Promise<unknown>, status: number, co
   });
 }
 
+/** What the approval page posts (same origin, JSON). */
+function phonePost(link: string, action: string, body: unknown): Promise<Response> {
+  return fetch(`${link}/${action}`, { method: 'POST', headers: { 'content-type': 'application/json', origin: new URL(link).origin }, body: JSON.stringify(body) });
+}
+
 for (const db of await databases()) {
   describe(`cross-device sign-in (${db})`, () => {
     let server: TestServer;
@@ -177,6 +182,63 @@ for (const db of await databases()) {
       await expectPassportError(phone.approve(request.link, request.number), 409);
       const events = await server.services.crossDeviceRequests.eventsFor('demo', request.id);
       assert.ok(events.some((e) => e.type === 'wrong_number' && e.detail === String(wrong)));
+    });
+
+    test('a phone without a passkey for the account says so: the request fails with that reason, recorded, and the desktop hears it at once', async () => {
+      const { ua, base, request } = await desktopStarts(server, client, { email: 'katherine@example.com' });
+      const details = await phone.details(request.link);
+      assert.equal(details.account, 'katherine@example.com', 'the phone can name the account whose passkey it needs');
+      const cookie = await ua.jar.getCookieString(`${base}/crossdevice/${request.id}/events`);
+      const stream = await openEventStream(`${base}/crossdevice/${request.id}/events`, { cookie });
+      await stream.waitFor((e) => e.event === 'status' && JSON.parse(e.data).status === 'pending');
+      assert.equal((await phonePost(request.link, 'choose', { number: request.number })).status, 200);
+      const failed = await phonePost(request.link, 'fail', { reason: 'no_passkey_on_phone' });
+      assert.equal(failed.status, 200);
+      assert.deepEqual({ ...(await failed.json()), message: undefined }, { status: 'failed', reason: 'no_passkey_on_phone', message: undefined });
+      const heard = JSON.parse((await stream.waitFor((e) => e.event === 'status' && JSON.parse(e.data).status === 'failed')).data);
+      assert.equal(heard.reason, 'no_passkey_on_phone');
+      assert.match(heard.message, /Your phone has no passkey for this account/);
+      await stream.ended;
+      const status = (await ua.get(`${base}/crossdevice/${request.id}`)).json();
+      assert.equal(status.reason, 'no_passkey_on_phone');
+      assert.equal((await phone.details(request.link)).reason, 'no_passkey_on_phone');
+      const events = await server.services.crossDeviceRequests.eventsFor('demo', request.id);
+      assert.deepEqual(events.map((e) => e.type), ['qr_shown', 'no_passkey_on_phone']);
+      // Single transition: nothing answers the request after it, and reporting again is refused.
+      assert.equal((await phonePost(request.link, 'fail', { reason: 'no_passkey_on_phone' })).status, 409);
+      await expectPassportError(phone.approve(request.link, request.number), 409, 'request_failed');
+      assert.equal((await ua.postJson(`${base}/crossdevice/${request.id}/complete`, {})).status, 409);
+    });
+
+    test('no-passkey reports: only after the right number, only while pending, only known reasons, only same-origin', async () => {
+      const { ua, base, request } = await desktopStarts(server, client);
+      const early = await phonePost(request.link, 'fail', { reason: 'no_passkey_on_phone' });
+      assert.equal(early.status, 400);
+      assert.equal((await early.json()).error, 'number_required');
+      assert.equal((await phonePost(request.link, 'fail', { reason: 'bored' })).status, 400);
+      assert.equal((await phonePost(request.link, 'fail', {})).status, 400);
+      assert.equal((await phonePost(`${server.origin}/demo/x/${'A'.repeat(22)}`, 'fail', { reason: 'no_passkey_on_phone' })).status, 404);
+      assert.equal((await phonePost(request.link, 'choose', { number: request.number })).status, 200);
+      const crossSite = await fetch(`${request.link}/fail`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://evil.example.com' }, body: JSON.stringify({ reason: 'no_passkey_on_phone' }) });
+      assert.equal(crossSite.status, 403);
+      assert.equal((await ua.get(`${base}/crossdevice/${request.id}`)).json().status, 'pending', 'refused reports change nothing');
+      await phone.deny(request.link);
+      const late = await phonePost(request.link, 'fail', { reason: 'no_passkey_on_phone' });
+      assert.equal(late.status, 409);
+      assert.equal((await ua.get(`${base}/crossdevice/${request.id}`)).json().status, 'denied');
+      const expired = await desktopStarts(server, client);
+      assert.equal((await phonePost(expired.request.link, 'choose', { number: expired.request.number })).status, 200);
+      await server.services.database.db.updateTable('crossdevice_requests').set({ expires_at: Date.now() - 1 }).where('id', '=', expired.request.id).execute();
+      assert.equal((await phonePost(expired.request.link, 'fail', { reason: 'no_passkey_on_phone' })).status, 410);
+    });
+
+    test('a wrong number tells the desktop its reason', async () => {
+      const { ua, base, request } = await desktopStarts(server, client);
+      const wrong = (await phone.details(request.link)).choices.find((n) => n !== request.number)!;
+      await expectPassportError(phone.approve(request.link, wrong), 400, 'wrong_number');
+      const status = (await ua.get(`${base}/crossdevice/${request.id}`)).json();
+      assert.equal(status.reason, 'wrong_number');
+      assert.match(status.message, /wrong number/);
     });
 
     test('a request expires after two minutes', async () => {

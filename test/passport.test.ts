@@ -97,6 +97,32 @@ for (const db of await databases()) {
       assert.equal(started.json().error, 'no_push_device');
     });
 
+    test('the device API says which account the device holds', async () => {
+      const device = await (await fetch(`${server.origin}/demo/passport/api/device`, { headers: { authorization: `Bearer ${phone.device!.deviceToken}` } })).json();
+      assert.deepEqual(device.account, { email: 'ada@example.com', name: 'Ada' });
+      assert.equal(device.name, 'Test phone');
+    });
+
+    test('a phone enrolled with notifications off: a push request is still made, listed in its Passport, and the desktop is told so', async () => {
+      const quietKey = new SoftwareAuthenticator();
+      await signUpThroughRp(server, client, 'quiet@example.com', 'Quiet', quietKey);
+      const quiet = new PassportClient(quietKey);
+      await quiet.enrolWithPasskey(server.origin, 'demo', 'Quiet phone');
+      const before = pushService.received.length;
+      const { ua, base, started, request } = await desktopStarts(server, client, { email: 'quiet@example.com', push: true });
+      assert.equal(started.status, 200, started.text);
+      assert.equal(started.json().delivered, 0);
+      assert.equal(started.json().inPassport, true);
+      assert.equal(pushService.received.length, before, 'no notification to send');
+      assert.deepEqual((await quiet.pendingRequests()).map((r) => r.id), [request.id]);
+      await quiet.approve(request.id, request.number);
+      assert.equal((await ua.postJson(`${base}/crossdevice/${request.id}/complete`, {})).status, 200);
+      await server.services.database.db.deleteFrom('crossdevice_events').where('type', '=', 'push_requested').execute();
+      const notified = await desktopStarts(server, client, { email: 'ada@example.com', push: true });
+      assert.equal(notified.started.status, 200, notified.started.text);
+      assert.equal(notified.started.json().inPassport, true, 'a notified phone lists it too');
+    });
+
     test('a phone with a passkey enrols with it; device calls need the device token', async () => {
       const other = new PassportClient(laptop);
       const device = await other.enrolWithPasskey(server.origin, 'demo', 'Laptop app');

@@ -6,8 +6,9 @@ import { ApiError, config, post } from './page.js';
  * follows the request over Server-Sent Events (falling back to polling), renews an expired QR code
  * by itself, and completes the sign-in here once the phone approved.
  */
-interface Started { id: string; kind: 'qr' | 'push'; delivered?: number; link: string; qrSvg: string; number: number; expiresInMs: number }
-interface StatusView { id: string; status: string; message: string }
+/** `inPassport`: the phone's Passport lists the request while it is open, even with notifications off. */
+interface Started { id: string; kind: 'qr' | 'push'; delivered?: number; inPassport?: boolean; link: string; qrSvg: string; number: number; expiresInMs: number }
+interface StatusView { id: string; status: string; reason?: string; message: string }
 export interface CrossDeviceOptions {
   push: boolean;
   email: string | undefined;
@@ -36,6 +37,8 @@ const cancelButton = document.getElementById('crossdevice-cancel') as HTMLButton
 let current: string | undefined;
 let options: CrossDeviceOptions | undefined;
 let renewals = 0;
+/** After the phone had no passkey, a new code would not help: the button offers the other ways instead. */
+let offerOtherWays = false;
 let stop: () => void = () => undefined;
 let stopCountdown: () => void = () => undefined;
 
@@ -57,7 +60,7 @@ export async function startCrossDevice(opts: CrossDeviceOptions, renewal = false
   current = started.id;
   const unreached = opts.push && started.delivered === 0;
   const showQr = opts.offerQr && (!opts.push || unreached);
-  if (unreached && !showQr) {
+  if (unreached && !showQr && !started.inPassport) {
     current = undefined;
     await post(`/crossdevice/${started.id}/cancel`, {}).catch(() => undefined);
     throw new Error('We could not reach your phone right now. Try again in a moment, or sign in with a passkey on this device.');
@@ -67,14 +70,18 @@ export async function startCrossDevice(opts: CrossDeviceOptions, renewal = false
   image.src = `data:image/svg+xml;base64,${btoa(started.qrSvg)}`;
   instructions.textContent = !opts.push
     ? "Scan this code with your phone's camera or the Passport app."
-    : unreached
-      ? 'We could not reach your phone right now. Scan this code with it instead.'
-      : 'We sent a request to your phone. Open the notification to approve.';
+    : unreached && started.inPassport
+      ? (showQr ? 'Open Passport on your phone to approve, or scan this code with it.' : 'Open Passport on your phone to approve.')
+      : unreached
+        ? 'We could not reach your phone right now. Scan this code with it instead.'
+        : 'We sent a request to your phone. Open the notification to approve.';
   numberEl.textContent = String(started.number);
   link.href = started.link;
   // The address without its scheme is shorter to read and type; the link itself keeps it.
   link.textContent = started.link.replace(/^https?:\/\//, '');
   newCode.hidden = true;
+  newCode.textContent = 'New code';
+  offerOtherWays = false;
   statusEl.textContent = 'Waiting for your phone…';
   startCountdown(started.expiresInMs, !opts.push);
   watch(started.id);
@@ -133,6 +140,8 @@ function watch(id: string): void {
       return;
     }
     statusEl.textContent = view.message;
+    offerOtherWays = view.reason === 'no_passkey_on_phone';
+    newCode.textContent = offerOtherWays ? 'Try another way' : 'New code';
     newCode.hidden = false;
   };
   const poll = () => {
@@ -200,6 +209,7 @@ async function cancelCurrent(): Promise<void> {
 
 newCode.addEventListener('click', () => {
   if (!options) return;
+  if (offerOtherWays) return closePanel();
   newCode.hidden = true;
   statusEl.textContent = 'Getting a new code…';
   // The focused button disappears: keep the keyboard in the panel.
@@ -207,8 +217,10 @@ newCode.addEventListener('click', () => {
   startCrossDevice(options).catch(failed);
 });
 
-cancelButton.addEventListener('click', () => {
+function closePanel(): void {
   void cancelCurrent();
   panel.hidden = true;
   options?.onClose();
-});
+}
+
+cancelButton.addEventListener('click', closePanel);

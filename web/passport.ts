@@ -1,15 +1,21 @@
 import { startAuthentication, startRegistration } from '@simplewebauthn/browser';
-import { config, guard, post, show, type Ceremony } from './page.js';
+import { config, explain, guard, post, show, type Ceremony } from './page.js';
+import { explainCamera, requestLinkPath, scanQrCode } from './passport-scanner.js';
 
 /**
  * The Passport PWA on the phone: enrol (with the one-time link from the desktop account page, or a
- * passkey already on this phone), subscribe to Web Push, and list sign-in requests waiting here.
+ * passkey already on this phone), subscribe to Web Push, list the sign-in requests waiting here
+ * (polled while open, so they show up with notifications off too), and scan a sign-in code.
  * The device token lives in this phone's localStorage only.
  */
 interface Enrolment { deviceId: string; deviceToken: string; name: string }
+interface DeviceInfo { push: boolean; account: { email: string; name: string } }
+interface WaitingRequest { id: string; tenant: string; clientName: string; browser: string; os: string; createdAt: string }
 
 const passportConfig = config as typeof config & { tenant: string; tenantName: string };
 const storageKey = `sesame-passport:${passportConfig.tenant}`;
+/** While Passport is open and visible, waiting requests are fetched this often. */
+const POLL_MS = 3000;
 const $ = (id: string) => document.getElementById(id)!;
 
 const load = (): Enrolment | undefined => {
@@ -31,13 +37,42 @@ async function api<T>(path: string, enrolment: Enrolment, body?: unknown): Promi
   return data as T;
 }
 
-async function pushSubscription(): Promise<PushSubscriptionJSON | undefined> {
-  if (!('serviceWorker' in navigator) || !('PushManager' in window)) return undefined;
+/** Web Push on iOS works only in a web app added to the Home Screen. */
+const isIos = /iPhone|iPad|iPod/.test(navigator.userAgent) || (/Macintosh/.test(navigator.userAgent) && navigator.maxTouchPoints > 1);
+const isInstalled = matchMedia('(display-mode: standalone)').matches || (navigator as { standalone?: boolean }).standalone === true;
+const needsHomeScreen = isIos && !isInstalled;
+
+const UNTIL_THEN = 'Until then, sign-in requests show up here while Passport is open.';
+const BLOCKED = `Notifications are blocked for Passport. To get sign-in requests as notifications, allow them in the browser's settings for this site. ${UNTIL_THEN}`;
+
+/** Why notifications could not be turned on; its message is for the person, by cause. */
+class NotificationProblem extends Error {}
+
+async function pushSubscription(): Promise<PushSubscriptionJSON> {
+  if (!('serviceWorker' in navigator) || !('PushManager' in window) || !('Notification' in window)) {
+    throw new NotificationProblem(needsHomeScreen
+      ? `Add Passport to your Home Screen first (Share, then "Add to Home Screen") and open it from there: only then can it show notifications. ${UNTIL_THEN}`
+      : `This browser cannot show notifications for Passport. ${UNTIL_THEN}`);
+  }
   const registration = await navigator.serviceWorker.register(`${config.base}/sw.js`, { scope: `${config.base}/` });
-  if ((await Notification.requestPermission()) !== 'granted') return undefined;
+  const permission = await Notification.requestPermission();
+  if (permission === 'denied') throw new NotificationProblem(BLOCKED);
+  if (permission !== 'granted') throw new NotificationProblem(`Notifications were not turned on. Press the button again and choose "Allow". ${UNTIL_THEN}`);
   const { publicKey } = await (await fetch(`${config.base}/api/vapid`)).json();
-  const subscription = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: publicKey });
-  return subscription.toJSON();
+  try {
+    return (await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: publicKey })).toJSON();
+  } catch (error) {
+    if ((error as { name?: string }).name === 'NotAllowedError') throw new NotificationProblem(BLOCKED);
+    throw new NotificationProblem(`The browser's notification service did not answer. Try again in a while. ${UNTIL_THEN}`);
+  }
+}
+
+/** Enrolment errors by cause: the passkey prompt, not notifications (those are optional here). */
+function explainEnrolment(error: unknown, path: 'token' | 'passkey'): string {
+  if (path === 'passkey' && (error as { name?: string }).name === 'NotAllowedError') {
+    return `No passkey was used. If you closed the prompt, try again. If this phone has no passkey for ${passportConfig.tenantName}, set it up with the code from your computer ("Your passkeys" → "Set up a phone").`;
+  }
+  return explain(error);
 }
 
 async function enrolWith(path: 'token' | 'passkey', token?: string): Promise<void> {
@@ -48,12 +83,12 @@ async function enrolWith(path: 'token' | 'passkey', token?: string): Promise<voi
   const enrolled = await post<{ deviceId: string; deviceToken: string }>(`/api/enrol/${path}`, { token, challengeId, response, name, pushSubscription: subscription });
   localStorage.setItem(storageKey, JSON.stringify({ ...enrolled, name }));
   history.replaceState(null, '', location.pathname);
-  show(subscription ? 'This phone is set up. Sign-in requests will arrive as notifications.' : 'This phone is set up. Turn on notifications to get sign-in requests.');
+  show(subscription ? 'This phone is set up. Sign-in requests will arrive as notifications.' : `This phone is set up. Turn on notifications to get sign-in requests. ${UNTIL_THEN}`);
   render();
 }
 
 async function refreshRequests(enrolment: Enrolment): Promise<void> {
-  const { requests } = await api<{ requests: Array<{ id: string; clientName: string; browser: string; os: string }> }>('/requests', enrolment);
+  const { requests } = await api<{ requests: WaitingRequest[] }>('/requests', enrolment);
   const list = $('requests');
   list.replaceChildren();
   if (requests.length === 0) {
@@ -62,41 +97,49 @@ async function refreshRequests(enrolment: Enrolment): Promise<void> {
     item.textContent = 'No sign-in requests right now.';
     list.append(item);
   }
+  const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
   for (const request of requests) {
     const item = document.createElement('li');
     const link = document.createElement('a');
-    link.href = `/${passportConfig.tenant}/x/${request.id}`;
-    link.textContent = `${request.clientName} — ${request.browser} on ${request.os}`;
+    link.href = `/${request.tenant}/x/${request.id}`;
+    link.textContent = `${request.clientName} — ${request.browser} on ${request.os}, asked at ${time.format(new Date(request.createdAt))}`;
     item.append(link);
     list.append(item);
   }
+}
+
+function showDevice(enrolment: Enrolment, device: DeviceInfo): void {
+  const { name, email } = device.account;
+  $('account').textContent = name && name !== email ? `For ${name} (${email})` : `For ${email}`;
+  $('push-state').textContent = device.push
+    ? 'Notifications are on.'
+    : 'Notifications are off. Sign-in requests show up below while Passport is open.';
+  const enable = $('push-enable') as HTMLButtonElement;
+  enable.hidden = device.push;
+  enable.onclick = () => guard(enable, async () => {
+    const subscription = await pushSubscription();
+    await api('/device/push', enrolment, { subscription });
+    show('Notifications are on. Sign-in requests will arrive as notifications.');
+    render();
+  }, (error) => show(error instanceof NotificationProblem ? error.message : explain(error), 'error'));
 }
 
 function render(): void {
   const enrolment = load();
   $('enrol').hidden = Boolean(enrolment);
   $('enrolled').hidden = !enrolment;
+  $('remove').hidden = !enrolment;
   if (!enrolment) {
     const token = /(?:^|[#&])enrol=([A-Za-z0-9_-]+)/.exec(location.hash)?.[1];
     const tokenButton = $('enrol-token') as HTMLButtonElement;
     tokenButton.hidden = !token;
-    tokenButton.onclick = () => guard(tokenButton, () => enrolWith('token', token));
+    tokenButton.onclick = () => guard(tokenButton, () => enrolWith('token', token), (error) => show(explainEnrolment(error, 'token'), 'error'));
     const passkeyButton = $('enrol-passkey') as HTMLButtonElement;
-    passkeyButton.onclick = () => guard(passkeyButton, () => enrolWith('passkey'));
+    passkeyButton.onclick = () => guard(passkeyButton, () => enrolWith('passkey'), (error) => show(explainEnrolment(error, 'passkey'), 'error'));
     return;
   }
   $('enrolled-name').textContent = enrolment.name;
-  void api<{ push: boolean }>('/device', enrolment).then((device) => {
-    $('push-state').textContent = device.push ? 'Notifications are on.' : 'Notifications are off.';
-    const enable = $('push-enable') as HTMLButtonElement;
-    enable.hidden = device.push;
-    enable.onclick = () => guard(enable, async () => {
-      const subscription = await pushSubscription();
-      if (!subscription) throw new Error('Notifications are blocked for this site. Allow them in the browser settings and try again.');
-      await api('/device/push', enrolment, { subscription });
-      render();
-    });
-  }).catch((error) => {
+  void api<DeviceInfo>('/device', enrolment).then((device) => showDevice(enrolment, device)).catch((error) => {
     show((error as Error).message, 'error');
     localStorage.removeItem(storageKey);
     render();
@@ -111,8 +154,64 @@ function render(): void {
   });
 }
 
+/** Follows a scanned or pasted link, if it is a sign-in request of this Sesame; says why not otherwise. */
+function openRequestLink(text: string): void {
+  const input = $('request-link') as HTMLInputElement;
+  const error = $('request-link-error');
+  const path = requestLinkPath(text, location.origin);
+  if (!path) {
+    error.textContent = `This is not a sign-in code of ${passportConfig.tenantName}. Scan the code on your computer's sign-in page, after "Use my phone".`;
+    error.hidden = false;
+    input.setAttribute('aria-invalid', 'true');
+    return;
+  }
+  error.hidden = true;
+  input.removeAttribute('aria-invalid');
+  location.assign(path);
+}
+
+function setUpScanner(): void {
+  const video = $('scanner-video') as HTMLVideoElement;
+  const scan = $('scan') as HTMLButtonElement;
+  const stopButton = $('scan-stop') as HTMLButtonElement;
+  let stop: () => void = () => undefined;
+  const reset = () => {
+    stop();
+    video.hidden = true;
+    stopButton.hidden = true;
+    scan.hidden = false;
+  };
+  scan.onclick = () => guard(scan, async () => {
+    const scanning = await scanQrCode(video);
+    stop = scanning.stop;
+    video.style.width = '100%';
+    video.hidden = false;
+    stopButton.hidden = false;
+    scan.hidden = true;
+    stopButton.focus();
+    const text = await scanning.text;
+    reset();
+    if (text) openRequestLink(text);
+  }, (error) => {
+    reset();
+    show(explainCamera(error), 'error');
+  });
+  stopButton.onclick = () => {
+    reset();
+    scan.focus();
+  };
+  $('link-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    openRequestLink(($('request-link') as HTMLInputElement).value);
+  });
+}
+
+$('ios-install').hidden = !needsHomeScreen;
+setUpScanner();
 render();
-setInterval(() => {
+const poll = () => {
   const enrolment = load();
   if (enrolment && document.visibilityState === 'visible') void refreshRequests(enrolment).catch(() => undefined);
-}, 5000);
+};
+setInterval(poll, POLL_MS);
+document.addEventListener('visibilitychange', poll);

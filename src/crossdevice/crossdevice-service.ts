@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { randomId } from '../ids.js';
 import { badRequest, conflict, forbidden, notFound, SesameError, tooManyRequests } from '../errors.js';
 import type { Tenant } from '../storage/repositories/tenants.js';
-import type { CrossDeviceRepository, CrossDeviceRequest, CrossDeviceStatus, PushRefusal } from '../storage/repositories/crossdevice.js';
+import type { CrossDeviceRepository, CrossDeviceRequest, CrossDeviceStatus, FailureReason, PushRefusal } from '../storage/repositories/crossdevice.js';
 import type { PasskeyService, CeremonyStart } from '../accounts/passkey-service.js';
 import type { AuthenticationResponse } from '../webauthn/response-schema.js';
 import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
@@ -58,18 +58,28 @@ export class CrossDeviceService {
     private readonly pushLimitPerDay: number,
   ) {}
 
-  /** Whether a push can reach this user's phone (an enrolled phone with notifications, or the tenant's webhook). */
-  canPush(tenant: Tenant, userId: string): Promise<boolean> {
-    return this.push.canReach(tenant, userId);
+  /**
+   * Whether a push request can reach this user's phone: as a notification (or the tenant's webhook),
+   * or in the list of an enrolled Passport whose notifications are off.
+   */
+  async canPush(tenant: Tenant, userId: string): Promise<boolean> {
+    const reach = await this.push.reach(tenant, userId);
+    return reach.notify || reach.passport;
   }
 
-  /** `delivered`: for a push, how many channels (push services, webhook) accepted it. */
-  async start(input: StartInput, now = Date.now()): Promise<{ request: CrossDeviceRequest; bindingSecret: string; delivered?: number }> {
+  /**
+   * `delivered`: for a push, how many channels (push services, webhook) accepted it. `inPassport`:
+   * the user has an enrolled Passport, which lists the request while it is open, notified or not.
+   */
+  async start(input: StartInput, now = Date.now()): Promise<{ request: CrossDeviceRequest; bindingSecret: string; delivered?: number; inPassport?: boolean }> {
+    let inPassport: boolean | undefined;
     if (input.kind === 'push') {
       if (!input.userId) throw badRequest('Enter your e-mail address first, so we know which phone to ask.', 'email_required');
-      if (!(await this.push.canReach(input.tenant, input.userId))) {
+      const reach = await this.push.reach(input.tenant, input.userId);
+      if (!reach.notify && !reach.passport) {
         throw conflict('No phone is set up for push on this account yet. Scan the QR code with your phone instead, or enrol it in Passport.', 'no_push_device');
       }
+      inPassport = reach.passport;
     }
     const bindingSecret = randomId(32);
     const { number, choices } = drawNumbers();
@@ -92,6 +102,7 @@ export class CrossDeviceService {
       createdAt: now,
       expiresAt: now + REQUEST_TTL_MS,
       resolvedAt: null,
+      failureReason: null,
     };
     if (input.kind === 'qr') {
       await this.requests.insert(request);
@@ -102,7 +113,7 @@ export class CrossDeviceService {
       perMinute: PUSHES_PER_MINUTE, perDay: this.pushLimitPerDay, pauseAfterRefusalMs: PUSH_PAUSE_AFTER_REFUSAL_MS,
     });
     if (refused) throw tooManyRequests(PUSH_REFUSED[refused.reason], (refused.retryAt - now) / 1000);
-    return { request, bindingSecret, delivered: await this.push.announce(input.tenant, request, now) };
+    return { request, bindingSecret, delivered: await this.push.announce(input.tenant, request, now), inPassport };
   }
 
   /** The request with expiry applied (a due pending request is moved to `expired` and recorded, once). */
@@ -125,6 +136,8 @@ export class CrossDeviceService {
 
   async details(tenantId: string, id: string): Promise<RequestDetails> {
     const request = await this.find(tenantId, id);
+    // The account the desktop named: the phone says which passkey it needs (and that it has none).
+    const account = request.userId ? (await this.passkeys.findUser(tenantId, request.userId))?.email : undefined;
     return {
       id: request.id,
       tenant: request.tenantId,
@@ -136,6 +149,8 @@ export class CrossDeviceService {
       createdAt: new Date(request.createdAt).toISOString(),
       expiresAt: new Date(request.expiresAt).toISOString(),
       choices: request.choices,
+      ...(request.status === 'failed' && request.failureReason ? { reason: request.failureReason } : {}),
+      ...(account ? { account } : {}),
     };
   }
 
@@ -146,7 +161,7 @@ export class CrossDeviceService {
   async choose(tenant: Tenant, id: string, picked: number, now = Date.now()): Promise<CeremonyStart<PublicKeyCredentialRequestOptionsJSON>> {
     const request = await this.requirePending(tenant.id, id, now);
     if (picked !== request.number) {
-      if (await this.requests.transition(tenant.id, id, ['pending'], 'failed', now)) {
+      if (await this.requests.transition(tenant.id, id, ['pending'], 'failed', now, { failureReason: 'wrong_number' })) {
         await this.requests.recordEvent({ tenantId: tenant.id, requestId: id, userId: request.userId, type: 'wrong_number', detail: String(picked), at: now });
         await this.waiters.changed(id);
       }
@@ -177,6 +192,19 @@ export class CrossDeviceService {
     await this.waiters.changed(id);
   }
 
+  /**
+   * The phone page reports that its passkey prompt ended without a passkey (the phone has none for
+   * the account), so the desktop stops waiting at once. Only after the right number was picked —
+   * the prompt comes after it — and only from pending; it ends nothing that deny could not.
+   */
+  async reportNoPasskey(tenantId: string, id: string, now = Date.now()): Promise<void> {
+    const request = await this.requirePending(tenantId, id, now);
+    if (!request.numberConfirmed) throw badRequest('Pick the number shown on your computer first.', 'number_required');
+    if (!(await this.requests.transition(tenantId, id, ['pending'], 'failed', now, { failureReason: 'no_passkey_on_phone' }))) throw this.noLongerPending();
+    await this.requests.recordEvent({ tenantId, requestId: id, userId: request.userId, type: 'no_passkey_on_phone', at: now });
+    await this.waiters.changed(id);
+  }
+
   /** The desktop gives up (cancel button, or a new code replaces this one). */
   async cancel(tenantId: string, id: string, interactionUid: string, bindingSecret: string | undefined, now = Date.now()): Promise<void> {
     const request = await this.find(tenantId, id, now);
@@ -202,7 +230,7 @@ export class CrossDeviceService {
     const request = await this.requests.find(tenantId, id);
     if (!request) throw notFound('This sign-in request does not exist.', 'unknown_request');
     assertBoundTo(request, interactionUid, bindingSecret);
-    if (request.status !== 'approved') throw conflict(statusMessage(request.status), `request_${request.status}`);
+    if (request.status !== 'approved') throw conflict(statusMessage(request.status, request.failureReason), `request_${request.status}`);
     // The approval happened inside the 2-minute window; the desktop must redeem it promptly after.
     if (now - (request.resolvedAt ?? 0) > REDEEM_WITHIN_MS) throw conflict('This approval is too old. Ask for a new code.', 'request_expired');
     if (!(await this.requests.transition(tenantId, id, ['approved'], 'completed', now, { expiry: 'any' }))) {
@@ -228,7 +256,7 @@ export class CrossDeviceService {
 
   private async requirePending(tenantId: string, id: string, now: number): Promise<CrossDeviceRequest> {
     const request = await this.find(tenantId, id, now);
-    if (request.status !== 'pending') throw new SesameError(`request_${request.status}`, request.status === 'expired' ? 410 : 409, statusMessage(request.status));
+    if (request.status !== 'pending') throw new SesameError(`request_${request.status}`, request.status === 'expired' ? 410 : 409, statusMessage(request.status, request.failureReason));
     return request;
   }
 
@@ -237,13 +265,15 @@ export class CrossDeviceService {
   }
 }
 
-export function statusMessage(status: CrossDeviceStatus): string {
+export function statusMessage(status: CrossDeviceStatus, reason?: FailureReason | null): string {
   switch (status) {
     case 'pending': return 'Waiting for your phone…';
     case 'approved': return 'Approved on your phone. Signing you in…';
     case 'completed': return 'This request was approved and used to sign in.';
     case 'denied': return 'The request was denied on the phone.';
-    case 'failed': return 'The wrong number was picked on the phone, so the request was cancelled.';
+    case 'failed': return reason === 'no_passkey_on_phone'
+      ? 'Your phone has no passkey for this account. Try another way: a passkey on this computer, or a phone that has one.'
+      : 'The wrong number was picked on the phone, so the request was cancelled.';
     case 'cancelled': return 'This request was cancelled.';
     case 'expired': return 'This code has expired. Ask for a new one.';
   }

@@ -48,9 +48,13 @@ export class PushDispatcher {
     if (subscription) checkPushEndpoint(this.options.pushServiceHosts, subscription.endpoint);
   }
 
-  async canReach(tenant: Tenant, userId: string): Promise<boolean> {
-    if (tenant.webhookUrl) return true;
-    return (await this.devices.listByUser(tenant.id, userId)).some((d) => d.pushSubscription);
+  /**
+   * How a push request can reach this user: `notify`, as a notification (a phone with notifications
+   * on, or the tenant's webhook); `passport`, in the list of an enrolled Passport, shown while it is open.
+   */
+  async reach(tenant: Tenant, userId: string): Promise<{ notify: boolean; passport: boolean }> {
+    const devices = await this.devices.listByUser(tenant.id, userId);
+    return { notify: Boolean(tenant.webhookUrl) || devices.some((d) => d.pushSubscription), passport: devices.length > 0 };
   }
 
   /** Sends the request to every channel; answers how many accepted it (push services and the webhook). */

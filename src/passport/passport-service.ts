@@ -86,6 +86,13 @@ export class PassportService {
     return device;
   }
 
+  /** The account this device approves for, as Passport shows it: the person checks it is theirs. */
+  async account(device: PassportDevice): Promise<{ email: string; name: string }> {
+    const user = await this.passkeys.findUser(device.tenantId, device.userId);
+    if (!user) throw unauthorized('This device is not enrolled (or was removed). Enrol it again in Passport.', 'device_unknown');
+    return { email: user.email, name: user.displayName };
+  }
+
   setPushSubscription(device: PassportDevice, subscription: PushSubscriptionJSON | null): Promise<void> {
     return this.devices.updatePushSubscription(device.tenantId, device.id, subscription);
   }

@@ -378,6 +378,12 @@ export const buildMigrations = (context: MigrationContext): Record<string, Migra
       await db.schema.createIndex('recoveries_binding').on('recoveries').columns(['tenant_id', 'binding']).execute();
     },
   },
+  '0013_passport_ux': {
+    async up(db: Kysely<any>) {
+      // Why a request failed ('wrong_number', 'no_passkey_on_phone'): the desktop says what to do next by it.
+      await db.schema.alterTable('crossdevice_requests').addColumn('failure_reason', 'text').execute();
+    },
+  },
 });
 
 /**

@@ -39,6 +39,7 @@ export interface CrossDeviceRequestsTable {
   created_at: number;
   expires_at: number;
   resolved_at: number | null;
+  failure_reason: string | null; // wrong_number | no_passkey_on_phone, when status is failed
 }
 
 export interface CrossDeviceEventsTable {

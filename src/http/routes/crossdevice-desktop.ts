@@ -61,7 +61,7 @@ export function crossDeviceDesktopRoutes(deps: CrossDeviceDesktopDeps): Router {
       return;
     }
     const client = interaction.params.client_id ? await oidc.provider.Client.find(String(interaction.params.client_id)) : undefined;
-    const { request, bindingSecret, delivered } = await deps.crossDevice.start({
+    const { request, bindingSecret, delivered, inPassport } = await deps.crossDevice.start({
       tenant,
       interactionUid: interaction.uid,
       clientName: client?.clientName ?? tenant.name,
@@ -78,6 +78,8 @@ export function crossDeviceDesktopRoutes(deps: CrossDeviceDesktopDeps): Router {
       kind: request.kind,
       // A push that no channel accepted still works as a QR code: the page then shows the code.
       delivered,
+      // The phone's Passport lists the request while it is open, notified or not.
+      inPassport,
       link,
       qrSvg: await qrSvg(link),
       number: request.number,
@@ -181,5 +183,11 @@ function tooManyStreams() {
 }
 
 function statusView(request: CrossDeviceRequest) {
-  return { id: request.id, status: request.status, message: statusMessage(request.status), expiresAt: new Date(request.expiresAt).toISOString() };
+  return {
+    id: request.id,
+    status: request.status,
+    ...(request.status === 'failed' && request.failureReason ? { reason: request.failureReason } : {}),
+    message: statusMessage(request.status, request.failureReason),
+    expiresAt: new Date(request.expiresAt).toISOString(),
+  };
 }

@@ -13,6 +13,8 @@ import { jsonForScript, renderPage } from '../../views/render.js';
 
 const chooseBody = z.object({ number: z.number().int().min(10).max(99) });
 const approveBody = z.object({ challengeId, response: authenticationResponseSchema });
+/** Failures the phone can report; each ends the request as `failed` with that reason. */
+const failBody = z.object({ reason: z.enum(['no_passkey_on_phone']) });
 
 export interface CrossDevicePhoneDeps {
   tenants: TenantService;
@@ -39,11 +41,11 @@ export function crossDevicePhoneRoutes(deps: CrossDevicePhoneDeps): Router {
       tenantName: tenant.name,
       details,
       pending: details.status === 'pending',
-      statusText: statusMessage(details.status),
+      statusText: statusMessage(details.status, details.reason),
       createdAt: details.createdAt.slice(11, 16),
       createdAtIso: details.createdAt,
       ipText: readableIp(details.ip),
-      configJson: jsonForScript({ base: `/${tenant.id}/x/${details.id}` }),
+      configJson: jsonForScript({ base: `/${tenant.id}/x/${details.id}`, account: details.account ?? null, tenantName: tenant.name }),
     });
   });
 
@@ -72,6 +74,13 @@ export function crossDevicePhoneRoutes(deps: CrossDevicePhoneDeps): Router {
     const tenant = await deps.tenants.requireTenant(ctx.params.tenant);
     await deps.crossDevice.deny(tenant.id, ctx.params.id);
     ctx.body = { status: 'denied', message: 'Denied. Nobody is signed in with this request.' };
+  });
+
+  router.post('/fail', requireJson, async (ctx) => {
+    const tenant = await deps.tenants.requireTenant(ctx.params.tenant);
+    const { reason } = parseInput(failBody, ctx.request.body);
+    await deps.crossDevice.reportNoPasskey(tenant.id, ctx.params.id);
+    ctx.body = { status: 'failed', reason, message: 'Your computer was told that this phone has no passkey for the account.' };
   });
 
   return router;

@@ -139,7 +139,11 @@ export function passportRoutes(deps: PassportDeps): Router {
 
   router.get('/api/device', async (ctx) => {
     const d = await device(ctx);
-    ctx.body = { deviceId: d.id, name: d.name, userId: d.userId, push: Boolean(d.pushSubscription), createdAt: new Date(d.createdAt).toISOString() };
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = {
+      deviceId: d.id, name: d.name, userId: d.userId, account: await deps.passport.account(d),
+      push: Boolean(d.pushSubscription), createdAt: new Date(d.createdAt).toISOString(),
+    };
   });
 
   router.post('/api/device/push', requireJson, async (ctx) => {

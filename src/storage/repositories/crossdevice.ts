@@ -6,6 +6,8 @@ import { lockUser } from './user-lock.js';
 type CrossDeviceEvent = { tenantId: string; requestId: string; userId?: string | null; deviceId?: string | null; type: string; detail?: string; at: number };
 
 export type CrossDeviceStatus = 'pending' | 'approved' | 'denied' | 'failed' | 'cancelled' | 'expired' | 'completed';
+/** Why a request is `failed`: a wrong number was picked, or the phone had no passkey for the account. */
+export type FailureReason = 'wrong_number' | 'no_passkey_on_phone';
 
 export interface CrossDeviceRequest {
   id: string;
@@ -26,6 +28,7 @@ export interface CrossDeviceRequest {
   createdAt: number;
   expiresAt: number;
   resolvedAt: number | null;
+  failureReason: FailureReason | null;
 }
 
 /** The push-bombing rules, checked together under the user's lock. */
@@ -90,13 +93,14 @@ export class CrossDeviceRepository {
    * request to be within its lifetime, 'due' past it (the expiry transition), 'any' either.
    */
   async transition(tenantId: string, id: string, from: CrossDeviceStatus[], to: CrossDeviceStatus, now: number,
-    extra: { approvedUserId?: string; approvedAmr?: string[]; expiry?: 'live' | 'due' | 'any' } = {}): Promise<boolean> {
+    extra: { approvedUserId?: string; approvedAmr?: string[]; failureReason?: FailureReason; expiry?: 'live' | 'due' | 'any' } = {}): Promise<boolean> {
     let query = this.db.updateTable('crossdevice_requests')
       .set({
         status: to,
         resolved_at: now,
         ...(extra.approvedUserId ? { approved_user_id: extra.approvedUserId } : {}),
         ...(extra.approvedAmr ? { approved_amr: JSON.stringify(extra.approvedAmr) } : {}),
+        ...(extra.failureReason ? { failure_reason: extra.failureReason } : {}),
       })
       .where('tenant_id', '=', tenantId).where('id', '=', id).where('status', 'in', from);
     const expiry = extra.expiry ?? 'live';
@@ -162,6 +166,7 @@ async function insertRequest(db: Kysely<Schema>, r: CrossDeviceRequest): Promise
     created_at: r.createdAt,
     expires_at: r.expiresAt,
     resolved_at: r.resolvedAt,
+    failure_reason: r.failureReason,
   }).execute();
 }
 
@@ -198,5 +203,6 @@ function toRequest(row: Schema['crossdevice_requests']): CrossDeviceRequest {
     createdAt: Number(row.created_at),
     expiresAt: Number(row.expires_at),
     resolvedAt: row.resolved_at === null ? null : Number(row.resolved_at),
+    failureReason: (row.failure_reason ?? null) as FailureReason | null,
   };
 }
