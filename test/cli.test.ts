@@ -4,6 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { main } from '../src/cli/main.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/storage/db.js';
@@ -241,5 +243,31 @@ describe('sesame CLI', () => {
     fs.writeFileSync(logoFile, Buffer.concat([PNG_SIGNATURE, Buffer.alloc(100)]));
     assert.match((await sesame('tenant', 'set', 'contoso', '--logo', logoFile)).out, /shows its logo \(image\/png, 108 bytes\) at \/contoso\/branding\/logo/);
     assert.match((await sesame('tenant', 'set', 'contoso', '--logo', 'none', '--colour', 'none')).out, /shows no logo[\s\S]*uses Sesame's colours/);
+  });
+
+  test('.env and ENV_FILE: read by the CLI entry point, never overriding the environment', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-env-'));
+    try {
+      const key = randomBytes(32).toString('base64');
+      fs.writeFileSync(path.join(dir, '.env'), `PUBLIC_URL=https://login.contoso.example\nDATA_DIR=${dir}\nSESAME_SECRET_KEY=${key}\n`);
+      fs.writeFileSync(path.join(dir, 'other.env'), `PUBLIC_URL=https://other.example\nDATA_DIR=${dir}\nSESAME_SECRET_KEY=${key}\n`);
+      const cli = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+      const tsx = fileURLToPath(new URL('../node_modules/tsx/dist/loader.mjs', import.meta.url));
+      const env = Object.fromEntries(Object.entries(saved).filter(([k]) => !['PUBLIC_URL', 'DATA_DIR', 'SESAME_SECRET_KEY', 'DATABASE_URL', 'ENV_FILE'].includes(k)));
+      const run = (extra: Record<string, string>, ...args: string[]) => {
+        const result = spawnSync(process.execPath, ['--import', pathToFileURL(tsx).href, cli, ...args], { cwd: dir, env: { ...env, ...extra }, encoding: 'utf8' });
+        return { code: result.status, out: result.stdout, err: result.stderr };
+      };
+      const created = run({}, 'tenant', 'create', 'acme', '--name', 'Acme');
+      assert.equal(created.code, 0, created.err);
+      assert.match(created.out, /Issuer: +https:\/\/login\.contoso\.example\/acme\/oidc$/m, 'from ./.env');
+      assert.match(run({ PUBLIC_URL: 'https://set.example' }, 'tenant', 'list').out, /https:\/\/set\.example\/acme\/oidc/, 'the environment wins');
+      assert.match(run({ ENV_FILE: 'other.env' }, 'tenant', 'list').out, /https:\/\/other\.example\/acme\/oidc/, 'ENV_FILE instead of ./.env');
+      const missing = run({ ENV_FILE: 'nope.env' }, 'tenant', 'list');
+      assert.equal(missing.code, 1);
+      assert.match(missing.err, /Cannot read the settings file .*nope\.env \(ENV_FILE\): ENOENT/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
