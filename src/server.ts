@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from './config.js';
+import { loadEnvFile } from './env-file.js';
 import { createLogger, type Logger } from './log.js';
 import { openDatabase } from './storage/db.js';
 import { SecretBox } from './secrets/secret-box.js';
@@ -118,6 +119,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 async function main(): Promise<void> {
   let config: Config;
   try {
+    // Before the configuration is read, and never overriding what the environment already says.
+    loadEnvFile();
     config = loadConfig();
   } catch (error) {
     console.error(`Sesame cannot start: ${(error as Error).message}`);

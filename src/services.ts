@@ -9,6 +9,8 @@ import { UserRepository } from './storage/repositories/users.js';
 import { RateLimitRepository } from './storage/repositories/rate-limits.js';
 import { SessionRepository } from './storage/repositories/sessions.js';
 import { AccountSessions } from './accounts/account-session.js';
+import { UserAdministration } from './accounts/user-administration.js';
+import { CredentialRepository } from './storage/repositories/credentials.js';
 import { PasskeyRemoval } from './accounts/session-revocation.js';
 import { SigningKeyService } from './oidc/signing-keys.js';
 import { ProviderRegistry } from './oidc/provider-registry.js';
@@ -70,6 +72,8 @@ export function createServices(config: Config, database: Database, log: Logger, 
     draining: new Draining(),
     clients: clientRepository,
     users: new UserRepository(db),
+    /** sesame user disable | enable | delete. */
+    userAdmin: new UserAdministration(db, new UserRepository(db), new CredentialRepository(db), passportDevices, sessions),
     signingKeys,
     challenges,
     tenants: new TenantService(tenantRepository, clientRepository, signingKeys),

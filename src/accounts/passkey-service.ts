@@ -6,7 +6,7 @@ import { UserRepository, type User } from '../storage/repositories/users.js';
 import { CredentialRepository, type StoredCredential } from '../storage/repositories/credentials.js';
 import type { Tenant } from '../storage/repositories/tenants.js';
 import { randomId } from '../ids.js';
-import { badRequest, conflict, notFound, SesameError } from '../errors.js';
+import { badRequest, conflict, forbidden, notFound, SesameError } from '../errors.js';
 import type { EmailVerificationService } from './email-verification.js';
 import { CHALLENGE_TTL_MS, type ChallengeService } from '../webauthn/challenges.js';
 import type { RelyingParty } from '../webauthn/relying-party.js';
@@ -207,6 +207,7 @@ export class PasskeyService {
     const user = input.email ? await this.users.findByEmail(tenant.id, input.email) : input.userId ? await this.users.findById(tenant.id, input.userId) : undefined;
     if (input.email || input.userId) {
       if (!user) throw notFound('We don\'t know this e-mail address. Check it, or create an account.', 'unknown_account');
+      requireEnabled(user);
       userId = user.id;
       const credentials = await this.credentials.listByUser(tenant.id, user.id);
       allowCredentials = descriptors(credentials);
@@ -251,9 +252,17 @@ export class PasskeyService {
     // assertion fails at its used challenge, a counter that went back in verifyAssertion).
     if (!recorded) throw conflict('This passkey was just used in another window. Please try again.', 'passkey_in_use');
     const user = await this.users.findById(tenant.id, credential.userId);
+    if (!user && await this.users.isDisabled(tenant.id, credential.userId)) throw forbidden(ACCOUNT_DISABLED, 'account_disabled');
     if (!user) throw badRequest('The account of this passkey no longer exists (or was closed when the owner of its e-mail address confirmed it for a new account).', 'unknown_account');
     return { user, credentialId: credential.id, acr: ACR_PHISHING_RESISTANT, amr: amrFor(verified) };
   }
+}
+
+export const ACCOUNT_DISABLED = 'This account is disabled. Ask the people who run this sign-in to enable it again.';
+
+/** A disabled account (sesame user disable) is known but signs in nowhere. */
+export function requireEnabled(user: User): void {
+  if (user.disabled) throw forbidden(ACCOUNT_DISABLED, 'account_disabled');
 }
 
 /** The WebAuthn user handle of an account: its id's UTF-8 bytes (sign-in checks it the same way). */

@@ -63,7 +63,7 @@ export class RecoveryService {
   async sendEmailCode(tenant: Tenant, interactionUid: string, email: string, now = Date.now()): Promise<void> {
     if (tenant.emailRecovery === false) throw forbidden(EMAIL_RECOVERY_OFF, 'email_recovery_off');
     const user = await this.users.findByEmail(tenant.id, email);
-    if (!user) return;
+    if (!user || user.disabled) return;
     const perAccount = `recovery-mail:${createHash('sha256').update(`${tenant.id}:${user.id}`).digest('base64url')}`;
     if (await this.counts.hit(perAccount, 60_000, now) > MAILS_PER_ACCOUNT_PER_MINUTE) return;
     const code = newCode(EMAIL_CODE_LENGTH);
@@ -87,7 +87,7 @@ export class RecoveryService {
     if (tenant.emailRecovery === false) throw forbidden(EMAIL_RECOVERY_OFF, 'email_recovery_off');
     const wrong = badRequest('This code is not right, or it has expired. Check the newest mail we sent you, or ask for a new code.', 'recovery_code_invalid');
     const user = await this.users.findByEmail(tenant.id, input.email);
-    const request = user && await this.repository.findEmailRequest(tenant.id, user.id, interactionUid, now);
+    const request = user && !user.disabled && await this.repository.findEmailRequest(tenant.id, user.id, interactionUid, now);
     if (!user || !request) throw wrong;
     // The attempt is taken before the code is compared, so that concurrent guesses cannot exceed the limit.
     if (!await this.repository.takeAttempt(request.id, MAX_CODE_ATTEMPTS, now)) {
@@ -99,7 +99,7 @@ export class RecoveryService {
 
   async redeemRecoveryCode(tenant: Tenant, interactionUid: string, input: { email: string; code: string }, client: RecoveringClient, now = Date.now()): Promise<Recovery> {
     const user = await this.users.findByEmail(tenant.id, input.email);
-    const used = user && await this.repository.useCode(tenant.id, user.id, this.codeHash(tenant.id, user.id, input.code), now);
+    const used = user && !user.disabled && await this.repository.useCode(tenant.id, user.id, this.codeHash(tenant.id, user.id, input.code), now);
     if (!user || !used) {
       throw badRequest('This e-mail address and recovery code do not go together. Check both: each recovery code works only once.', 'recovery_code_invalid');
     }
@@ -110,6 +110,7 @@ export class RecoveryService {
   async createAdminLink(tenantId: string, email: string, now = Date.now()): Promise<{ link: string; expiresAt: number; user: User }> {
     const user = await this.users.findByEmail(tenantId, email.trim().toLowerCase());
     if (!user) throw notFound(`Tenant "${tenantId}" has no user with the e-mail address ${email}.`, 'unknown_account');
+    if (user.disabled) throw badRequest(`${user.email} is disabled: enable the account first (sesame user enable).`, 'account_disabled');
     const token = newLinkToken();
     const expiresAt = now + RECOVERY_TTL_MS;
     await this.repository.insertLink({ id: randomId(), tenantId, userId: user.id, secretHash: this.hasher.hash(`link:${tenantId}`, token), createdAt: now, expiresAt });

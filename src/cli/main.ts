@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import path from 'node:path';
+import readline from 'node:readline/promises';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig, type Config } from '../config.js';
 import { createLogger } from '../log.js';
 import { openDatabase } from '../storage/db.js';
@@ -12,84 +14,75 @@ import { SesameError } from '../errors.js';
 import { issuerFor } from '../oidc/issuer.js';
 import { PUBLISH_AHEAD_MS } from '../oidc/signing-keys.js';
 import type { ClientAuth } from '../storage/repositories/clients.js';
-import { PASSPORT_USAGE, PassportUsageError, runPassportCommand } from './passport-commands.js';
-import { setTenantSettings, TENANT_SETTING_USAGE, TenantSettingError } from './tenant-settings.js';
+import { PassportUsageError, runPassportCommand } from './passport-commands.js';
+import { setTenantSettings, TENANT_SETTINGS, TenantSettingError } from './tenant-settings.js';
+import { commandHelp, findCommand, overview, usageLine } from './commands.js';
+import { table } from './table.js';
+import { loadEnvFile } from '../env-file.js';
 import { RECOVERY_TTL_MS } from '../accounts/recovery-service.js';
-
-const USAGE = `Usage: sesame <command> [options]
-
-Tenants
-  tenant create <id> --name "<display name>"   Create a tenant (its issuer is PUBLIC_URL/<id>/oidc)
-  tenant list                                 List tenants
-  tenant set <id> --email-verification required|off
-                                              required (default): sign-up proves the e-mail address
-                                              with a mailed code before the passkey is made;
-                                              off: no code, and email_verified stays false
-  tenant set <id> --email-recovery on|off     Whether people who lost their passkeys can get a
-                                              code by e-mail (on by default)
-
-Clients (relying parties)
-  client create --tenant <id> [--redirect-uri <url>]... [--b2c <b2c-tenant-name>]
-                [--entra <subdomain> [--entra-tenant-id <id>]]
-                [--post-logout-redirect-uri <url>]... [--name <name>] [--require-pkce]
-                [--auth-method client_secret_post|client_secret_basic|client_secret_jwt|private_key_jwt]
-                [--jwks-uri <url> | --jwks <file>]
-                                              Register a client; prints its id and secret (once)
-                                              --b2c contoso registers contoso's B2C redirect URIs
-                                              and prints what to type into B2C's form;
-                                              --entra does the same for Entra External ID
-                                              --auth-method: how it authenticates at the token
-                                              endpoint (default client_secret_post); a
-                                              private_key_jwt client has no secret but public keys
-                                              (--jwks-uri, or a JWKS file with --jwks)
-  client list --tenant <id>                   List a tenant's clients
-
-  tenant webhook --tenant <id> --url <url>    Announce push sign-in requests to a native-app gateway
-                                              (prints the signing secret); --remove to stop
-
-Users and keys
-  user list --tenant <id>                     List a tenant's users and their passkey count
-  user link --tenant <id> --email <address>   A one-time sign-in link (15 minutes) for a person who
-                                              lost every passkey: it leads to saving a new one
-  keys rotate --tenant <id>                   Publish a new signing key; it signs 48 hours later
-
-Settings come from the same environment as the server (DATABASE_URL, DATA_DIR, PUBLIC_URL, SESAME_SECRET_KEY).
-
-${PASSPORT_USAGE}`;
 
 class UsageError extends Error {}
 
 type Flags = Record<string, string | boolean | string[] | undefined>;
 
+const OPTIONS = {
+  name: { type: 'string' },
+  tenant: { type: 'string' },
+  'redirect-uri': { type: 'string', multiple: true },
+  'post-logout-redirect-uri': { type: 'string', multiple: true },
+  b2c: { type: 'string' },
+  entra: { type: 'string' },
+  'entra-tenant-id': { type: 'string' },
+  'require-pkce': { type: 'boolean' },
+  'auth-method': { type: 'string' },
+  'jwks-uri': { type: 'string' },
+  jwks: { type: 'string' },
+  url: { type: 'string' },
+  remove: { type: 'boolean' },
+  file: { type: 'string' },
+  number: { type: 'string' },
+  email: { type: 'string' },
+  yes: { type: 'boolean' },
+  // tenant set: one per entry of TENANT_SETTINGS
+  ...Object.fromEntries(Object.keys(TENANT_SETTINGS).map((flag) => [flag, { type: 'string' }])),
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+} as const satisfies ParseArgsConfig['options'];
+
+/** package.json's version, from src/cli or dist/src/cli. */
+export function sesameVersion(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const file = path.join(dir, 'package.json');
+    if (fs.existsSync(file)) return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
+    const parent = path.dirname(dir);
+    if (parent === dir) return 'unknown';
+    dir = parent;
+  }
+}
+
 async function run(argv: string[], out: (line?: string) => void): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      name: { type: 'string' },
-      tenant: { type: 'string' },
-      'redirect-uri': { type: 'string', multiple: true },
-      'post-logout-redirect-uri': { type: 'string', multiple: true },
-      b2c: { type: 'string' },
-      entra: { type: 'string' },
-      'entra-tenant-id': { type: 'string' },
-      'email-verification': { type: 'string' },
-      'require-pkce': { type: 'boolean' },
-      'auth-method': { type: 'string' },
-      'jwks-uri': { type: 'string' },
-      jwks: { type: 'string' },
-      url: { type: 'string' },
-      remove: { type: 'boolean' },
-      file: { type: 'string' },
-      number: { type: 'string' },
-      email: { type: 'string' },
-      'email-recovery': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
+  if (values.version) {
+    out(`sesame ${sesameVersion()}`);
+    return;
+  }
   const [group, action, ...rest] = positionals;
-  if (values.help || !group) {
-    out(USAGE);
+  if (group === 'help' || (!group && values.help) || !group) {
+    const words = group === 'help' ? positionals.slice(1) : [];
+    if (words.length === 0) {
+      out(overview(sesameVersion()));
+      return;
+    }
+    const command = findCommand(words);
+    if (!command) throw new UsageError(`There is no command "${words.join(' ')}".`);
+    out(commandHelp(command));
+    return;
+  }
+  if (values.help) {
+    const command = findCommand([group, action ?? '']);
+    if (!command) throw new UsageError(`There is no command "${[group, action].filter(Boolean).join(' ')}".`);
+    out(commandHelp(command));
     return;
   }
   if (group === 'passport') {
@@ -97,6 +90,7 @@ async function run(argv: string[], out: (line?: string) => void): Promise<void> 
     await runPassportCommand(action, rest, values, out);
     return;
   }
+  if (!findCommand([group, action ?? ''])) throw new UsageError(`Unknown command "${[group, action].filter(Boolean).join(' ')}".`);
   const config = loadConfig();
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, secrets: new SecretBox(loadSecretKey(config).key) });
   const services = createServices(config, database, createLogger('silent'));
@@ -140,21 +134,22 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
     }
     case 'tenant set': {
       const [id] = rest;
-      if (!id) throw new UsageError(`Give the tenant id: sesame tenant set <id> ${TENANT_SETTING_USAGE}.`);
+      if (!id) throw new UsageError('Give the tenant id: sesame tenant set <id> --<setting> <value>.');
       for (const line of await setTenantSettings(services, id, flags)) out(line);
       return;
     }
     case 'tenant list': {
       const tenants = await services.tenants.listTenants();
       if (tenants.length === 0) out('No tenants yet. Create one with: sesame tenant create <id> --name "<display name>"');
-      for (const t of tenants) out(`${t.id}\t${t.name}\t${issuerFor(config.publicUrl, t.id)}`);
+      else for (const line of table(['ID', 'DISPLAY NAME', 'ISSUER'], tenants.map((t) => [t.id, t.name, issuerFor(config.publicUrl, t.id)]))) out(line);
       return;
     }
     case 'client create': {
       const tenantId = tenantFlag();
+      const tenant = await services.tenants.requireTenant(tenantId);
       const client = await services.tenants.createClient({
         tenantId,
-        name: typeof flags.name === 'string' ? flags.name : undefined,
+        name: typeof flags.name === 'string' ? flags.name : await askClientName(tenant.name),
         redirectUris: (flags['redirect-uri'] as string[] | undefined) ?? [],
         postLogoutRedirectUris: flags['post-logout-redirect-uri'] as string[] | undefined,
         requirePkce: flags['require-pkce'] === true,
@@ -237,7 +232,10 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
       await services.tenants.requireTenant(tenantId);
       const clients = await services.tenants.listClients(tenantId);
       if (clients.length === 0) out(`Tenant "${tenantId}" has no clients yet. Create one with: sesame client create --tenant ${tenantId} --b2c <name>`);
-      for (const c of clients) out(`${c.clientId}\t${c.name}\t${c.auth.method}\t${c.redirectUris.join(' ')}${c.requirePkce ? '\t(PKCE required)' : ''}`);
+      else {
+        const rows = clients.map((c) => [c.clientId, c.name, c.auth.method, c.requirePkce ? 'required' : 'optional', c.redirectUris.join(' ')]);
+        for (const line of table(['CLIENT ID', 'NAME', 'AUTHENTICATION', 'PKCE', 'REDIRECT URIS'], rows)) out(line);
+      }
       return;
     }
     case 'user list': {
@@ -245,14 +243,48 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
       await services.tenants.requireTenant(tenantId);
       const users = await services.users.listByTenant(tenantId);
       if (users.length === 0) out(`Tenant "${tenantId}" has no users yet.`);
-      for (const u of users) out(`${u.id}\t${u.email}\t${u.displayName}\t${u.credentialCount} passkey${u.credentialCount === 1 ? '' : 's'}\tsince ${new Date(u.createdAt).toISOString()}`);
+      else {
+        const rows = users.map((u) => [u.id, u.email, u.displayName, String(u.credentialCount), u.disabled ? 'disabled' : 'active', new Date(u.createdAt).toISOString().slice(0, 10)]);
+        for (const line of table(['ID', 'E-MAIL', 'NAME', 'PASSKEYS', 'STATUS', 'SINCE'], rows)) out(line);
+      }
+      return;
+    }
+    case 'user disable': {
+      const tenantId = tenantFlag();
+      await services.tenants.requireTenant(tenantId);
+      const user = await services.userAdmin.disable(tenantId, emailFlag(flags, command));
+      out(`${user.displayName} <${user.email}> is disabled in tenant "${tenantId}": they cannot sign in, and their sessions have ended.`);
+      out(`To undo: sesame user enable --tenant ${tenantId} --email ${user.email}`);
+      return;
+    }
+    case 'user enable': {
+      const tenantId = tenantFlag();
+      await services.tenants.requireTenant(tenantId);
+      const user = await services.userAdmin.enable(tenantId, emailFlag(flags, command));
+      out(`${user.displayName} <${user.email}> can sign in to tenant "${tenantId}" again.`);
+      return;
+    }
+    case 'user delete': {
+      const tenantId = tenantFlag();
+      await services.tenants.requireTenant(tenantId);
+      const email = emailFlag(flags, command);
+      const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+      if (flags.yes !== true) {
+        const { user, passkeys, phones } = await services.userAdmin.previewDeletion(tenantId, email);
+        out(`This would delete ${user.displayName} <${user.email}> from tenant "${tenantId}", with ${plural(passkeys, 'passkey')}, ${plural(phones, 'phone')},`);
+        out('their recovery codes and every session they have. It cannot be undone. Nothing was deleted.');
+        out(`To delete: sesame user delete --tenant ${tenantId} --email ${user.email} --yes`);
+        return;
+      }
+      const { user, passkeys, phones } = await services.userAdmin.delete(tenantId, email);
+      out(`Deleted ${user.displayName} <${user.email}> from tenant "${tenantId}", with ${plural(passkeys, 'passkey')} and ${plural(phones, 'phone')}; their sessions have ended.`);
       return;
     }
     case 'user link': {
       const tenantId = tenantFlag();
-      if (typeof flags.email !== 'string') throw new UsageError('Give the person\'s e-mail address with --email <address>.');
+      const email = emailFlag(flags, command);
       await services.tenants.requireTenant(tenantId);
-      const { link, expiresAt, user } = await services.recovery.createAdminLink(tenantId, flags.email);
+      const { link, expiresAt, user } = await services.recovery.createAdminLink(tenantId, email);
       out(`One-time sign-in link for ${user.displayName} <${user.email}> (tenant "${tenantId}"):`);
       out();
       out(`  ${link}`);
@@ -273,6 +305,23 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
     }
     default:
       throw new UsageError(`Unknown command "${command}".`);
+  }
+}
+
+function emailFlag(flags: Flags, command: string): string {
+  if (typeof flags.email !== 'string' || !flags.email) throw new UsageError(`"${command}" needs the person's e-mail address: --email <address>.`);
+  return flags.email;
+}
+
+/** The name end users read; asked in a terminal, the tenant's display name otherwise (never a B2C tenant name). */
+async function askClientName(tenantName: string): Promise<string> {
+  if (!process.stdin.isTTY) return tenantName;
+  const prompt = readline.createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const answer = await prompt.question(`Name people see when they sign in ("Sign in to …") [${tenantName}]: `);
+    return answer.trim() || tenantName;
+  } finally {
+    prompt.close();
   }
 }
 
@@ -310,7 +359,12 @@ export async function main(
   } catch (error) {
     if (error instanceof UsageError || error instanceof PassportUsageError || error instanceof TenantSettingError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '.');
-      err(`sesame: ${message}\n\n${USAGE}`);
+      // The command's own usage line, not the whole list: the one thing to fix is in it.
+      const command = findCommand(argv.filter((a) => !a.startsWith('-')).slice(0, 2));
+      const hint = command
+        ? `${usageLine(command)}\nMore: sesame help ${command.name}`
+        : 'The commands: sesame help';
+      err(`sesame: ${message}\n${hint}`);
       return 2;
     }
     err(`sesame: ${error instanceof SesameError ? error.message : (error as Error).message}`);
@@ -319,5 +373,11 @@ export async function main(
 }
 
 if (process.argv[1] && fs.realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    loadEnvFile();
+  } catch (error) {
+    console.error(`sesame: ${(error as Error).message}`);
+    process.exit(1);
+  }
   main().then((code) => { process.exitCode = code; });
 }

@@ -23,6 +23,7 @@ import { passportRoutes } from './routes/passport.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { devOutboxRoutes } from './routes/dev-outbox.js';
+import { brandingRoutes } from './routes/branding.js';
 import { staticFiles } from './routes/static-files.js';
 import { demoRpRoutes } from '../demo-rp/demo-rp-routes.js';
 
@@ -75,6 +76,7 @@ export function sesameRouters(services: Services, options: AppOptions): Router[]
     crossDeviceDesktopRoutes({ ...services, publicUrl: config.publicUrl }),
     crossDevicePhoneRoutes(services),
     passportRoutes({ ...services, projectRoot }),
+    brandingRoutes(services),
     ...(config.demo ? [demoRpRoutes({ clients: services.clients, secrets: services.database.secrets, publicUrl: config.publicUrl, internalUrl: options.internalUrl })] : []),
   ];
 }

@@ -4,7 +4,8 @@ import type { SecretBox } from '../secrets/secret-box.js';
 import { sealedColumn } from '../secrets/sealed-columns.js';
 import type { MailOutboxRepository, OutboxRow } from '../storage/repositories/mail-outbox.js';
 import { DEFAULT_BACKOFF, nextAttemptAt, type Backoff } from './backoff.js';
-import { renderMail } from './render-mail.js';
+import { brandingOf } from '../tenants/branding.js';
+import { renderMail, type MailBranding } from './render-mail.js';
 import type { TemplateName } from './templates.js';
 import type { MailTransport, OutgoingMail } from './transports.js';
 
@@ -136,11 +137,12 @@ export class MailWorker {
   }
 
   private async compose(row: OutboxRow): Promise<OutgoingMail> {
-    const tenantName = await this.outbox.tenantName(row.tenant_id);
-    if (tenantName === undefined) throw new Error(`the tenant ${row.tenant_id} no longer exists`);
+    const tenant = await this.outbox.tenantBranding(row.tenant_id);
+    if (tenant === undefined) throw new Error(`the tenant ${row.tenant_id} no longer exists`);
+    const tenantName = tenant.name;
     const data = JSON.parse(this.secrets.open(row.data, sealedColumn.mailData(row.id)));
     const accountUrl = `${this.options.publicUrl}/${encodeURIComponent(row.tenant_id)}/account`;
-    const rendered = renderMail(row.template as TemplateName, data, { tenantName, accountUrl });
+    const rendered = renderMail(row.template as TemplateName, data, { tenantName, accountUrl, branding: mailBranding(tenant, this.options.publicUrl) });
     return {
       id: row.id,
       from: { name: tenantName, address: this.options.from },
@@ -152,6 +154,12 @@ export class MailWorker {
       headers: { 'Auto-Submitted': 'auto-generated' },
     };
   }
+}
+
+/** Mail clients cannot reach a relative path (and many block data: images): the logo's absolute URL. */
+function mailBranding(tenant: Parameters<typeof brandingOf>[0], publicUrl: string): MailBranding {
+  const branding = brandingOf(tenant);
+  return { colour: branding.colour, textColour: branding.textColour, logoUrl: branding.logoPath && `${publicUrl}${branding.logoPath}` };
 }
 
 /** What is kept in last_error and logged: the transport's own words (an SMTP reply), bounded. */

@@ -13,6 +13,14 @@ export interface MailContext {
   tenantName: string;
   /** The tenant's account page, where the person can see and remove passkeys. */
   accountUrl: string;
+  branding?: MailBranding;
+}
+
+/** The tenant's colour (with the text colour that contrasts with it) and its logo's absolute URL. */
+export interface MailBranding {
+  colour?: string;
+  textColour?: string;
+  logoUrl?: string;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -50,7 +58,7 @@ export function renderMail<T extends TemplateName>(template: T, data: TemplateDa
     .split(/\n{2,}/)
     .map((paragraph) => `<p style="margin:0 0 16px">${paragraph.replace(/\n/g, '<br>\n')}</p>`)
     .join('\n');
-  const html = etaHtml.render('./layout', { subject, tenantName: shared.tenantName, body });
+  const html = etaHtml.render('./layout', { subject, tenantName: shared.tenantName, body, branding: context.branding ?? {} });
   return { subject, text: `${text}\n\n-- \n${shared.tenantName}\n`, html };
 }
 

@@ -8,6 +8,7 @@ import { SqlAdapter } from './adapter.js';
 import { accountFinder } from '../accounts/claims.js';
 import { ACR_PHISHING_RESISTANT } from '../webauthn/amr.js';
 import { renderPage } from '../views/render.js';
+import { brandingOf } from '../tenants/branding.js';
 import { cspNonce } from '../http/csp.js';
 import { issuerFor } from './issuer.js';
 import type { SessionRepository } from '../storage/repositories/sessions.js';
@@ -66,11 +67,11 @@ export function buildProvider(tenant: Tenant, jwks: { keys: Array<Record<string,
         enabled: true,
         logoutSource: async (ctx, form) => {
           ctx.type = 'html';
-          ctx.body = renderPage('logout', { nonce: cspNonce(ctx), title: 'Sign out', tenantName: tenant.name, clientName: ctx.oidc.client?.clientName, form });
+          ctx.body = renderPage('logout', { nonce: cspNonce(ctx), title: 'Sign out', tenantName: tenant.name, branding: brandingOf(tenant), clientName: ctx.oidc.client?.clientName, form });
         },
         postLogoutSuccessSource: async (ctx) => {
           ctx.type = 'html';
-          ctx.body = renderPage('signed-out', { nonce: cspNonce(ctx), title: 'Signed out', tenantName: tenant.name, clientName: ctx.oidc.client?.clientName });
+          ctx.body = renderPage('signed-out', { nonce: cspNonce(ctx), title: 'Signed out', tenantName: tenant.name, branding: brandingOf(tenant), clientName: ctx.oidc.client?.clientName });
         },
       },
     },

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Migrator, type Kysely, type Migration } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration } from 'kysely';
 import type { Schema } from './schema.js';
 import { isSealed, type SecretBox } from '../secrets/secret-box.js';
 import { hashClientSecret, isClientSecretHash } from '../secrets/client-secret.js';
@@ -382,6 +382,20 @@ export const buildMigrations = (context: MigrationContext): Record<string, Migra
     async up(db: Kysely<any>) {
       // Why a request failed ('wrong_number', 'no_passkey_on_phone'): the desktop says what to do next by it.
       await db.schema.alterTable('crossdevice_requests').addColumn('failure_reason', 'text').execute();
+    },
+  },
+  '0014_branding': {
+    async up(db: Kysely<any>) {
+      // A tenant's primary colour (#rrggbb) and logo (base64 PNG/JPEG/WebP, served by Sesame; the
+      // version is in its URL so that it can be cached for long).
+      await db.schema.alterTable('tenants').addColumn('brand_colour', 'text').execute();
+      await db.schema.alterTable('tenants').addColumn('logo', 'text').execute();
+      await db.schema.alterTable('tenants').addColumn('logo_type', 'text').execute();
+      await db.schema.alterTable('tenants').addColumn('logo_version', 'text').execute();
+      // Clients named after the B2C or Entra tenant by an earlier `client create` showed that name to
+      // end users ("Sign in to Azure AD B2C (contoso)"): they get the tenant's display name.
+      await sql`update clients set name = (select t.name from tenants t where t.id = clients.tenant_id)
+        where name like 'Azure AD B2C (%' or name like 'Entra External ID (%'`.execute(db);
     },
   },
 });

@@ -13,6 +13,10 @@ export interface TenantsTable {
   /** 1 when people may get a recovery code by e-mail (0: recovery codes and the administrator only). */
   email_recovery: number;
   email_verification: string; // required | off
+  brand_colour: string | null; // #rrggbb
+  logo: string | null; // base64 of a PNG, JPEG or WebP (src/tenants/branding.ts)
+  logo_type: string | null;
+  logo_version: string | null;
 }
 
 export interface SettingsTable {

@@ -5,6 +5,7 @@ import { CLIENT_AUTH_METHODS, type Client, type ClientAuth, type ClientAuthMetho
 import { clientSecretMatches, hashClientSecret } from '../secrets/client-secret.js';
 import { checkPublicJwks } from './public-jwks.js';
 import type { SigningKeyService } from '../oidc/signing-keys.js';
+import { checkColour, checkLogo, logoVersion, type Logo } from './branding.js';
 import { B2C_NAME_PATTERN, b2cRedirectUris, ENTRA_TENANT_ID_PATTERN, entraExternalIdRedirectUris } from './b2c.js';
 
 /** Tenant ids become URL path segments; these are taken by Sesame's own routes. */
@@ -90,7 +91,8 @@ export class TenantService {
     const record: ClientRecord = {
       tenantId: tenant.id,
       clientId,
-      name: input.name?.trim() || (input.b2cTenant ? `Azure AD B2C (${input.b2cTenant})` : input.entraSubdomain ? `Entra External ID (${input.entraSubdomain})` : 'Relying party'),
+      // What end users read ("Sign in to …"): never the B2C or Entra tenant's technical name.
+      name: input.name?.trim() || tenant.name,
       redirectUris: [...new Set(redirectUris)],
       postLogoutRedirectUris: [...new Set(postLogout)],
       requirePkce: input.requirePkce ?? false,
@@ -132,6 +134,34 @@ export class TenantService {
     if (!known) throw badRequest(`E-mail verification is "required" or "off", not "${setting}".`, 'invalid_setting');
     await this.tenants.setEmailVerification(tenantId, known);
     return known;
+  }
+
+  /** The name people read on the tenant's pages and in its mails. */
+  async setDisplayName(tenantId: string, name: string): Promise<string> {
+    await this.requireTenant(tenantId);
+    const trimmed = name.trim();
+    if (!trimmed || trimmed.length > 100) throw badRequest('A display name has 1–100 characters.', 'invalid_name');
+    await this.tenants.setName(tenantId, trimmed);
+    return trimmed;
+  }
+
+  /** The primary colour (#rrggbb), or null for Sesame's own. */
+  async setBrandColour(tenantId: string, colour: string | null): Promise<string | null> {
+    await this.requireTenant(tenantId);
+    const checked = colour === null ? null : checkColour(colour);
+    await this.tenants.setBrandColour(tenantId, checked);
+    return checked;
+  }
+
+  /** The logo (checked again here: whatever path it came by), or null for none. */
+  async setLogo(tenantId: string, logo: Logo | null): Promise<void> {
+    await this.requireTenant(tenantId);
+    const checked = logo && checkLogo(logo.bytes);
+    await this.tenants.setLogo(tenantId, checked && { ...checked, version: logoVersion(checked.bytes) });
+  }
+
+  findLogo(tenantId: string) {
+    return this.tenants.findLogo(tenantId);
   }
 
   listClients(tenantId: string): Promise<ClientRecord[]> {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
+import type { Branding } from '../tenants/branding.js';
 
 /**
  * Server-rendered pages. Eta escapes every `<%= %>` interpolation (autoEscape), so a value can only
@@ -17,6 +18,8 @@ export interface PageContext {
   /** The per-response CSP nonce; scripts without it do not run. */
   nonce: string;
   title: string;
+  /** The tenant's name, colour and logo (brandingOf); pages outside a tenant have none. */
+  branding?: Branding;
 }
 
 export function renderPage(name: string, data: PageContext & Record<string, unknown>): string {

@@ -16,6 +16,7 @@ import type { SecurityNotices } from '../../accounts/security-notices.js';
 import { randomId } from '../../ids.js';
 import { unauthorized } from '../../errors.js';
 import { jsonForScript, renderPage } from '../../views/render.js';
+import { brandingOf } from '../../tenants/branding.js';
 import { requireJson } from './require-json.js';
 import { counted } from '../../metrics.js';
 import { labelPasskey, PASSKEY_NAME_MAX_LENGTH } from '../../accounts/passkey-names.js';
@@ -105,6 +106,7 @@ export function accountRoutes(deps: AccountDeps): Router {
       nonce: ctx.state.cspNonce,
       title: `Your passkeys · ${tenant.name}`,
       tenantName: tenant.name,
+      branding: brandingOf(tenant),
       user: found?.user,
       base,
       nameMaxLength: PASSKEY_NAME_MAX_LENGTH,

@@ -4,7 +4,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import type { ProviderRegistry } from '../../oidc/provider-registry.js';
 import type { TenantService } from '../../tenants/tenant-service.js';
-import type { PasskeyService } from '../../accounts/passkey-service.js';
+import { requireEnabled, type PasskeyService } from '../../accounts/passkey-service.js';
 import { networkOf, type CeremonyRateLimits } from '../middleware/rate-limit.js';
 import type { EventStreamRegistry } from '../../crossdevice/event-streams.js';
 import { statusMessage, TERMINAL, type CrossDeviceService } from '../../crossdevice/crossdevice-service.js';
@@ -60,6 +60,7 @@ export function crossDeviceDesktopRoutes(deps: CrossDeviceDesktopDeps): Router {
       ctx.body = { error: 'unknown_account', message: 'We don\'t know this e-mail address. Check it, or create an account.' };
       return;
     }
+    if (user) requireEnabled(user);
     const client = interaction.params.client_id ? await oidc.provider.Client.find(String(interaction.params.client_id)) : undefined;
     const { request, bindingSecret, delivered, inPassport } = await deps.crossDevice.start({
       tenant,

@@ -10,6 +10,7 @@ import { challengeId } from '../schemas.js';
 import { requireJson } from './require-json.js';
 import { counted } from '../../metrics.js';
 import { jsonForScript, renderPage } from '../../views/render.js';
+import { brandingOf } from '../../tenants/branding.js';
 
 const chooseBody = z.object({ number: z.number().int().min(10).max(99) });
 const approveBody = z.object({ challengeId, response: authenticationResponseSchema });
@@ -39,6 +40,7 @@ export function crossDevicePhoneRoutes(deps: CrossDevicePhoneDeps): Router {
       nonce: ctx.state.cspNonce,
       title: `Sign-in request · ${tenant.name}`,
       tenantName: tenant.name,
+      branding: brandingOf(tenant),
       details,
       pending: details.status === 'pending',
       statusText: statusMessage(details.status, details.reason),

@@ -12,6 +12,7 @@ import type { CrossDeviceService } from '../../crossdevice/crossdevice-service.j
 import { isPhone } from '../../crossdevice/describe-browser.js';
 import { rememberApp, rememberedApp, requireOpenIdScope, restartUrl } from './interaction-exits.js';
 import { jsonForScript, renderPage } from '../../views/render.js';
+import { brandingOf } from '../../tenants/branding.js';
 import { requireJson } from './require-json.js';
 import { counted } from '../../metrics.js';
 import { challengeId, email, emailCode, optionalEmail, timeZone, verificationId } from '../schemas.js';
@@ -100,6 +101,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       nonce: ctx.state.cspNonce,
       title: `Sign in · ${tenant.name}`,
       tenantName: tenant.name,
+      branding: brandingOf(tenant),
       clientName,
       loginHint: typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '',
       createAccount: interaction.prompt.name === 'create',

@@ -16,6 +16,7 @@ import { challengeId } from '../schemas.js';
 import { requireJson } from './require-json.js';
 import { counted } from '../../metrics.js';
 import { jsonForScript, renderPage } from '../../views/render.js';
+import { brandingOf } from '../../tenants/branding.js';
 
 const pushSubscription = z.object({
   endpoint: z.string().url().max(2048).refine((u) => u.startsWith('https://'), 'must be an https URL'),
@@ -60,6 +61,7 @@ export function passportRoutes(deps: PassportDeps): Router {
       nonce: ctx.state.cspNonce,
       title: `Passport · ${tenant.name}`,
       tenantName: tenant.name,
+      branding: brandingOf(tenant),
       manifest: `/${tenant.id}/passport/manifest.webmanifest`,
       configJson: jsonForScript({ base: `/${tenant.id}/passport`, tenant: tenant.id, tenantName: tenant.name }),
     });

@@ -15,6 +15,7 @@ import { parseInput } from '../validate.js';
 import { challengeId, email } from '../schemas.js';
 import { randomId } from '../../ids.js';
 import { jsonForScript, renderPage } from '../../views/render.js';
+import { brandingOf } from '../../tenants/branding.js';
 import { requireJson } from './require-json.js';
 import { counted } from '../../metrics.js';
 
@@ -192,6 +193,7 @@ function renderRecovery(ctx: Context, tenant: Tenant, data: Record<string, unkno
     nonce: ctx.state.cspNonce,
     title: `Recover your account · ${tenant.name}`,
     tenantName: tenant.name,
+    branding: brandingOf(tenant),
     ...data,
     configJson: jsonForScript({ base: data.base }),
   });

@@ -4,6 +4,7 @@ import type { TenantService } from '../../tenants/tenant-service.js';
 import type { EmailVerificationService } from '../../accounts/email-verification.js';
 import { parseInput } from '../validate.js';
 import { renderPage } from '../../views/render.js';
+import { brandingOf } from '../../tenants/branding.js';
 
 const linkParams = z.object({ v: z.string().min(1).max(64), t: z.string().min(1).max(128) });
 
@@ -21,7 +22,7 @@ export function verifyEmailLinkRoutes(deps: { tenants: TenantService; emailVerif
     ctx.set('Referrer-Policy', 'no-referrer');
     ctx.type = 'html';
     ctx.body = renderPage('verify-email', {
-      nonce: ctx.state.cspNonce, title: `Confirm your e-mail address · ${tenant.name}`, tenantName: tenant.name,
+      nonce: ctx.state.cspNonce, title: `Confirm your e-mail address · ${tenant.name}`, tenantName: tenant.name, branding: brandingOf(tenant),
       action: `/${tenant.id}/verify-email`, verificationId: v, token: t,
     });
   });

@@ -90,7 +90,9 @@ export class MailOutboxRepository {
     return this.db.selectFrom('mail_outbox').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
-  async tenantName(tenantId: string): Promise<string | undefined> {
-    return (await this.db.selectFrom('tenants').select('name').where('id', '=', tenantId).executeTakeFirst())?.name;
+  /** What a mail shows of its tenant: name, colour and logo version (src/tenants/branding.ts). */
+  async tenantBranding(tenantId: string): Promise<{ id: string; name: string; brandColour: string | null; logoVersion: string | null } | undefined> {
+    const row = await this.db.selectFrom('tenants').select(['id', 'name', 'brand_colour', 'logo_version']).where('id', '=', tenantId).executeTakeFirst();
+    return row && { id: row.id, name: row.name, brandColour: row.brand_colour, logoVersion: row.logo_version };
   }
 }

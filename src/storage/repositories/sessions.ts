@@ -51,6 +51,16 @@ export class SessionRepository {
     return rows.map((r) => r.session_uid);
   }
 
+  /** Forgets every session of the user's passkeys, as takeSessionsOf does for one (none kept). */
+  async takeSessionsOfUser(tenantId: string, userId: string): Promise<string[]> {
+    await this.db.deleteFrom('account_sessions').where('tenant_id', '=', tenantId).where('user_id', '=', userId).execute();
+    const rows = await this.db.deleteFrom('oidc_session_credentials')
+      .where('tenant_id', '=', tenantId)
+      .where('credential_id', 'in', (eb) => eb.selectFrom('credentials').select('id').where('tenant_id', '=', tenantId).where('user_id', '=', userId))
+      .returning('session_uid').execute();
+    return rows.map((r) => r.session_uid);
+  }
+
   async purgeExpired(now: number): Promise<void> {
     await this.db.deleteFrom('account_sessions').where('expires_at', '<=', now).execute();
     await this.db.deleteFrom('oidc_session_credentials').where('expires_at', '<=', now).execute();

@@ -15,7 +15,14 @@ export interface Tenant {
   emailRecovery?: boolean;
   /** 'required' (default): sign-up proves the e-mail address with a code before the passkey is made. */
   emailVerification?: EmailVerificationSetting;
+  /** Primary colour (#rrggbb) of its pages and mails; Sesame's own when null. */
+  brandColour?: string | null;
+  /** Version of its logo (its bytes are read only when served: TenantRepository.findLogo); null: no logo. */
+  logoVersion?: string | null;
 }
+
+/** Every column but the logo's bytes, which only the logo's route needs. */
+const TENANT_COLUMNS = ['id', 'name', 'cookie_keys', 'created_at', 'webhook_url', 'webhook_secret', 'email_recovery', 'email_verification', 'brand_colour', 'logo_version'] as const;
 
 export const EMAIL_VERIFICATION_SETTINGS = ['required', 'off'] as const;
 export type EmailVerificationSetting = (typeof EMAIL_VERIFICATION_SETTINGS)[number];
@@ -38,8 +45,28 @@ export class TenantRepository {
   }
 
   async find(id: string): Promise<Tenant | undefined> {
-    const row = await this.db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.db.selectFrom('tenants').select(TENANT_COLUMNS).where('id', '=', id).executeTakeFirst();
     return row && this.toTenant(row);
+  }
+
+  async findLogo(id: string): Promise<{ type: string; bytes: Buffer; version: string } | undefined> {
+    const row = await this.db.selectFrom('tenants').select(['logo', 'logo_type', 'logo_version']).where('id', '=', id).executeTakeFirst();
+    if (!row?.logo || !row.logo_type || !row.logo_version) return undefined;
+    return { type: row.logo_type, bytes: Buffer.from(row.logo, 'base64'), version: row.logo_version };
+  }
+
+  async setName(id: string, name: string): Promise<void> {
+    await this.db.updateTable('tenants').set({ name }).where('id', '=', id).execute();
+  }
+
+  async setBrandColour(id: string, colour: string | null): Promise<void> {
+    await this.db.updateTable('tenants').set({ brand_colour: colour }).where('id', '=', id).execute();
+  }
+
+  async setLogo(id: string, logo: { type: string; bytes: Buffer; version: string } | null): Promise<void> {
+    await this.db.updateTable('tenants')
+      .set({ logo: logo?.bytes.toString('base64') ?? null, logo_type: logo?.type ?? null, logo_version: logo?.version ?? null })
+      .where('id', '=', id).execute();
   }
 
   async setWebhook(id: string, url: string | null, secret: string | null): Promise<void> {
@@ -56,11 +83,11 @@ export class TenantRepository {
   }
 
   async list(): Promise<Tenant[]> {
-    const rows = await this.db.selectFrom('tenants').selectAll().orderBy('id').execute();
+    const rows = await this.db.selectFrom('tenants').select(TENANT_COLUMNS).orderBy('id').execute();
     return rows.map((row) => this.toTenant(row));
   }
 
-  private toTenant(row: Schema['tenants']): Tenant {
+  private toTenant(row: Pick<Schema['tenants'], (typeof TENANT_COLUMNS)[number]>): Tenant {
     return {
       id: row.id,
       name: row.name,
@@ -70,6 +97,8 @@ export class TenantRepository {
       webhookSecret: row.webhook_secret === null ? null : this.secrets.open(row.webhook_secret, sealedColumn.webhookSecret(row.id)),
       emailRecovery: Number(row.email_recovery) !== 0,
       emailVerification: row.email_verification === 'off' ? 'off' : 'required',
+      brandColour: row.brand_colour,
+      logoVersion: row.logo_version,
     };
   }
 }

@@ -8,6 +8,8 @@ export interface User {
   emailVerified: boolean;
   displayName: string;
   createdAt: number;
+  /** Set when an administrator disabled the account (sesame user disable): it signs in nowhere until enabled. */
+  disabled?: boolean;
 }
 
 export class UserRepository {
@@ -31,6 +33,7 @@ export class UserRepository {
     return row && toUser(row);
   }
 
+  /** Also a disabled account (with `disabled` set): the address stays taken, and callers say why it cannot sign in. */
   async findByEmail(tenantId: string, email: string): Promise<User | undefined> {
     const row = await this.db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where('email', '=', email).executeTakeFirst();
     return row && toUser(row);
@@ -55,20 +58,48 @@ export class UserRepository {
     return user.id;
   }
 
+  /** Disables (at `at`) or enables (null) an account; false when there is no such account. */
+  async setDisabled(tenantId: string, id: string, at: number | null): Promise<boolean> {
+    const result = await this.db.updateTable('users').set({ disabled_at: at })
+      .where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** Whether the account exists but is disabled by an administrator (closed accounts carry a #closed: address). */
+  async isDisabled(tenantId: string, id: string): Promise<boolean> {
+    const row = await this.db.selectFrom('users').select('email').where('tenant_id', '=', tenantId).where('id', '=', id)
+      .where('disabled_at', 'is not', null).executeTakeFirst();
+    return Boolean(row && !row.email.includes('#closed:'));
+  }
+
+  /**
+   * Deletes the account and everything kept about it: passkeys, phones, browsers seen, recovery
+   * codes and requests, pending e-mail codes, account-page sessions. OIDC sessions are ended by the
+   * caller (it needs the passkeys' ids first: SessionRepository.takeSessionsOfUser).
+   */
+  async deleteWithEverything(tenantId: string, id: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      for (const table of ['credentials', 'passport_devices', 'passport_enrolment_tokens', 'user_devices', 'recovery_codes', 'recovery_requests', 'recoveries', 'email_verifications', 'account_sessions'] as const) {
+        await trx.deleteFrom(table).where('tenant_id', '=', tenantId).where('user_id', '=', id).execute();
+      }
+      await trx.deleteFrom('users').where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+    });
+  }
+
   async listByTenant(tenantId: string): Promise<Array<User & { credentialCount: number }>> {
     const rows = await this.db.selectFrom('users')
       .leftJoin('credentials', (join) => join.onRef('credentials.tenant_id', '=', 'users.tenant_id').onRef('credentials.user_id', '=', 'users.id'))
-      .select(['users.tenant_id', 'users.id', 'users.email', 'users.email_verified', 'users.display_name', 'users.created_at'])
+      .select(['users.tenant_id', 'users.id', 'users.email', 'users.email_verified', 'users.display_name', 'users.created_at', 'users.disabled_at'])
       .select((eb) => eb.fn.count<number>('credentials.id').as('credential_count'))
       .where('users.tenant_id', '=', tenantId)
-      .groupBy(['users.tenant_id', 'users.id', 'users.email', 'users.email_verified', 'users.display_name', 'users.created_at'])
+      .groupBy(['users.tenant_id', 'users.id', 'users.email', 'users.email_verified', 'users.display_name', 'users.created_at', 'users.disabled_at'])
       .orderBy('users.created_at')
       .execute();
     return rows.map((row) => ({ ...toUser(row), credentialCount: Number(row.credential_count) }));
   }
 }
 
-function toUser(row: Omit<Schema['users'], 'disabled_at'>): User {
+function toUser(row: Omit<Schema['users'], 'disabled_at'> & { disabled_at?: number | null }): User {
   return {
     tenantId: row.tenant_id,
     id: row.id,
@@ -76,5 +107,6 @@ function toUser(row: Omit<Schema['users'], 'disabled_at'>): User {
     emailVerified: Boolean(row.email_verified),
     displayName: row.display_name,
     createdAt: Number(row.created_at),
+    ...(row.disabled_at != null ? { disabled: true } : {}),
   };
 }

@@ -1,0 +1,83 @@
+import { TENANT_SETTINGS } from './tenant-settings.js';
+
+/**
+ * What `sesame` says about itself: the overview (`sesame help`), one command's help
+ * (`sesame help <command>`, `sesame <command> --help`), and the usage line shown with an error.
+ */
+export interface CommandHelp {
+  name: string;
+  group: string;
+  /** The arguments after the command's name. */
+  args: string;
+  summary: string;
+  details?: string[];
+}
+
+const tenantSetArgs = `<id> ${Object.entries(TENANT_SETTINGS).map(([flag, s]) => `[--${flag} ${s.value}]`).join(' ')}`;
+
+export const COMMANDS: CommandHelp[] = [
+  { name: 'tenant create', group: 'Tenants', args: '<id> --name "<display name>"', summary: 'Create a tenant (its issuer is PUBLIC_URL/<id>/oidc)',
+    details: ['The display name is what people read on the sign-in pages and in mails; change it with tenant set --display-name.'] },
+  { name: 'tenant list', group: 'Tenants', args: '', summary: 'List tenants with their issuers' },
+  { name: 'tenant set', group: 'Tenants', args: tenantSetArgs, summary: 'Change a tenant\'s settings and branding',
+    details: Object.entries(TENANT_SETTINGS).flatMap(([flag, s]) => [`--${flag} ${s.value}`, ...s.help.map((line) => `    ${line}`)]) },
+  { name: 'tenant webhook', group: 'Tenants', args: '--tenant <id> (--url <https://…> | --remove)', summary: 'Announce push sign-in requests to a native-app gateway',
+    details: ['Prints the signing secret once. Each POST carries Sesame-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>.'] },
+  { name: 'client create', group: 'Clients (relying parties)',
+    args: '--tenant <id> --name <name> [--redirect-uri <url>]... [--b2c <b2c-tenant-name>] [--entra <subdomain> [--entra-tenant-id <id>]] '
+      + '[--post-logout-redirect-uri <url>]... [--require-pkce] [--auth-method client_secret_post|client_secret_basic|client_secret_jwt|private_key_jwt] '
+      + '[--jwks-uri <url> | --jwks <file>]',
+    summary: 'Register a client; prints its id and secret (once)',
+    details: [
+      '--name: what people read on the sign-in page ("Sign in to <name>"). Without it you are asked',
+      '    (in a terminal), or the tenant\'s display name is used; never the B2C or Entra tenant name.',
+      '--b2c contoso registers contoso\'s Azure AD B2C redirect URIs and prints what to type into B2C\'s form;',
+      '--entra does the same for Entra External ID.',
+      '--auth-method: how it authenticates at the token endpoint (default client_secret_post); a',
+      '    private_key_jwt client has no secret but public keys (--jwks-uri, or a JWKS file with --jwks).',
+    ] },
+  { name: 'client list', group: 'Clients (relying parties)', args: '--tenant <id>', summary: 'List a tenant\'s clients' },
+  { name: 'user list', group: 'Users', args: '--tenant <id>', summary: 'List a tenant\'s users, their passkeys and whether they are disabled' },
+  { name: 'user link', group: 'Users', args: '--tenant <id> --email <address>', summary: 'A one-time sign-in link (15 minutes) for a person who lost every passkey',
+    details: ['It leads to saving a new passkey. Give it over a channel you trust the person on.'] },
+  { name: 'user disable', group: 'Users', args: '--tenant <id> --email <address>', summary: 'Stop a person signing in (and end their sessions); reversible',
+    details: ['Passkeys, phones and recovery codes stay, unusable until user enable.'] },
+  { name: 'user enable', group: 'Users', args: '--tenant <id> --email <address>', summary: 'Let a disabled person sign in again' },
+  { name: 'user delete', group: 'Users', args: '--tenant <id> --email <address> [--yes]', summary: 'Delete a person with their passkeys, phones and sessions',
+    details: ['Without --yes it only says what would be deleted. It cannot be undone.'] },
+  { name: 'keys rotate', group: 'Keys', args: '--tenant <id>', summary: 'Publish a new signing key; it signs 48 hours later' },
+  { name: 'passport enrol', group: 'Passport (approve sign-ins from this terminal, as a phone would)', args: '<enrolment link> [--name <name>] [--file <path>]',
+    summary: 'Enrol with the link from "Your passkeys → Set up a phone"',
+    details: ['--file: where the device key is kept (default ~/.sesame-passport.json, or SESAME_PASSPORT_FILE).'] },
+  { name: 'passport list', group: 'Passport (approve sign-ins from this terminal, as a phone would)', args: '[--file <path>]', summary: 'Sign-in requests waiting for you (push)' },
+  { name: 'passport approve', group: 'Passport (approve sign-ins from this terminal, as a phone would)', args: '<request link or id> [--number <n>] [--file <path>]', summary: 'Check who asks, pick the number, approve' },
+  { name: 'passport deny', group: 'Passport (approve sign-ins from this terminal, as a phone would)', args: '<request link or id> [--file <path>]', summary: 'Deny a request' },
+];
+
+export function findCommand(words: string[]): CommandHelp | undefined {
+  return COMMANDS.find((c) => c.name === words.slice(0, 2).join(' '));
+}
+
+export function usageLine(command: CommandHelp): string {
+  return `Usage: sesame ${command.name}${command.args ? ` ${command.args}` : ''}`;
+}
+
+export function commandHelp(command: CommandHelp): string {
+  return [usageLine(command), '', command.summary + '.', ...(command.details?.length ? ['', ...command.details] : [])].join('\n');
+}
+
+export function overview(version: string): string {
+  const lines = [`sesame ${version}: passwordless FIDO sign-in as an OpenID Connect identity provider`, '', 'Usage: sesame <command> [options]'];
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  for (const group of [...new Set(COMMANDS.map((c) => c.group))]) {
+    lines.push('', group);
+    for (const c of COMMANDS.filter((x) => x.group === group)) lines.push(`  ${c.name.padEnd(width)}  ${c.summary}`);
+  }
+  lines.push(
+    '',
+    'sesame help <command> (or sesame <command> --help) shows a command\'s options; sesame --version its version.',
+    'Settings come from the environment, as for the server (DATABASE_URL, DATA_DIR, PUBLIC_URL, SESAME_SECRET_KEY),',
+    'and from ./.env or the file ENV_FILE names (variables already set win).',
+  );
+  return lines.join('\n');
+}
