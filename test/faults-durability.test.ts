@@ -14,6 +14,7 @@ import { openDatabase } from '../src/storage/db.js';
 import { createServices } from '../src/services.js';
 import { createLogger } from '../src/log.js';
 import { SecretBox } from '../src/secrets/secret-box.js';
+import { registerMailbox } from './support/mailbox.js';
 import { randomBytes } from 'node:crypto';
 import type { Client } from '../src/storage/repositories/clients.js';
 
@@ -30,20 +31,23 @@ for (const kind of await databases()) {
     test('acknowledged sign-ups survive and nothing is half-written', { timeout: 60_000 }, async () => {
       // The child server and this test's own connection share the database and its secret key.
       const env: Record<string, string> = { SESAME_SECRET_KEY: randomBytes(32).toString('base64url') };
+      // The data folder holds the SQLite file, or (on PostgreSQL) only the dev outbox the mailed codes land in.
+      env.DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-faults-'));
+      cleanups.push(() => fs.rmSync(env.DATA_DIR, { recursive: true, force: true }));
       if (kind === 'postgres') {
         const { databaseUrl, drop } = await pgSchema();
         env.DATABASE_URL = databaseUrl;
         cleanups.push(drop);
-      } else {
-        env.DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-faults-'));
-        cleanups.push(() => fs.rmSync(env.DATA_DIR, { recursive: true, force: true }));
       }
       let server: ChildServer = await spawnServer(env);
       cleanups.push(() => stopServer(server));
-      const inspect = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR ?? '', secrets: new SecretBox(Buffer.from(env.SESAME_SECRET_KEY, 'base64url')) });
+      const inspect = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR, secrets: new SecretBox(Buffer.from(env.SESAME_SECRET_KEY, 'base64url')) });
       cleanups.push(() => inspect.close());
       const config = loadConfig({ ...env, PUBLIC_URL: server.origin, LOG_LEVEL: 'silent' });
-      const client: Client = await createServices(config, inspect, createLogger('silent')).tenants.createClient({ tenantId: 'demo', name: 'Durability RP', redirectUris: [RP_REDIRECT] });
+      const services = createServices(config, inspect, createLogger('silent'));
+      // Sign-ups read their e-mail code from the child's outbox, through this test's view of the database.
+      registerMailbox(server.origin, services);
+      const client: Client = await services.tenants.createClient({ tenantId: 'demo', name: 'Durability RP', redirectUris: [RP_REDIRECT] });
 
       const acknowledged: Array<{ email: string; authenticator: SoftwareAuthenticator }> = [];
       const worker = async (w: number) => {

@@ -1,3 +1,9 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { registerMailbox } from './support/mailbox.js';
+import type { Database } from '../src/storage/db.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -29,11 +35,16 @@ describe('two nodes on one PostgreSQL', { skip: !hasPostgres && 'PostgreSQL not 
   let publicUrl: string;
   let client: Client;
 
+  // Shared by both nodes and this test: the secret key of the deployment, and a data folder for the dev outbox.
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-nodes-'));
+  const secretKey = randomBytes(32).toString('base64url');
+  let database: Database;
+
   const databaseUrl = () => `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
 
   const startNode = async (port: number) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-      env: { ...process.env, PORT: String(port), PUBLIC_URL: publicUrl, DATABASE_URL: databaseUrl(), LOG_LEVEL: 'warn', RATE_LIMIT_PER_IP: '10000', RATE_LIMIT_AUTH_PER_IP: '10000' },
+      env: { ...process.env, PORT: String(port), PUBLIC_URL: publicUrl, DATABASE_URL: databaseUrl(), DATA_DIR: dataDir, SESAME_SECRET_KEY: secretKey, LOG_LEVEL: 'warn', RATE_LIMIT_PER_IP: '10000', RATE_LIMIT_AUTH_PER_IP: '10000' },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     nodes.push(child);
@@ -55,16 +66,16 @@ describe('two nodes on one PostgreSQL', { skip: !hasPostgres && 'PostgreSQL not 
     publicUrl = `http://localhost:${portA}`;
     await startNode(portA);
     await startNode(portB);
-    const config = loadConfig({ DATABASE_URL: databaseUrl(), PUBLIC_URL: publicUrl, LOG_LEVEL: 'silent' });
-    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, secrets: new SecretBox(loadSecretKey(config).key) });
-    try {
-      client = await createServices(config, database, createLogger('silent')).tenants.createClient({ tenantId: 'demo', name: 'Two-node RP', redirectUris: [RP_REDIRECT] });
-    } finally {
-      await database.close();
-    }
+    const config = loadConfig({ DATABASE_URL: databaseUrl(), PUBLIC_URL: publicUrl, LOG_LEVEL: 'silent', DATA_DIR: dataDir, SESAME_SECRET_KEY: secretKey });
+    database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, secrets: new SecretBox(loadSecretKey(config).key) });
+    const services = createServices(config, database, createLogger('silent'));
+    registerMailbox(publicUrl, services); // sign-up reads its e-mail code from the nodes' outbox
+    client = await services.tenants.createClient({ tenantId: 'demo', name: 'Two-node RP', redirectUris: [RP_REDIRECT] });
   });
 
   after(async () => {
+    await database?.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
     for (const node of nodes) node.kill('SIGTERM');
     await Promise.all(nodes.map((n) => new Promise((r) => (n.exitCode !== null ? r(null) : n.once('exit', r)))));
     const admin = new pg.Client({ connectionString: POSTGRES_URL });
