@@ -1,159 +1,264 @@
 /**
- * `npm run bench [-- --quick]`: end-to-end passkey sign-ins per second.
+ * `npm run bench [-- --quick | --smoke] [-- --out <file>]`: what one passkey sign-in costs.
  *
- * Starts Sesame in its own process on a fresh SQLite database, registers users, then drives
- * complete sign-ins from this process (authorize → sign-in page → passkey assertion from the
- * software authenticator → code → token → ID token verified against the JWKS). In the same run it
- * times the crypto floor of one sign-in (ES256 assertion verification + RS256 ID-token signature +
- * hashing) and reads the server's CPU time from /proc, and prints
- * `ratio=<server CPU per sign-in / floor> signins_per_s=<n> p99_ms=<n> rss_mb=<n>`.
- * BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the server process there (open it in Chrome DevTools).
+ * In one run: the crypto floor (CPU time of the crypto no passkey IdP can avoid), the architecture
+ * floor (a bare oidc-provider configured as Sesame's, driven the same way), and Sesame itself on
+ * SQLite (and on PostgreSQL when DATABASE_URL is set): server CPU per sign-in at steady state,
+ * throughput at saturation (closed loop), latency at a fixed arrival rate of 70 % of saturation
+ * (open loop), idle RSS and RSS under load, time from start to /readyz, the time of each request of
+ * a sign-in, SQL statements per sign-in, and the latency on a database of a million users against
+ * one of a thousand. Each server runs in its own process; this process is the load generator.
+ * Prints a table and a last line `ratio=… oidc_ratio=… signins_per_s=… p99_ms=… rss_mb=… idle_rss_mb=…`,
+ * and writes everything to bench/results/latest.json (or --out).
+ * BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each server process there.
  */
-import { spawn } from 'node:child_process';
-import { createHash, generateKeyPairSync, sign, verify } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SignJWT, importJWK, exportJWK } from 'jose';
-import { SoftwareAuthenticator } from '../sdk/software-authenticator.js';
-import { UserAgent } from '../test/support/user-agent.js';
+import pg from 'pg';
 import { freePort } from '../test/support/server.js';
-import { authorizeUrl, exchangeCode, finishAtRp, openSignInPage, signIn, signUp, verifyIdToken } from '../test/support/flow.js';
+import { measureCryptoFloor } from './crypto-floor.js';
+import { startServerProcess, type ServerProcess } from './child.js';
+import { bareFlow, closedLoop, openLoop, percentile, RequestTimer, sequential, sesameFlow, UserPool, type RunResult, type SignInFlow } from './load.js';
+import { createBenchClient, openBenchDatabase, seedActiveUsers, seedFillerUsers, type BenchUser } from './support.js';
+import type { ServerStats } from './stats.js';
 
-const quick = process.argv.includes('--quick');
-const USERS = quick ? 16 : 64;
-const CONCURRENCY = quick ? 8 : 16;
-const DURATION_MS = quick ? 15_000 : 60_000;
+const mode = process.argv.includes('--smoke') ? 'smoke' : process.argv.includes('--quick') ? 'quick' : 'full';
+const outIndex = process.argv.indexOf('--out');
+const outFile = outIndex > 0 ? process.argv[outIndex + 1] : path.join(import.meta.dirname, 'results', 'latest.json');
+const settings = {
+  full: { concurrency: 8, closedMs: 20_000, openMs: 20_000, warmup: 40, timed: 40, smallDb: 1_000, bigDb: 1_000_000, floorIterations: 400 },
+  quick: { concurrency: 8, closedMs: 4_000, openMs: 4_000, warmup: 16, timed: 12, smallDb: 1_000, bigDb: 100_000, floorIterations: 150 },
+  smoke: { concurrency: 2, closedMs: 600, openMs: 600, warmup: 4, timed: 3, smallDb: 100, bigDb: 2_000, floorIterations: 10 },
+}[mode];
+// PostgreSQL is measured when asked for; the smoke run stays self-contained.
+const databaseUrl = mode === 'smoke' ? undefined : process.env.DATABASE_URL || undefined;
+
+interface PhaseResult {
+  completed: number;
+  failures: number;
+  signinsPerS: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  cpuMsPerSignIn: number;
+}
+
+interface TargetResult {
+  readyMs: number;
+  idleRssMb: number;
+  loadRssMb: number;
+  saturation: PhaseResult;
+  openLoop: PhaseResult & { offeredPerS: number };
+  /** Sign-ins one at a time: median time of each kind of request, and of the whole sign-in (the median shrugs off the shared machine's hiccups). */
+  sequential: { signInMs: number; requests: Array<{ request: string; count: number; medianMs: number }> };
+  sqlPerSignIn?: number;
+  topSql?: Array<{ sql: string; perSignIn: number }>;
+}
+
+const timer = new RequestTimer();
+
+async function measureTarget(server: ServerProcess, flow: SignInFlow, users: BenchUser[] | undefined, withSql: boolean): Promise<TargetResult> {
+  const pool = new UserPool(users, settings.concurrency * 4);
+  const idle = await server.stats();
+  // Warm-up, not counted: every user once (a first sign-in on a device is announced by mail), then some more.
+  await sequential(flow, pool, Math.max(settings.warmup, users?.length ?? 0));
+  await closedLoop(flow, pool, settings.concurrency, Math.min(2_000, settings.closedMs));
+
+  const before = await server.stats();
+  const seq = await timer.around(() => sequential(flow, pool, settings.timed));
+  const after = await server.stats();
+  failIf(seq, 'sequential');
+
+  let loadRss = 0;
+  const sampler = setInterval(() => void server.stats().then((s) => { loadRss = Math.max(loadRss, s.rssBytes); }), 250);
+  try {
+    const saturation = await phase(server, () => closedLoop(flow, pool, settings.concurrency, settings.closedMs));
+    const rate = Math.max(1, saturation.signinsPerS * 0.7);
+    const open = await phase(server, () => openLoop(flow, pool, rate, settings.openMs));
+    return {
+      readyMs: round(server.readyMs),
+      idleRssMb: round(idle.rssBytes / 2 ** 20),
+      loadRssMb: round(loadRss / 2 ** 20),
+      saturation,
+      openLoop: { ...open, offeredPerS: round(rate) },
+      sequential: {
+        signInMs: round(median(seq.latenciesMs)),
+        requests: [...timer.byKind].map(([request, times]) => ({ request, count: round(times.length / seq.completed), medianMs: round(median(times)) })),
+      },
+      ...(withSql ? sqlFigures(before, after, seq.completed) : {}),
+    };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+async function phase(server: ServerProcess, run: () => Promise<RunResult>): Promise<PhaseResult> {
+  const before = await server.stats();
+  const result = await run();
+  const after = await server.stats();
+  failIf(result, 'load');
+  const sorted = [...result.latenciesMs].sort((a, b) => a - b);
+  return {
+    completed: result.completed,
+    failures: result.failures,
+    signinsPerS: round(result.completed / result.elapsedS),
+    p50Ms: round(percentile(sorted, 50)),
+    p90Ms: round(percentile(sorted, 90)),
+    p99Ms: round(percentile(sorted, 99)),
+    cpuMsPerSignIn: round((after.cpuUs - before.cpuUs) / 1000 / Math.max(1, result.completed), 3),
+  };
+}
+
+function sqlFigures(before: ServerStats, after: ServerStats, signIns: number) {
+  const earlier = new Map(before.bySql);
+  const top = after.bySql.map(([text, n]) => ({ sql: text.replace(/\s+/g, ' ').slice(0, 160), perSignIn: round((n - (earlier.get(text) ?? 0)) / signIns) }))
+    .filter((s) => s.perSignIn > 0).sort((a, b) => b.perSignIn - a.perSignIn);
+  return { sqlPerSignIn: round((after.statements - before.statements) / signIns), topSql: top.slice(0, 12) };
+}
+
+async function sesame(databaseKind: 'sqlite' | 'postgres') {
+  const port = await freePort();
+  const origin = `http://localhost:${port}`;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-bench-'));
+  const pgSchema = databaseKind === 'postgres' ? `bench_${randomBytes(6).toString('hex')}` : undefined;
+  if (pgSchema) await withPg(databaseUrl!, (c) => c.query(`create schema ${pgSchema}`));
+  let server: ServerProcess | undefined;
+  try {
+    server = await startServerProcess(path.join(import.meta.dirname, 'server-entry.ts'), port, {
+      PUBLIC_URL: origin, DATA_DIR: dataDir, LOG_LEVEL: 'silent', SESAME_DEMO: 'true', DATABASE_URL: databaseKind === 'postgres' ? databaseUrl! : '',
+      BENCH_PG_SCHEMA: pgSchema ?? '', RATE_LIMIT_PER_IP: '100000000', RATE_LIMIT_PER_ACCOUNT: '100000000', RATE_LIMIT_AUTH_PER_IP: '100000000',
+    });
+    const database = await openBenchDatabase(dataDir, databaseKind === 'postgres' ? databaseUrl : undefined, pgSchema);
+    try {
+      const client = await createBenchClient(database, dataDir);
+      const { users, publicKey } = await seedActiveUsers(database, settings.concurrency * 4, 'localhost');
+      await seedFillerUsers(database, users.length, settings.smallDb, publicKey);
+      const flow = sesameFlow(origin, client);
+      const result = await measureTarget(server, flow, users, true);
+      if (databaseKind === 'postgres') return { ...result };
+
+      // The same sign-ins one at a time, on a database of settings.bigDb users instead of settings.smallDb.
+      // Both measured after the load phases, so that neither runs on a colder process than the other.
+      const pool = new UserPool(users, users.length);
+      const small = await sequential(flow, pool, settings.timed);
+      failIf(small, 'small database');
+      const smallMs = median(small.latenciesMs);
+      const seedStart = performance.now();
+      await seedFillerUsers(database, settings.smallDb, settings.bigDb, publicKey);
+      const seedS = (performance.now() - seedStart) / 1000;
+      await sequential(flow, pool, settings.warmup);
+      const big = await sequential(flow, pool, settings.timed);
+      failIf(big, 'big database');
+      const bigMs = median(big.latenciesMs);
+      return {
+        ...result,
+        bigDatabase: {
+          smallUsers: settings.smallDb, bigUsers: settings.bigDb, seedSeconds: round(seedS),
+          smallSignInMs: round(smallMs), bigSignInMs: round(bigMs), differenceMs: round(bigMs - smallMs),
+        },
+      };
+    } finally {
+      await database.close();
+    }
+  } finally {
+    await server?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    if (pgSchema) await withPg(databaseUrl!, (c) => c.query(`drop schema ${pgSchema} cascade`));
+  }
+}
+
+async function bare(): Promise<TargetResult> {
+  const port = await freePort();
+  const server = await startServerProcess(path.join(import.meta.dirname, 'bare-oidc.ts'), port, {});
+  try {
+    return await measureTarget(server, bareFlow(server.origin), undefined, false);
+  } finally {
+    await server.stop();
+  }
+}
 
 async function main() {
-  const port = await freePort();
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-bench-'));
-  const origin = `http://localhost:${port}`;
-  const child = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), '--import', 'tsx', 'src/server.ts'], {
-    env: { ...process.env, PORT: String(port), PUBLIC_URL: origin, DATA_DIR: dataDir, LOG_LEVEL: 'silent', SESAME_DEMO: 'true', DATABASE_URL: '', RATE_LIMIT_PER_IP: '1000000', RATE_LIMIT_PER_ACCOUNT: '1000000', RATE_LIMIT_AUTH_PER_IP: '1000000' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  try {
-    await waitForReady(origin);
-    const server = { origin, port } as never;
-    const { TestClientFactory } = await import('./support.js');
-    const client = await TestClientFactory.create(dataDir);
+  const started = performance.now();
+  const cryptoFloor = await measureCryptoFloor(settings.floorIterations, mode === 'smoke' ? 2 : 5);
+  const bareOidc = await bare();
+  const sqlite = await sesame('sqlite');
+  const postgres = databaseUrl ? await sesame('postgres') : undefined;
 
-    // Register users (not timed).
-    const users: Array<{ email: string; authenticator: SoftwareAuthenticator }> = [];
-    for (let i = 0; i < USERS; i += 1) {
-      const authenticator = new SoftwareAuthenticator();
-      const ua = new UserAgent(origin);
-      const email = `bench${i}@example.com`;
-      const { base } = await openSignInPage(ua, authorizeUrl(server, client));
-      await signUp(ua, authenticator, base, email, `Bench ${i}`);
-      users.push({ email, authenticator });
-    }
-
-    const signInOnce = async (user: (typeof users)[number], n: number) => {
-      const ua = new UserAgent(origin);
-      const { base } = await openSignInPage(ua, authorizeUrl(server, client, { nonce: `n${n}`, state: `s${n}` }));
-      const result = await finishAtRp(ua, await signIn(ua, user.authenticator, base, user.email));
-      const tokens = await exchangeCode(server, client, result.params.code);
-      if (tokens.status !== 200) throw new Error(`token endpoint answered ${tokens.status}`);
-      const claims = await verifyIdToken(server, client, tokens.body.id_token);
-      if (claims.email !== user.email) throw new Error('wrong user in ID token');
-    };
-
-    // Warm-up, then the timed run.
-    for (let i = 0; i < CONCURRENCY; i += 1) await signInOnce(users[i % users.length], i);
-    const cpuBefore = processCpuMs(child.pid!);
-    const latencies: number[] = [];
-    let failures = 0;
-    let counter = 0;
-    const start = performance.now();
-    // Each worker signs in its own users: one passkey used twice at the same moment is (rightly) refused.
-    const perWorker = USERS / CONCURRENCY;
-    await Promise.all(Array.from({ length: CONCURRENCY }, async (_, worker) => {
-      while (performance.now() - start < DURATION_MS) {
-        const n = counter++;
-        const t0 = performance.now();
-        try {
-          await signInOnce(users[worker * perWorker + (n % perWorker)], n);
-          latencies.push(performance.now() - t0);
-        } catch (error) {
-          failures += 1;
-          if (failures < 5) console.error(`sign-in failed: ${(error as Error).message}`);
-        }
-      }
-    }));
-    const elapsedS = (performance.now() - start) / 1000;
-    const serverCpuMs = processCpuMs(child.pid!) - cpuBefore;
-    const rssMb = processRssMb(child.pid!);
-
-    latencies.sort((a, b) => a - b);
-    const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
-    const signinsPerS = latencies.length / elapsedS;
-    const cpuPerSignIn = serverCpuMs / Math.max(1, latencies.length);
-    const floorMs = await cryptoFloorMs();
-    const ratio = cpuPerSignIn / floorMs;
-
-    console.log('');
-    console.log(`Sesame sign-in benchmark (${quick ? 'quick' : 'full'}): ${CONCURRENCY} concurrent clients, ${USERS} users, ${elapsedS.toFixed(1)} s, SQLite`);
-    console.table({
-      'sign-ins completed': latencies.length,
-      'failures': failures,
-      'sign-ins per second': Number(signinsPerS.toFixed(1)),
-      'latency p50 (ms)': Number(pct(50).toFixed(1)),
-      'latency p99 (ms)': Number(pct(99).toFixed(1)),
-      'server CPU per sign-in (ms)': Number(cpuPerSignIn.toFixed(2)),
-      'crypto floor per sign-in (ms)': Number(floorMs.toFixed(3)),
-      'server RSS (MB)': Number(rssMb.toFixed(0)),
-    });
-    console.log(`ratio=${ratio.toFixed(1)} signins_per_s=${signinsPerS.toFixed(1)} p99_ms=${pct(99).toFixed(1)} rss_mb=${rssMb.toFixed(0)}`);
-    if (failures > 0) process.exitCode = 1;
-  } finally {
-    child.kill('SIGTERM');
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  }
-}
-
-/** The unavoidable crypto of one sign-in: verify the ES256 assertion, sign the RS256 ID token, hash. */
-async function cryptoFloorMs(): Promise<number> {
-  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const rsaKey = await importJWK({ ...(await exportJWK(rsa.privateKey)), alg: 'RS256' }, 'RS256');
-  const authData = Buffer.alloc(37, 1);
-  const clientData = Buffer.from(JSON.stringify({ type: 'webauthn.get', challenge: 'x'.repeat(43), origin: 'https://id.example.com' }));
-  const signature = sign('sha256', Buffer.concat([authData, createHash('sha256').update(clientData).digest()]), ec.privateKey);
-  const once = async () => {
-    const clientDataHash = createHash('sha256').update(clientData).digest();
-    createHash('sha256').update('localhost').digest();
-    if (!verify('sha256', Buffer.concat([authData, clientDataHash]), ec.publicKey, signature)) throw new Error('floor verify failed');
-    await new SignJWT({ sub: 'user', name: 'Bench', email: 'b@example.com', nonce: 'n' }).setProtectedHeader({ alg: 'RS256', kid: 'k' })
-      .setIssuer('https://id.example.com/t/oidc').setAudience('client').setIssuedAt().setExpirationTime('1h').sign(rsaKey);
+  const summary = {
+    ratio: round(sqlite.saturation.cpuMsPerSignIn / cryptoFloor.totalMs, 1),
+    oidc_ratio: round(sqlite.saturation.cpuMsPerSignIn / bareOidc.saturation.cpuMsPerSignIn, 1),
+    signins_per_s: sqlite.saturation.signinsPerS,
+    p99_ms: sqlite.openLoop.p99Ms,
+    rss_mb: sqlite.loadRssMb,
+    idle_rss_mb: sqlite.idleRssMb,
   };
-  for (let i = 0; i < 50; i += 1) await once();
-  const iterations = 400;
-  const t0 = performance.now();
-  for (let i = 0; i < iterations; i += 1) await once();
-  return (performance.now() - t0) / iterations;
+  const report = {
+    mode,
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadAverage: os.loadavg().map((l) => round(l)), node: process.version },
+    settings,
+    cryptoFloor: { assertionMs: round(cryptoFloor.assertionMs, 3), idTokenMs: round(cryptoFloor.idTokenMs, 3), totalMs: round(cryptoFloor.totalMs, 3) },
+    bareOidc,
+    sqlite,
+    ...(postgres ? { postgres } : {}),
+    durationS: round((performance.now() - started) / 1000),
+    summary,
+  };
+  print(report, { bareOidc, sqlite, postgres });
+  fs.mkdirSync(path.dirname(outFile), { recursive: true });
+  fs.writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`);
+  const line = Object.entries(summary).map(([k, v]) => `${k}=${v}`).join(' ');
+  console.log(line);
 }
 
-function processCpuMs(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
-  return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
-}
-
-function processRssMb(pid: number): number {
-  const kb = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  return Number(kb) / 1024;
-}
-
-async function waitForReady(origin: string): Promise<void> {
-  for (let i = 0; i < 200; i += 1) {
-    try {
-      if ((await fetch(`${origin}/readyz`)).ok) return;
-    } catch { /* not listening yet */ }
-    await new Promise((r) => setTimeout(r, 100));
+function print(report: { mode: string; machine: { loadAverage: number[] }; cryptoFloor: { assertionMs: number; idTokenMs: number; totalMs: number }; durationS: number }, targets: Record<string, TargetResult | undefined>) {
+  const present = Object.entries(targets).filter((e): e is [string, TargetResult] => e[1] !== undefined);
+  console.log(`\nSesame sign-in benchmark (${report.mode}), load average ${report.machine.loadAverage.join(' ')}, ${report.durationS} s`);
+  console.log(`Crypto floor per sign-in: ${report.cryptoFloor.totalMs} ms CPU (ES256 assertion ${report.cryptoFloor.assertionMs} ms + RS256 ID token ${report.cryptoFloor.idTokenMs} ms)`);
+  const rows: Record<string, Record<string, number | string>> = {};
+  const row = (label: string, value: (t: TargetResult) => number | string | undefined) => {
+    rows[label] = Object.fromEntries(present.map(([name, t]) => [name, value(t) ?? '']));
+  };
+  row('server CPU per sign-in, saturated (ms)', (t) => t.saturation.cpuMsPerSignIn);
+  row('server CPU per sign-in, 70 % load (ms)', (t) => t.openLoop.cpuMsPerSignIn);
+  row('sign-ins per second (closed loop)', (t) => t.saturation.signinsPerS);
+  row('closed loop p50 / p99 (ms)', (t) => `${t.saturation.p50Ms} / ${t.saturation.p99Ms}`);
+  row('open loop rate (per s)', (t) => t.openLoop.offeredPerS);
+  row('open loop p50 / p90 / p99 (ms)', (t) => `${t.openLoop.p50Ms} / ${t.openLoop.p90Ms} / ${t.openLoop.p99Ms}`);
+  row('one sign-in alone (ms)', (t) => t.sequential.signInMs);
+  row('SQL statements per sign-in', (t) => t.sqlPerSignIn);
+  row('idle RSS (MB)', (t) => t.idleRssMb);
+  row('RSS under load (MB)', (t) => t.loadRssMb);
+  row('start to ready (ms)', (t) => t.readyMs);
+  row('failures', (t) => t.saturation.failures + t.openLoop.failures);
+  console.table(rows);
+  for (const [name, t] of present) {
+    console.log(`Requests of one sign-in, ${name} (median ms, one at a time):`);
+    console.table(Object.fromEntries(t.sequential.requests.map((r) => [r.request, { 'per sign-in': r.count, 'median ms': r.medianMs }])));
   }
-  throw new Error('the server did not become ready within 20 s');
+  const sqlite = targets.sqlite as TargetResult & { bigDatabase: Record<string, number> };
+  const big = sqlite.bigDatabase;
+  console.log(`${big.bigUsers} users against ${big.smallUsers}: one sign-in ${big.bigSignInMs} ms against ${big.smallSignInMs} ms (${big.differenceMs >= 0 ? '+' : ''}${big.differenceMs} ms); seeded in ${big.seedSeconds} s`);
 }
+
+function failIf(result: RunResult, what: string) {
+  if (result.failures > 0) process.exitCode = 1;
+  if (result.completed === 0) throw new Error(`no sign-in completed in the ${what} phase`);
+}
+
+async function withPg<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 50);
+const round = (value: number, digits = 1) => Number(value.toFixed(digits));
 
 await main();

@@ -1,0 +1,64 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { ServerStats } from './stats.js';
+
+/** A server under test in its own process, started by the load generator. */
+export interface ServerProcess {
+  origin: string;
+  /** Spawn to /readyz answering 200. */
+  readyMs: number;
+  stats(): Promise<ServerStats>;
+  stop(): Promise<void>;
+}
+
+let nextId = 0;
+
+/** Starts `entry` (a bench/*.ts file) under tsx with an IPC channel and waits for /readyz. */
+export async function startServerProcess(entry: string, port: number, env: Record<string, string>): Promise<ServerProcess> {
+  const origin = `http://localhost:${port}`;
+  const profile = process.env.BENCH_CPU_PROF;
+  const t0 = performance.now();
+  const child: ChildProcess = spawn(process.execPath, [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), '--import', 'tsx', entry], {
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  let exited = false;
+  const exit = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
+  const pending = new Map<number, (stats: ServerStats) => void>();
+  child.on('message', (message: { id: number; stats: ServerStats }) => pending.get(message.id)?.(message.stats));
+  try {
+    await waitForReady(origin, () => exited);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  const readyMs = performance.now() - t0;
+  return {
+    origin,
+    readyMs,
+    stats: () => new Promise((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, (stats) => { pending.delete(id); resolve(stats); });
+      child.send({ type: 'stats', id }, (error) => error && reject(error));
+    }),
+    async stop() {
+      if (exited) return;
+      child.send({ type: 'stop' });
+      // --cpu-prof writes the profile on a normal exit; a stuck close still ends.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exit;
+      clearTimeout(timer);
+    },
+  };
+}
+
+async function waitForReady(origin: string, exited: () => boolean): Promise<void> {
+  const deadline = performance.now() + 60_000;
+  while (performance.now() < deadline) {
+    if (exited()) throw new Error(`the server at ${origin} exited before it was ready`);
+    try {
+      if ((await fetch(`${origin}/readyz`)).ok) return;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`the server at ${origin} did not become ready within 60 s`);
+}

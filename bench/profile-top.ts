@@ -1,0 +1,40 @@
+/**
+ * `npx tsx bench/profile-top.ts <file.cpuprofile> [count]`: where a server process spent its CPU,
+ * from a profile written with BENCH_CPU_PROF — self time by function and by package (a
+ * node_modules package, Sesame's own src/ folder, or Node's internals), largest first.
+ */
+import fs from 'node:fs';
+
+interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }
+interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
+
+const [file, countArg] = process.argv.slice(2);
+if (!file) throw new Error('usage: tsx bench/profile-top.ts <file.cpuprofile> [count]');
+const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as Profile;
+const count = Number(countArg ?? 25);
+const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+const selfUs = new Map<number, number>();
+profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+const totalUs = [...selfUs.values()].reduce((a, b) => a + b, 0);
+
+const relative = (url: string) => url.replace(`file://${process.cwd()}/`, '');
+const where = (url: string) => {
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
+  if (pkg) return pkg;
+  const own = /^(src|sdk|bench)\/([^/]+)/.exec(relative(url));
+  if (own) return `${own[1]}/${own[2]}`;
+  return url.startsWith('node:') ? 'node internals' : url === '' ? '(native / gc / idle)' : url;
+};
+const byFunction = new Map<string, number>();
+const byPackage = new Map<string, number>();
+for (const [id, us] of selfUs) {
+  const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
+  const key = `${functionName || '(anonymous)'} ${url ? `${relative(url).replace(/^.*node_modules\//, '')}:${lineNumber + 1}` : ''}`;
+  byFunction.set(key, (byFunction.get(key) ?? 0) + us);
+  byPackage.set(where(url), (byPackage.get(where(url)) ?? 0) + us);
+}
+const top = (map: Map<string, number>) => [...map].sort((a, b) => b[1] - a[1]).slice(0, count)
+  .map(([name, us]) => ({ name, 'self ms': Math.round(us / 1000), '%': Number(((100 * us) / totalUs).toFixed(1)) }));
+console.log(`${file}: ${(totalUs / 1e6).toFixed(1)} s sampled`);
+console.table(top(byPackage));
+console.table(top(byFunction));

@@ -1,0 +1,36 @@
+/**
+ * The benchmark's Sesame process: counts the SQL statements it runs, then starts Sesame as
+ * src/server.ts would. Counting happens here, outside src/, by wrapping the database drivers'
+ * entry points before Sesame uses them: better-sqlite3's prepare (Kysely prepares every statement
+ * it runs, BEGIN and COMMIT included) and pg's Client#query (the pool's clients and the LISTEN one).
+ * The load generator reads the counters, CPU time and RSS over the IPC channel (bench/child.ts).
+ */
+import SqliteDatabase from 'better-sqlite3';
+import pg from 'pg';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/log.js';
+import { startServer } from '../src/server.js';
+import { serveStats, type StatementCounter } from './stats.js';
+
+const statements: StatementCounter = { total: 0, bySql: new Map() };
+const count = (sql: unknown) => {
+  statements.total += 1;
+  const text = typeof sql === 'string' ? sql : (sql as { text?: string } | null)?.text ?? '?';
+  statements.bySql.set(text, (statements.bySql.get(text) ?? 0) + 1);
+};
+
+const prepare = SqliteDatabase.prototype.prepare;
+SqliteDatabase.prototype.prepare = function countedPrepare(this: SqliteDatabase.Database, source: string) {
+  count(source);
+  return prepare.call(this, source);
+} as typeof prepare;
+
+const query = pg.Client.prototype.query;
+pg.Client.prototype.query = function countedQuery(this: pg.Client, ...args: unknown[]) {
+  count(args[0]);
+  return (query as (...a: unknown[]) => unknown).apply(this, args);
+} as typeof query;
+
+const config = loadConfig();
+const running = await startServer(config, { logger: createLogger(config.logLevel), pgSchema: process.env.BENCH_PG_SCHEMA || undefined });
+serveStats(statements, () => running.close());
