@@ -15,6 +15,7 @@ import type { ClientAuth } from '../storage/repositories/clients.js';
 import { PASSPORT_USAGE, PassportUsageError, runPassportCommand } from './passport-commands.js';
 import { setTenantSettings, TENANT_SETTING_USAGE, TenantSettingError } from './tenant-settings.js';
 import { RECOVERY_TTL_MS } from '../accounts/recovery-service.js';
+import { MDS_USAGE, MdsUsageError, runMdsCommand } from './mds-commands.js';
 
 const USAGE = `Usage: sesame <command> [options]
 
@@ -55,6 +56,8 @@ Users and keys
 
 Settings come from the same environment as the server (DATABASE_URL, DATA_DIR, PUBLIC_URL, SESAME_SECRET_KEY).
 
+${MDS_USAGE}
+
 ${PASSPORT_USAGE}`;
 
 class UsageError extends Error {}
@@ -84,6 +87,8 @@ async function run(argv: string[], out: (line?: string) => void): Promise<void> 
       number: { type: 'string' },
       email: { type: 'string' },
       'email-recovery': { type: 'string' },
+      'allow-stale': { type: 'boolean' },
+      root: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -101,7 +106,8 @@ async function run(argv: string[], out: (line?: string) => void): Promise<void> 
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, secrets: new SecretBox(loadSecretKey(config).key) });
   const services = createServices(config, database, createLogger('silent'));
   try {
-    await dispatch(`${group} ${action ?? ''}`.trim(), rest, values, services, config, out);
+    if (group === 'mds') await runMdsCommand(action, rest, values, services, out);
+    else await dispatch(`${group} ${action ?? ''}`.trim(), rest, values, services, config, out);
   } finally {
     await database.close();
   }
@@ -308,7 +314,7 @@ export async function main(
     await run(argv, out);
     return 0;
   } catch (error) {
-    if (error instanceof UsageError || error instanceof PassportUsageError || error instanceof TenantSettingError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (error instanceof UsageError || error instanceof PassportUsageError || error instanceof TenantSettingError || error instanceof MdsUsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '.');
       err(`sesame: ${message}\n\n${USAGE}`);
       return 2;
