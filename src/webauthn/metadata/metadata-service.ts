@@ -107,7 +107,7 @@ export class MetadataService {
     }
     const index = buildIndex(payload);
     const securityStatuses = new Map([...index.values()].filter((e) => e.securityStatus).map((e) => [e.aaguid, e.securityStatus!]));
-    const blob = { no: payload.no, nextUpdate: payload.nextUpdate, loadedAt: now.getTime(), source: options.source, payload: JSON.stringify(payload) };
+    const blob = { no: payload.no, nextUpdate: payload.nextUpdate, loadedAt: Date.now(), source: options.source, payload: JSON.stringify(payload) };
     if (!await this.repository.replace(blob, securityStatuses)) {
       throw refused(`a BLOB with the same or a higher number was put in force at the same time (this one is ${payload.no}).`, NOT_NEWER);
     }
