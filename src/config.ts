@@ -1,6 +1,7 @@
 import net from 'node:net';
 import path from 'node:path';
 import { parseSecretKey } from './secrets/secret-key.js';
+import { SECURITY_STATUSES, type SecurityStatus } from './webauthn/metadata/authenticator-status.js';
 
 /**
  * Every setting Sesame reads, in one place (README.md, "Configuration", lists each variable). Read once at start-up and passed down;
@@ -58,6 +59,8 @@ export interface Config {
   pushServiceHosts: string[];
   /** Outgoing mail (src/mail): the SMTP server, the sender address, and whether a developer's outbox folder stands in for SMTP. */
   mail: MailConfig;
+  /** FIDO metadata (src/webauthn/metadata): where the daily refresh downloads the BLOB, and which reported statuses refuse a passkey. */
+  mds: { url: string | undefined; refusedStatuses: SecurityStatus[] };
 }
 
 export interface MailConfig {
@@ -126,7 +129,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       from: parseMailFrom(env.MAIL_FROM ?? `sesame@${new URL(publicUrl).hostname.replace(/^\[|\]$/g, '')}`),
       devOutbox: !env.SMTP_URL && !publicUrl.startsWith('https:'),
     },
+    mds: {
+      // A deployment keeps the FIDO metadata current by itself; a developer's Sesame loads BLOBs by hand (sesame mds load).
+      url: parseMdsUrl(env.MDS_URL ?? (publicUrl.startsWith('https:') ? FIDO_MDS_URL : 'off')),
+      refusedStatuses: parseRefusedStatuses(env.MDS_REFUSED_STATUSES ?? SECURITY_STATUSES.join(',')),
+    },
   };
+}
+
+export const FIDO_MDS_URL = 'https://mds3.fidoalliance.org/';
+
+function parseMdsUrl(raw: string): string | undefined {
+  if (!raw || raw === 'off') return undefined;
+  if (!/^https:\/\/[^\s/]+/.test(raw)) throw new Error(`MDS_URL must be an https:// address (the FIDO Metadata Service is ${FIDO_MDS_URL}) or off, got "${raw}".`);
+  return raw;
+}
+
+function parseRefusedStatuses(raw: string): SecurityStatus[] {
+  if (raw.trim() === 'none') return [];
+  const statuses = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = statuses.find((s) => !(SECURITY_STATUSES as readonly string[]).includes(s));
+  if (bad) throw new Error(`MDS_REFUSED_STATUSES must be none or a comma-separated list of ${SECURITY_STATUSES.join(', ')}; got "${bad}".`);
+  return statuses as SecurityStatus[];
 }
 
 /** The URL carries the password: no message here may repeat it. */

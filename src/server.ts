@@ -58,6 +58,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     ),
   });
   const services = createServices(config, database, log, { outboundCa: options.outboundCa, mailTuning: options.mailTuning });
+  await services.metadata.reload();
   startMetrics();
   if (config.demo) await seedDemo(services.tenants, config.publicUrl, database.secrets);
 
@@ -84,6 +85,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       services.recovery.purgeExpired(),
       services.emailVerification.purgeExpired(),
       services.sessions.purgeExpired(Date.now()),
+      services.metadata.refreshIfDue(),
     ])
       .catch((err) => log.warn({ err }, 'purging expired rows failed'));
     try {

@@ -36,6 +36,8 @@ import { RecoveryHasher } from './accounts/recovery-secrets.js';
 import { EmailVerificationService } from './accounts/email-verification.js';
 import { SecurityNotices } from './accounts/security-notices.js';
 import { UserDeviceRepository } from './storage/repositories/user-devices.js';
+import { MdsRepository } from './storage/repositories/mds.js';
+import { MetadataService } from './webauthn/metadata/metadata-service.js';
 
 const CODE_SENDS_PER_ADDRESS_PER_MINUTE = 3;
 
@@ -55,7 +57,9 @@ export function createServices(config: Config, database: Database, log: Logger, 
   const challenges = new ChallengeService(new ChallengeRepository(db));
   const mail = createMailSystem(config, database, log, options.mailTuning);
   const emailVerification = new EmailVerificationService(db, secrets, mail.service, config.publicUrl);
-  const passkeys = new PasskeyService(db, challenges, relyingPartyFor(config.publicUrl), emailVerification);
+  const metadata = new MetadataService(new MdsRepository(db), { url: config.mds.url, refusedStatuses: config.mds.refusedStatuses,
+    outbound: { allowPrivate: config.outboundAllowPrivate, extraCa: options.outboundCa } }, log);
+  const passkeys = new PasskeyService(db, challenges, relyingPartyFor(config.publicUrl), emailVerification, metadata);
   const crossDeviceRequests = new CrossDeviceRepository(db);
   const passportDevices = new PassportDeviceRepository(db);
   const outbound = new OutboundClient({ allowPrivate: config.outboundAllowPrivate, extraCa: options.outboundCa });
@@ -84,6 +88,8 @@ export function createServices(config: Config, database: Database, log: Logger, 
     recovery: new RecoveryService(new RecoveryRepository(db), new UserRepository(db), passkeys, passkeyRemoval, mail.service, rateLimitCounts,
       new RecoveryHasher(secrets), config.publicUrl, log),
     passkeys,
+    /** FIDO metadata: the BLOB in force, what it says per AAGUID, `sesame mds load`, the daily refresh. */
+    metadata,
     emailVerification,
     securityNotices: new SecurityNotices(mail.service, new UserDeviceRepository(db), log),
     outbound,

@@ -30,8 +30,9 @@ export function providerName(aaguid: string): string | undefined {
   return Object.hasOwn(providers, key) ? providers[key] : undefined;
 }
 
-export function labelPasskey(passkey: PasskeyFacts): PasskeyLabel {
-  const provider = providerName(passkey.aaguid);
+/** `metadataName`: the description the FIDO metadata in force gives the AAGUID, preferred to the catalogue's. */
+export function labelPasskey(passkey: PasskeyFacts, metadataName?: string): PasskeyLabel {
+  const provider = metadataName ?? providerName(passkey.aaguid);
   const name = passkey.name ?? provider ?? GENERIC_NAME;
   // Synced passkeys are backed up and reach the person's other devices; device-bound ones never
   // leave the device or security key that made them.

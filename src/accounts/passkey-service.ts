@@ -14,6 +14,7 @@ import { SUPPORTED_ALGORITHMS, verifyRegistration, type VerifiedRegistration } f
 import { verifyAssertion } from '../webauthn/verify-assertion.js';
 import type { AuthenticationResponse, RegistrationResponse } from '../webauthn/response-schema.js';
 import { ACR_PHISHING_RESISTANT, amrFor } from '../webauthn/amr.js';
+import type { MetadataService } from '../webauthn/metadata/metadata-service.js';
 
 export interface CeremonyStart<T> {
   challengeId: string;
@@ -52,6 +53,7 @@ export class PasskeyService {
     private readonly challenges: ChallengeService,
     private readonly rp: RelyingParty,
     private readonly verifications: EmailVerificationService,
+    private readonly metadata: Pick<MetadataService, 'assertAuthenticatorAllowed' | 'assertCredentialAllowed'>,
   ) {
     this.users = new UserRepository(db);
     this.credentials = new CredentialRepository(db);
@@ -92,12 +94,7 @@ export class PasskeyService {
   async finishSignUp(tenant: Tenant, interactionUid: string, input: { challengeId: string; response: RegistrationResponse }): Promise<SignedIn> {
     const record = await this.challenges.consume(input.challengeId, { tenantId: tenant.id, interactionUid, purpose: 'registration' });
     const payload = record.payload as SignUpPayload;
-    const verified = await verifyRegistration(input.response, {
-      challenge: record.challenge,
-      origin: this.rp.origin,
-      rpId: this.rp.rpId,
-      requireUserVerification: true,
-    });
+    const verified = await this.verifyNewPasskey(input.response, record.challenge);
     const now = Date.now();
     const verificationId = payload.verificationId;
     const user: User = { tenantId: tenant.id, id: payload.userId, email: payload.email, emailVerified: Boolean(verificationId), displayName: payload.displayName, createdAt: now };
@@ -135,7 +132,7 @@ export class PasskeyService {
   async finishAddPasskey(tenant: Tenant, bindingId: string, user: User, input: { challengeId: string; response: RegistrationResponse }): Promise<StoredCredential> {
     const record = await this.challenges.consume(input.challengeId, { tenantId: tenant.id, interactionUid: bindingId, purpose: 'registration' });
     if (record.payload.userId !== user.id) throw badRequest('This passkey request was started for another account.', 'challenge_invalid');
-    const verified = await verifyRegistration(input.response, { challenge: record.challenge, origin: this.rp.origin, rpId: this.rp.rpId, requireUserVerification: true });
+    const verified = await this.verifyNewPasskey(input.response, record.challenge);
     if (await this.credentials.find(tenant.id, verified.credentialId)) throw conflict('This passkey is already registered.', 'credential_exists');
     const credential = this.toStoredCredential(tenant.id, user.id, verified, Date.now());
     await this.credentials.insert(credential);
@@ -158,6 +155,13 @@ export class PasskeyService {
     if (!await this.credentials.rename(tenantId, userId, credentialId, name)) {
       throw notFound('This passkey is not registered to your account.', 'unknown_credential');
     }
+  }
+
+  /** A new passkey must verify, and its model must not be one the FIDO metadata reports unsafe. */
+  private async verifyNewPasskey(response: RegistrationResponse, challenge: string): Promise<VerifiedRegistration> {
+    const verified = await verifyRegistration(response, { challenge, origin: this.rp.origin, rpId: this.rp.rpId, requireUserVerification: true });
+    this.metadata.assertAuthenticatorAllowed(verified.aaguid);
+    return verified;
   }
 
   /** Discoverable (resident) passkeys with user verification; attestation is not asked for. */
@@ -242,6 +246,8 @@ export class PasskeyService {
       requireUserVerification: true,
       credential: { id: credential.id, publicKey: credential.publicKey, counter: credential.signCount },
     });
+    // After the signature, so that only the passkey's holder learns it is refused.
+    this.metadata.assertCredentialAllowed(credential);
     const recorded = await this.credentials.recordUse(tenant.id, credential.id, credential.signCount, {
       signCount: verified.newCounter,
       backedUp: verified.backedUp,

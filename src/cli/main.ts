@@ -20,6 +20,7 @@ import { commandHelp, findCommand, overview, usageLine } from './commands.js';
 import { table } from './table.js';
 import { loadEnvFile } from '../env-file.js';
 import { RECOVERY_TTL_MS } from '../accounts/recovery-service.js';
+import { MdsUsageError, runMdsCommand } from './mds-commands.js';
 
 class UsageError extends Error {}
 
@@ -43,6 +44,8 @@ const OPTIONS = {
   number: { type: 'string' },
   email: { type: 'string' },
   yes: { type: 'boolean' },
+  'allow-stale': { type: 'boolean' },
+  root: { type: 'string', multiple: true },
   // tenant set: one per entry of TENANT_SETTINGS
   ...Object.fromEntries(Object.keys(TENANT_SETTINGS).map((flag) => [flag, { type: 'string' }])),
   help: { type: 'boolean', short: 'h' },
@@ -95,7 +98,8 @@ async function run(argv: string[], out: (line?: string) => void): Promise<void> 
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, secrets: new SecretBox(loadSecretKey(config).key) });
   const services = createServices(config, database, createLogger('silent'));
   try {
-    await dispatch(`${group} ${action ?? ''}`.trim(), rest, values, services, config, out);
+    if (group === 'mds') await runMdsCommand(action, rest, values, services, out);
+    else await dispatch(`${group} ${action ?? ''}`.trim(), rest, values, services, config, out);
   } finally {
     await database.close();
   }
@@ -357,7 +361,7 @@ export async function main(
     await run(argv, out);
     return 0;
   } catch (error) {
-    if (error instanceof UsageError || error instanceof PassportUsageError || error instanceof TenantSettingError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (error instanceof UsageError || error instanceof PassportUsageError || error instanceof TenantSettingError || error instanceof MdsUsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '.');
       // The command's own usage line, not the whole list: the one thing to fix is in it.
       const command = findCommand(argv.filter((a) => !a.startsWith('-')).slice(0, 2));

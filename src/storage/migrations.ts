@@ -398,6 +398,22 @@ export const buildMigrations = (context: MigrationContext): Record<string, Migra
         where name like 'Azure AD B2C (%' or name like 'Entra External ID (%'`.execute(db);
     },
   },
+  '0015_mds': {
+    async up(db: Kysely<any>) {
+      // The FIDO metadata BLOB in force (one row, id 'fido'): its verified payload, kept whole for every node to read.
+      await db.schema.createTable('mds_blob')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('no', 'bigint', (c) => c.notNull())
+        .addColumn('next_update', 'text', (c) => c.notNull())
+        .addColumn('loaded_at', 'bigint', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .execute();
+      // The security status the BLOB reports for a credential's AAGUID (REVOKED, USER_VERIFICATION_BYPASS …), or null.
+      await db.schema.alterTable('credentials').addColumn('mds_flag', 'text').execute();
+      await db.schema.createIndex('credentials_by_aaguid').on('credentials').column('aaguid').execute();
+    },
+  },
 });
 
 /**

@@ -128,6 +128,16 @@ export interface CredentialsTable {
   created_at: number;
   last_used_at: number | null;
   name: string | null; // the person's name for it; null: the provider's name
+  mds_flag: string | null; // security status the FIDO metadata reports for its AAGUID (src/webauthn/metadata)
+}
+
+export interface MdsBlobTable {
+  id: string; // 'fido'
+  no: number;
+  next_update: string; // YYYY-MM-DD
+  loaded_at: number;
+  source: string; // file name or URL it was loaded from
+  payload: string; // the verified BLOB payload, JSON
 }
 
 export interface ChallengesTable {
@@ -272,4 +282,5 @@ export interface Schema {
   recoveries: RecoveriesTable;
   email_verifications: EmailVerificationsTable;
   user_devices: UserDevicesTable;
+  mds_blob: MdsBlobTable;
 }

@@ -20,6 +20,7 @@ import { brandingOf } from '../../tenants/branding.js';
 import { requireJson } from './require-json.js';
 import { counted } from '../../metrics.js';
 import { labelPasskey, PASSKEY_NAME_MAX_LENGTH } from '../../accounts/passkey-names.js';
+import type { MetadataService } from '../../webauthn/metadata/metadata-service.js';
 import { qrSvg } from '../../crossdevice/qr.js';
 import type { PassportService } from '../../passport/passport-service.js';
 import type { RecoveryService } from '../../accounts/recovery-service.js';
@@ -58,6 +59,7 @@ export interface AccountDeps {
   codeRateLimits: CeremonyRateLimits;
   emailVerification: EmailVerificationService;
   securityNotices: SecurityNotices;
+  metadata: Pick<MetadataService, 'entryFor'>;
 }
 
 /**
@@ -112,7 +114,7 @@ export function accountRoutes(deps: AccountDeps): Router {
       nameMaxLength: PASSKEY_NAME_MAX_LENGTH,
       passkeys: passkeys.map((p) => ({
         id: p.id,
-        ...labelPasskey(p),
+        ...labelPasskey(p, deps.metadata.entryFor(p.aaguid)?.description),
         thisDevice: p.id === found?.session.credentialId,
         createdAt: pageTime(p.createdAt, true),
         lastUsedAt: p.lastUsedAt === null ? null : pageTime(p.lastUsedAt, true),

@@ -18,6 +18,8 @@ export interface StoredCredential {
   lastUsedAt: number | null;
   /** The name the person gave it, or null to show its provider's name. */
   name: string | null;
+  /** The security status FIDO metadata reports for its AAGUID (REVOKED …), set when a BLOB is loaded. */
+  mdsFlag?: string | null;
 }
 
 export class CredentialRepository {
@@ -105,5 +107,6 @@ function toCredential(row: Schema['credentials']): StoredCredential {
     createdAt: Number(row.created_at),
     lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at),
     name: row.name,
+    mdsFlag: row.mds_flag,
   };
 }
