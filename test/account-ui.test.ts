@@ -1,12 +1,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import axe from 'axe-core';
 import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
 import { SoftwareAuthenticator } from '../sdk/software-authenticator.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { UserAgent } from './support/user-agent.js';
 import { createClient, signUpThroughRp } from './support/flow.js';
 import { chromiumSkipReason, launchChromium, withVirtualAuthenticator } from './support/browser.js';
+import { accessibilityViolations } from './support/axe.js';
 
 /**
  * The account page in Chromium, on a desktop and on a phone: passkeys named after their provider,
@@ -91,15 +91,6 @@ const splitWords = (page: Page) => page.evaluate(() => {
 
 const overflowsSideways = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
 
-async function axeViolations(page: Page): Promise<Array<{ id: string; nodes: string[] }>> {
-  // Evaluated through DevTools: the page's CSP admits no inline script, rightly.
-  await page.evaluate(axe.source);
-  return page.evaluate(async () => {
-    const { violations } = await (window as unknown as { axe: typeof axe }).axe.run(document);
-    return violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => `${n.target.join(' ')}: ${n.failureSummary}`) }));
-  });
-}
-
 const viewports: Array<{ name: string; options: BrowserContextOptions }> = [
   { name: 'desktop 1280×800', options: { viewport: { width: 1280, height: 800 } } },
   { name: 'phone 390×844, dark', options: { viewport: { width: 390, height: 844 }, colorScheme: 'dark', isMobile: true, hasTouch: true } },
@@ -146,7 +137,7 @@ describe('account page in Chromium', { skip }, () => {
         // Rename the passkey in use; focus comes back to the Rename control, the status says so.
         await synced.locator('summary').click();
         await synced.getByLabel('New name').fill('Work laptop');
-        assert.deepEqual(await axeViolations(page), [], 'the page with a rename form open');
+        assert.deepEqual(await accessibilityViolations(page), [], 'the page with a rename form open');
         await synced.getByRole('button', { name: 'Save name' }).click();
         await page.locator('#status').filter({ hasText: 'Renamed to “Work laptop”.' }).waitFor();
         assert.equal(await synced.locator('h3').textContent(), 'Work laptop');
@@ -158,7 +149,7 @@ describe('account page in Chromium', { skip }, () => {
         const dialog = page.getByRole('dialog', { name: 'Remove “Passkey”?' });
         await dialog.waitFor();
         assert.equal(await dialog.locator('#confirm-remove-this-device').isVisible(), false, 'it is not the passkey in use');
-        assert.deepEqual(await axeViolations(page), [], 'the dialog');
+        assert.deepEqual(await accessibilityViolations(page), [], 'the dialog');
         await dialog.getByRole('button', { name: 'Keep' }).click();
         await dialog.waitFor({ state: 'hidden' });
         assert.equal(await key.count(), 1);
@@ -186,7 +177,7 @@ describe('account page in Chromium', { skip }, () => {
         assert.ok(card && link && link.x + link.width <= card.x + card.width, 'the enrolment link stays inside the card');
         assert.deepEqual(await splitWords(page), []);
         assert.equal(await overflowsSideways(page), false);
-        assert.deepEqual(await axeViolations(page), []);
+        assert.deepEqual(await accessibilityViolations(page), []);
       } finally {
         await context.close();
       }

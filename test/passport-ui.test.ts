@@ -1,13 +1,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import axe from 'axe-core';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { SoftwareAuthenticator } from '../sdk/software-authenticator.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { chromiumSkipReason, launchChromium, withVirtualAuthenticator, type VirtualAuthenticator } from './support/browser.js';
 import { createClient, signUpThroughRp } from './support/flow.js';
 import { desktopStarts } from './support/crossdevice.js';
 import type { Client } from '../src/storage/repositories/clients.js';
+import { accessibilityViolations } from './support/axe.js';
 
 /**
  * Passport and the approval page as a person uses them on a phone (390×844, Chromium with a virtual
@@ -18,16 +18,6 @@ import type { Client } from '../src/storage/repositories/clients.js';
 const skip = chromiumSkipReason();
 const PHONE = { width: 390, height: 844 };
 const PHONE_UA = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36';
-
-async function accessibilityViolations(page: Page): Promise<string[]> {
-  await page.evaluate(axe.source);
-  return page.evaluate(async () => {
-    const result = await (window as unknown as { axe: typeof axe }).axe.run(document, {
-      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] },
-    });
-    return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
-}
 
 describe('Passport on a phone in Chromium', { skip }, () => {
   let server: TestServer;

@@ -1,12 +1,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import axe from 'axe-core';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { freePort, startTestServer, type TestServer } from './support/server.js';
 import { chromiumSkipReason, launchChromium, withVirtualAuthenticator } from './support/browser.js';
 import { SoftwareAuthenticator } from '../sdk/software-authenticator.js';
 import { createClient, signUpThroughRp } from './support/flow.js';
 import { sealedColumn } from '../src/secrets/sealed-columns.js';
+import { accessibilityViolations } from './support/axe.js';
 
 /**
  * "Lost your passkey?" as a person meets it in Chromium: the e-mail step, the code from the mail,
@@ -14,16 +14,6 @@ import { sealedColumn } from '../src/secrets/sealed-columns.js';
  * demo application signed in. Each recovery page is checked with axe-core (WCAG 2.2 AA).
  */
 const skip = chromiumSkipReason();
-
-async function accessibilityViolations(page: Page): Promise<string[]> {
-  await page.evaluate(axe.source);
-  return page.evaluate(async () => {
-    const result = await (window as unknown as { axe: typeof axe }).axe.run(document, {
-      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] },
-    });
-    return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
-}
 
 describe('account recovery in Chromium', { skip }, () => {
   let server: TestServer;

@@ -1,9 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import axe from 'axe-core';
 import type { Browser, Page } from 'playwright-core';
 import { startTestServer, type TestServer } from './support/server.js';
 import { chromiumSkipReason, launchChromium, submitSignUpWithCode, withVirtualAuthenticator } from './support/browser.js';
+import { accessibilityViolations } from './support/axe.js';
 
 /**
  * The sign-in page as people meet it, in Chromium at a desktop (1280×800) and a phone (390×844)
@@ -23,18 +23,6 @@ after(async () => {
   await browser.close();
   await server.close();
 });
-
-/** axe-core's WCAG 2.x A/AA rules on the page as it is now; evaluate() is not bound by the page's CSP. */
-async function accessibilityViolations(page: Page): Promise<string[]> {
-  await page.evaluate(axe.source);
-  const violations = await page.evaluate(async () => {
-    const result = await (window as unknown as { axe: typeof axe }).axe.run(document, {
-      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] },
-    });
-    return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
-  return violations;
-}
 
 async function openSignIn(page: Page, server: TestServer): Promise<void> {
   await page.goto(`${server.origin}/demo-rp/login`);
