@@ -12,7 +12,6 @@ import { runWebAuthnCase, type WebAuthnCase } from '../src/vectors/webauthn-case
  */
 const VECTORS = new URL('../../shared/vectors/', import.meta.url);
 const KNOWN_GAPS: Record<string, string> = {
-  'w3c-auth-11': 'an Ed448 (COSE -53) assertion: @simplewebauthn/server refuses the key',
   // WebAuthn L3 §7.2 leaves a cross-origin (framed) ceremony to the RP's policy. Sesame's pages cannot
   // be framed (CSP frame-ancestors 'none'), so an assertion made inside another site's frame is refused.
   'w3c-auth-04': 'an assertion made in a cross-origin frame (topOrigin https://example.com) is refused by policy',
