@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runWebAuthnCase, type Outcome, type WebAuthnCase } from './webauthn-cases.js';
 
@@ -17,7 +18,7 @@ export async function runVectorFile(file: string, print: (line: string) => void)
       id = testCase.case ?? id;
       outcome = testCase.kind !== undefined || !testCase.response
         ? { verdict: 'mismatch', detail: 'FIDO U2F/UAF messages are not verified by this server yet (they arrive with the U2F/UAF work)' }
-        : await runWebAuthnCase(testCase);
+        : await runWebAuthnCase(testCase, path.dirname(path.resolve(file)));
     } catch (error) {
       outcome = { verdict: 'mismatch', detail: `unreadable case: ${(error as Error).message}` };
     }

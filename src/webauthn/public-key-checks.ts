@@ -18,8 +18,12 @@ const EC_CURVES: Record<number, { name: string; bytes: number; alg: number }> = 
   3: { name: 'P-521', bytes: 66, alg: -36 },
 };
 const RSA_ALGORITHMS = new Set([-37, -38, -39, -257, -258, -259, -65535]);
-const EDDSA = -8;
-const ED25519 = 6;
+/** EdDSA, and the fully specified Ed25519 and Ed448 (RFC 9864). */
+const OKP_ALGORITHMS: Record<number, number | undefined> = { [-8]: undefined, [-19]: 6, [-53]: 7 };
+const OKP_CURVES: Record<number, { name: string; bytes: number; onCurve: (x: Uint8Array) => boolean }> = {
+  6: { name: 'Ed25519', bytes: 32, onCurve: (x) => isEdwardsPoint(x, 2n ** 255n - 19n, -1n, -121665n, 121666n) },
+  7: { name: 'Ed448', bytes: 57, onCurve: (x) => isEdwardsPoint(x, 2n ** 448n - 2n ** 224n - 1n, 1n, -39081n, 1n) },
+};
 
 const COSE = { kty: 1, alg: 3, crv: -1, x: -2, y: -3, n: -1, e: -2 } as const;
 const KTY = { OKP: 1, EC2: 2, RSA: 3 } as const;
@@ -61,11 +65,14 @@ function checkEc2(key: Map<number, unknown>, alg: number): void {
 }
 
 function checkOkp(key: Map<number, unknown>, alg: number): void {
-  if (alg !== EDDSA) throw invalid(`its algorithm (${alg}) is not EdDSA, as its key type requires`);
-  if (key.get(COSE.crv) !== ED25519) throw invalid('its EdDSA curve is not Ed25519');
+  if (!(alg in OKP_ALGORITHMS)) throw invalid(`its algorithm (${alg}) is not EdDSA, as its key type requires`);
+  const crv = key.get(COSE.crv) as number;
+  const curve = OKP_CURVES[crv];
+  if (!curve) throw invalid('its EdDSA curve is not Ed25519 or Ed448');
+  if (OKP_ALGORITHMS[alg] !== undefined && OKP_ALGORITHMS[alg] !== crv) throw invalid(`its algorithm (${alg}) does not match its curve ${curve.name}`);
   const x = bytes(key.get(COSE.x));
-  if (x?.length !== 32) throw invalid('its Ed25519 key is not 32 bytes long');
-  if (!isEd25519Point(x)) throw invalid('its Ed25519 key is not a point on the curve');
+  if (x?.length !== curve.bytes) throw invalid(`its ${curve.name} key is not ${curve.bytes} bytes long`);
+  if (!curve.onCurve(x)) throw invalid(`its ${curve.name} key is not a point on the curve`);
 }
 
 function checkRsa(key: Map<number, unknown>, alg: number): void {
@@ -82,17 +89,20 @@ function checkRsa(key: Map<number, unknown>, alg: number): void {
   importJwk({ kty: 'RSA', n: b64url(n), e: b64url(e) }, 'its RSA key cannot be read');
 }
 
-/** RFC 8032 § 5.1.3 point decoding: y below p, and x² = (y² − 1) / (d·y² + 1) has a square root. */
-function isEd25519Point(encoded: Uint8Array): boolean {
-  const p = 2n ** 255n - 19n;
-  const d = mod(-121665n * modPow(121666n, p - 2n, p), p);
+/**
+ * RFC 8032 § 5.1.3 (Ed25519) and § 5.2.3 (Ed448) point decoding: y below p, and
+ * x² = (y² − 1) / (d·y² − a) has a square root (a = −1 for Ed25519, 1 for Ed448); d = dNum / dDen.
+ */
+function isEdwardsPoint(encoded: Uint8Array, p: bigint, a: bigint, dNum: bigint, dDen: bigint): boolean {
+  // Little-endian y; the top bit of the last byte is the sign of x.
   const little = Buffer.from(encoded).reverse();
   const sign = little[0] >> 7;
   little[0] &= 0x7f;
   const y = BigInt(`0x${little.toString('hex')}`);
   if (y >= p) return false;
+  const d = mod(dNum * modPow(dDen, p - 2n, p), p);
   const u = mod(y * y - 1n, p);
-  const v = mod(d * y * y + 1n, p);
+  const v = mod(d * y * y - a, p);
   const x2 = mod(u * modPow(v, p - 2n, p), p);
   if (x2 === 0n) return sign === 0;
   return modPow(x2, (p - 1n) / 2n, p) === 1n;

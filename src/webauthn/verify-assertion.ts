@@ -1,5 +1,8 @@
 import { verifyAuthenticationResponse } from '@simplewebauthn/server';
+import { createHash, generateKeyPairSync, sign } from 'node:crypto';
+import { encodeCBOR } from '@levischuck/tiny-cbor';
 import { badRequest } from '../errors.js';
+import { okpCurve, verifyCoseSignature } from './attestation/cose-key.js';
 import type { AuthenticationResponse } from './response-schema.js';
 
 export interface AssertionExpectation {
@@ -25,13 +28,14 @@ export interface VerifiedAssertion {
 export async function verifyAssertion(response: AuthenticationResponse, expected: AssertionExpectation): Promise<VerifiedAssertion> {
   let result;
   try {
+    const { checkedResponse, publicKey } = substituteEd448(response, expected.credential.publicKey);
     result = await verifyAuthenticationResponse({
-      response: response as never,
+      response: checkedResponse as never,
       expectedChallenge: expected.challenge,
       expectedOrigin: expected.origin,
       expectedRPID: expected.rpId,
       requireUserVerification: expected.requireUserVerification,
-      credential: { id: expected.credential.id, publicKey: expected.credential.publicKey as Uint8Array<ArrayBuffer>, counter: expected.credential.counter },
+      credential: { id: expected.credential.id, publicKey: publicKey as Uint8Array<ArrayBuffer>, counter: expected.credential.counter },
     });
   } catch (error) {
     throw badRequest(`The passkey sign-in could not be verified: ${(error as Error).message}`, 'assertion_invalid');
@@ -44,4 +48,26 @@ export async function verifyAssertion(response: AuthenticationResponse, expected
     deviceType: info.credentialDeviceType,
     backedUp: info.credentialBackedUp,
   };
+}
+
+/**
+ * @simplewebauthn/server refuses Ed448 keys outright. Sesame checks the Ed448 signature over
+ * authenticatorData ‖ SHA-256(clientDataJSON) itself (WebAuthn §7.2 step 21) and, once it holds,
+ * lets the library run every other step on the same bytes with a one-time Ed25519 key that signs
+ * them: one code path checks client data, RP ID, flags and counter for every algorithm.
+ */
+function substituteEd448(response: AuthenticationResponse, publicKey: Uint8Array): { checkedResponse: AuthenticationResponse; publicKey: Uint8Array } {
+  if (okpCurve(publicKey) !== 'Ed448') return { checkedResponse: response, publicKey };
+  const signed = Buffer.concat([
+    Buffer.from(response.response.authenticatorData, 'base64url'),
+    createHash('sha256').update(Buffer.from(response.response.clientDataJSON, 'base64url')).digest(),
+  ]);
+  if (!verifyCoseSignature(publicKey, signed, Buffer.from(response.response.signature, 'base64url'))) {
+    throw new Error('the Ed448 signature does not match');
+  }
+  const oneTime = generateKeyPairSync('ed25519');
+  const x = Buffer.from(oneTime.publicKey.export({ format: 'jwk' }).x!, 'base64url');
+  const coseKey = encodeCBOR(new Map<number, unknown>([[1, 1], [3, -8], [-1, 6], [-2, x]]) as never);
+  const signature = sign(null, signed, oneTime.privateKey).toString('base64url');
+  return { checkedResponse: { ...response, response: { ...response.response, signature } }, publicKey: coseKey };
 }

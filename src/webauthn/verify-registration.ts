@@ -1,14 +1,13 @@
 import { verifyRegistrationResponse } from '@simplewebauthn/server';
+import { decodeAttestationObject, parseAuthenticatorData } from '@simplewebauthn/server/helpers';
+import { encodeCBOR } from '@levischuck/tiny-cbor';
 import { badRequest } from '../errors.js';
 import type { RegistrationResponse } from './response-schema.js';
 import { checkCredentialId, checkCredentialPublicKey } from './public-key-checks.js';
+import { verifyAttestation, type AttestationOptions, type AttestationResult } from './attestation/verify-attestation.js';
+import { SUPPORTED_ALGORITHMS } from './attestation/algorithms.js';
 
-/**
- * COSE algorithms Sesame accepts for new credentials: EdDSA, ECDSA (P-256/384/521), RSASSA-PSS and
- * PKCS#1 v1.5 with SHA-2, and RS1 (-65535), which older Windows Hello TPM keys still use.
- * Post-quantum ML-DSA is not offered: Node 20's WebCrypto cannot verify it.
- */
-export const SUPPORTED_ALGORITHMS = [-8, -7, -35, -36, -37, -38, -39, -257, -258, -259, -65535];
+export { SUPPORTED_ALGORITHMS };
 
 export interface RegistrationExpectation {
   challenge: string;
@@ -16,6 +15,8 @@ export interface RegistrationExpectation {
   rpId: string | string[];
   requireUserVerification: boolean;
   supportedAlgorithms?: number[];
+  /** Trust anchors, metadata and clock for the attestation statement. */
+  attestation?: AttestationOptions;
 }
 
 export interface VerifiedRegistration {
@@ -28,28 +29,54 @@ export interface VerifiedRegistration {
   backedUp: boolean;
   attestationFormat: string;
   userVerified: boolean;
+  /** What the attestation proves (always verified; trust is a fact for the policy to judge). */
+  attestation: AttestationResult;
 }
 
 /**
  * Verifies a WebAuthn registration (attestation) response, and that the new credential can be used
  * (public-key-checks.ts). Throws a 400 SesameError with code `registration_invalid` and the precise
  * reason when anything does not match.
+ *
+ * @simplewebauthn/server checks the ceremony (client data, RP ID hash, flags, algorithm). The
+ * attestation statement is Sesame's own (attestation/): the library's format verifiers read the wall
+ * clock, take roots from one process-wide list, and refuse Ed448, while Sesame needs per-tenant
+ * roots, a verification clock, and a verdict on trust that a policy can weigh rather than a refusal.
+ * So the library sees the same authenticator data under the `none` format.
  */
 export async function verifyRegistration(response: RegistrationResponse, expected: RegistrationExpectation): Promise<VerifiedRegistration> {
   let result;
+  let attestation: AttestationResult;
   try {
+    const decoded = decodeAttestationObject(Buffer.from(response.response.attestationObject, 'base64url'));
+    const fmt = decoded.get('fmt');
+    const attStmt = decoded.get('attStmt');
+    const authData = decoded.get('authData');
+    if (typeof fmt !== 'string' || !(attStmt instanceof Map) || !(authData instanceof Uint8Array)) throw new Error('the attestation object is malformed');
+    const ceremonyOnly = Buffer.from(encodeCBOR(new Map<string, unknown>([['fmt', 'none'], ['attStmt', new Map()], ['authData', authData]]) as never)).toString('base64url');
     result = await verifyRegistrationResponse({
-      response: response as never,
+      response: { ...response, response: { ...response.response, attestationObject: ceremonyOnly } } as never,
       expectedChallenge: expected.challenge,
       expectedOrigin: expected.origin,
       expectedRPID: expected.rpId,
       requireUserVerification: expected.requireUserVerification,
       supportedAlgorithmIDs: expected.supportedAlgorithms ?? SUPPORTED_ALGORITHMS,
     });
+    if (!result.verified) throw new Error('its authenticator data did not verify');
+    const parsed = parseAuthenticatorData(authData);
+    attestation = verifyAttestation({
+      fmt,
+      attStmt: attStmt as Map<string, unknown>,
+      authData,
+      clientDataJSON: Buffer.from(response.response.clientDataJSON, 'base64url'),
+      rpIdHash: parsed.rpIdHash,
+      credentialId: parsed.credentialID!,
+      credentialPublicKey: parsed.credentialPublicKey!,
+      aaguid: parsed.aaguid!,
+    }, expected.attestation);
   } catch (error) {
     throw badRequest(`The passkey could not be registered: ${(error as Error).message}`, 'registration_invalid');
   }
-  if (!result.verified) throw badRequest('The passkey could not be registered: its attestation did not verify.', 'registration_invalid');
   const info = result.registrationInfo;
   checkCredentialId(Buffer.from(info.credential.id, 'base64url'));
   checkCredentialPublicKey(info.credential.publicKey);
@@ -61,7 +88,8 @@ export async function verifyRegistration(response: RegistrationResponse, expecte
     aaguid: info.aaguid,
     deviceType: info.credentialDeviceType,
     backedUp: info.credentialBackedUp,
-    attestationFormat: info.fmt,
+    attestationFormat: attestation.format,
     userVerified: info.userVerified,
+    attestation,
   };
 }

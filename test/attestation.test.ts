@@ -1,0 +1,86 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, generateKeyPairSync, sign, constants, type KeyObject } from 'node:crypto';
+import { encodeCBOR } from '@levischuck/tiny-cbor';
+import { verifyAssertion } from '../src/webauthn/verify-assertion.js';
+import { checkCredentialPublicKey } from '../src/webauthn/public-key-checks.js';
+
+/** Every algorithm Sesame accepts, with keys made here, through the real assertion verification. */
+const RP_ID = 'sesame.example';
+const ORIGIN = 'https://sesame.example';
+
+type Algorithm = { alg: number; keys: () => { publicKey: KeyObject; privateKey: KeyObject }; sign: (data: Buffer, key: KeyObject) => Buffer };
+const ec = (curve: string, hash: string): Omit<Algorithm, 'alg'> => ({
+  keys: () => generateKeyPairSync('ec', { namedCurve: curve }),
+  sign: (data, key) => sign(hash, data, key),
+});
+const rsa = (hash: string, pss: boolean): Omit<Algorithm, 'alg'> => ({
+  keys: () => generateKeyPairSync('rsa', { modulusLength: 2048 }),
+  sign: (data, key) => sign(hash, data, pss ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: createHash(hash).digest().length } : key),
+});
+const ed = (curve: 'ed25519' | 'ed448'): Omit<Algorithm, 'alg'> => ({
+  keys: () => (curve === 'ed25519' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ed448')),
+  sign: (data, key) => sign(null, data, key),
+});
+
+const ALGORITHMS: Record<string, Algorithm> = {
+  ES256: { alg: -7, ...ec('P-256', 'sha256') },
+  ES384: { alg: -35, ...ec('P-384', 'sha384') },
+  ES512: { alg: -36, ...ec('P-521', 'sha512') },
+  RS256: { alg: -257, ...rsa('sha256', false) },
+  RS384: { alg: -258, ...rsa('sha384', false) },
+  RS512: { alg: -259, ...rsa('sha512', false) },
+  RS1: { alg: -65535, ...rsa('sha1', false) },
+  PS256: { alg: -37, ...rsa('sha256', true) },
+  'EdDSA Ed25519': { alg: -8, ...ed('ed25519') },
+  'Ed448 (-53)': { alg: -53, ...ed('ed448') },
+  'EdDSA Ed448': { alg: -8, ...ed('ed448') },
+};
+
+function coseKey(alg: number, publicKey: KeyObject): Uint8Array {
+  const jwk = publicKey.export({ format: 'jwk' });
+  const b = (v?: string) => Buffer.from(v!, 'base64url');
+  if (jwk.kty === 'EC') return encodeCBOR(new Map<number, unknown>([[1, 2], [3, alg], [-1, { 'P-256': 1, 'P-384': 2, 'P-521': 3 }[jwk.crv!]!], [-2, b(jwk.x)], [-3, b(jwk.y)]]) as never);
+  if (jwk.kty === 'OKP') return encodeCBOR(new Map<number, unknown>([[1, 1], [3, alg], [-1, jwk.crv === 'Ed25519' ? 6 : 7], [-2, b(jwk.x)]]) as never);
+  return encodeCBOR(new Map<number, unknown>([[1, 3], [3, alg], [-1, b(jwk.n)], [-2, b(jwk.e)]]) as never);
+}
+
+function assertion(algorithm: Algorithm, privateKey: KeyObject, tamper = false) {
+  const challenge = Buffer.from('a challenge of the test').toString('base64url');
+  const clientDataJSON = Buffer.from(JSON.stringify({ type: 'webauthn.get', challenge, origin: ORIGIN, crossOrigin: false }));
+  const authenticatorData = Buffer.concat([createHash('sha256').update(RP_ID).digest(), Buffer.of(0x05), Buffer.from([0, 0, 0, 7])]);
+  const signature = algorithm.sign(Buffer.concat([authenticatorData, createHash('sha256').update(clientDataJSON).digest()]), privateKey);
+  if (tamper) signature[signature.length - 1] ^= 1;
+  const id = Buffer.from('credential').toString('base64url');
+  return {
+    challenge,
+    response: {
+      id, rawId: id, type: 'public-key' as const, clientExtensionResults: {},
+      response: { clientDataJSON: clientDataJSON.toString('base64url'), authenticatorData: authenticatorData.toString('base64url'), signature: signature.toString('base64url') },
+    },
+  };
+}
+
+describe('algorithms: an assertion signed with a key of each supported algorithm', () => {
+  for (const [name, algorithm] of Object.entries(ALGORITHMS)) {
+    test(`${name} (COSE ${algorithm.alg}) verifies, and a tampered signature does not`, async () => {
+      const { publicKey, privateKey } = algorithm.keys();
+      const cose = coseKey(algorithm.alg, publicKey);
+      checkCredentialPublicKey(cose);
+      const expected = (challenge: string) => ({ challenge, origin: ORIGIN, rpId: RP_ID, requireUserVerification: true, credential: { id: 'Y3JlZGVudGlhbA', publicKey: cose, counter: 3 } });
+      const good = assertion(algorithm, privateKey);
+      const verified = await verifyAssertion(good.response, expected(good.challenge));
+      assert.equal(verified.newCounter, 7);
+      const bad = assertion(algorithm, privateKey, true);
+      await assert.rejects(verifyAssertion(bad.response, expected(bad.challenge)), /signature/i);
+    });
+  }
+});
+
+describe('public key checks: Ed448', () => {
+  test('an Ed448 key that is not a point on the curve is refused at registration', () => {
+    const x = Buffer.alloc(57, 0xff);
+    x[56] = 0;
+    assert.throws(() => checkCredentialPublicKey(encodeCBOR(new Map<number, unknown>([[1, 1], [3, -53], [-1, 7], [-2, x]]) as never)), /not a point on the curve|Ed448/);
+  });
+});
