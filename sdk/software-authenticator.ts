@@ -35,6 +35,8 @@ export interface StoredSoftwareCredential {
   userHandle: string;
   privateKey: KeyObject;
   signCount: number;
+  /** A key registered under FIDO U2F: it signs with rpIdHash = SHA-256(appId) when a request's appid extension names it. */
+  appId?: string;
 }
 
 /** What `toJSON` writes: enough to restore the authenticator, private keys included (keep it private). */
@@ -124,18 +126,21 @@ export class SoftwareAuthenticator {
   getAssertion(options: RequestOptionsJSON, origin: string) {
     const rpId = options.rpId ?? new URL(origin).hostname;
     const allowed = options.allowCredentials?.map((c) => c.id);
-    const credential = [...this.credentials.values()].find((c) => c.rpId === rpId && (!allowed?.length || allowed.includes(c.id)));
+    const appid = (options.extensions as { appid?: string } | undefined)?.appid;
+    const credential = [...this.credentials.values()].find((c) => (c.rpId === rpId || (appid !== undefined && c.appId === appid))
+      && (!allowed?.length || allowed.includes(c.id)));
     if (!credential) throw new Error('NotAllowedError: no credential on this authenticator matches the request');
+    const usedAppId = credential.rpId !== rpId;
     if (this.options.counter) credential.signCount += 1;
-    const authData = this.authDataPrefix(rpId, this.options.counter ? credential.signCount : 0, 0);
+    const authData = this.authDataPrefix(usedAppId ? appid! : rpId, this.options.counter ? credential.signCount : 0, 0);
     const clientDataJSON = clientData('webauthn.get', options.challenge, origin);
     const signature = sign('sha256', Buffer.concat([authData, sha256(clientDataJSON)]), credential.privateKey);
     return publicKeyCredential(credential.id, {
       clientDataJSON: clientDataJSON.toString('base64url'),
       authenticatorData: authData.toString('base64url'),
       signature: signature.toString('base64url'),
-      userHandle: credential.userHandle,
-    });
+      userHandle: credential.userHandle || undefined, // U2F keys have none
+    }, usedAppId ? { appid: true } : {});
   }
 
   toJSON(): SerializedAuthenticator {
@@ -166,13 +171,13 @@ export class SoftwareAuthenticator {
 }
 
 /** The PublicKeyCredential JSON envelope a browser would hand to the page. */
-function publicKeyCredential<R>(id: string, response: R) {
+function publicKeyCredential<R>(id: string, response: R, clientExtensionResults: Record<string, unknown> = {}) {
   return {
     id,
     rawId: id,
     type: 'public-key' as const,
     authenticatorAttachment: 'platform' as const,
-    clientExtensionResults: {},
+    clientExtensionResults,
     response,
   };
 }

@@ -15,6 +15,7 @@ import { PasskeyRemoval } from './accounts/session-revocation.js';
 import { SigningKeyService } from './oidc/signing-keys.js';
 import { ProviderRegistry } from './oidc/provider-registry.js';
 import { TenantService } from './tenants/tenant-service.js';
+import { U2fService } from './u2f/u2f-service.js';
 import { ChallengeService } from './webauthn/challenges.js';
 import { PasskeyService } from './accounts/passkey-service.js';
 import { relyingPartyFor } from './webauthn/relying-party.js';
@@ -104,6 +105,8 @@ export function createServices(config: Config, database: Database, log: Logger, 
     mailWorker: mail.worker,
     mailOutbox: mail.outbox,
     passport: new PassportService(passportDevices, crossDeviceRequests, passkeys, crossDevice, config.publicUrl),
+    /** FIDO U2F: the tenant's AppID and trusted facets, and imports of U2F registrations. */
+    u2f: new U2fService(db, config.publicUrl),
     rateLimits: new CeremonyRateLimits(rateLimitCounts, {
       perIp: { points: config.rateLimits.perIpPerMinute, durationSeconds: 60 },
       perAccount: { points: config.rateLimits.perAccountPerMinute, durationSeconds: 60 },

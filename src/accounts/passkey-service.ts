@@ -208,6 +208,8 @@ export class PasskeyService {
   async startSignIn(tenant: Tenant, bindingId: string, input: { email?: string; userId?: string }): Promise<CeremonyStart<PublicKeyCredentialRequestOptionsJSON>> {
     let userId: string | undefined;
     let allowCredentials: Array<{ id: string; transports?: AuthenticatorTransport[] }> = [];
+    // A key registered under FIDO U2F signs over SHA-256(AppID): the appid extension lets the browser use it.
+    let appid: string | undefined;
     const user = input.email ? await this.users.findByEmail(tenant.id, input.email) : input.userId ? await this.users.findById(tenant.id, input.userId) : undefined;
     if (input.email || input.userId) {
       if (!user) throw notFound('We don\'t know this e-mail address. Check it, or create an account.', 'unknown_account');
@@ -215,6 +217,7 @@ export class PasskeyService {
       userId = user.id;
       const credentials = await this.credentials.listByUser(tenant.id, user.id);
       allowCredentials = descriptors(credentials);
+      appid = credentials.find((c) => c.u2fAppId)?.u2fAppId ?? undefined;
     }
     const { challengeId, challenge } = await this.challenges.issue({ tenantId: tenant.id, interactionUid: bindingId, purpose: 'authentication' }, { userId: userId ?? null });
     const options = await generateAuthenticationOptions({
@@ -223,6 +226,7 @@ export class PasskeyService {
       timeout: CHALLENGE_TTL_MS,
       userVerification: 'required',
       allowCredentials,
+      ...(appid ? { extensions: { appid } } : {}),
     });
     return { challengeId, options };
   }
@@ -239,11 +243,14 @@ export class PasskeyService {
     if (userHandle && Buffer.from(userHandle, 'base64url').toString('utf8') !== credential.userId) {
       throw badRequest('The passkey returned a user handle that does not match its account.', 'credential_mismatch');
     }
+    // WebAuthn §10.1.1: when the client used the AppID, the RP ID hash is SHA-256(AppID). U2F keys
+    // cannot verify the user, so such a sign-in is presence only (amr without "user").
+    const viaAppId = Boolean(credential.u2fAppId) && input.response.clientExtensionResults.appid === true;
     const verified = await verifyAssertion(input.response, {
       challenge: record.challenge,
       origin: this.rp.origin,
-      rpId: this.rp.rpId,
-      requireUserVerification: true,
+      rpId: viaAppId ? credential.u2fAppId! : this.rp.rpId,
+      requireUserVerification: !viaAppId,
       credential: { id: credential.id, publicKey: credential.publicKey, counter: credential.signCount },
     });
     // After the signature, so that only the passkey's holder learns it is refused.

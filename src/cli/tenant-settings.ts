@@ -74,6 +74,23 @@ export const TENANT_SETTINGS: Record<string, Setting> = {
         : `Tenant "${tenantId}" sends no recovery codes by e-mail: people use their recovery codes, or you give them a link (sesame user link).`;
     },
   },
+  'u2f-appid': {
+    value: '<https URL>|none',
+    help: ['The FIDO U2F AppID of keys registered before passkeys (imported with sesame u2f import):', 'they sign in through WebAuthn\'s appid extension. Sesame serves the trusted facets at', 'PUBLIC_URL/<id>/u2f/trusted-facets (that URL may be the AppID).'],
+    async set(services, tenantId, value) {
+      const app = await services.u2f.setAppId(tenantId, value === 'none' ? null : value);
+      if (!app) return `Tenant "${tenantId}" has no U2F AppID: imported U2F keys cannot sign in until one is set again.`;
+      return `Tenant "${tenantId}" has U2F AppID ${app.appId}; trusted facets ${app.facets.join(', ')} (served at ${services.u2f.trustedFacetsUrl(tenantId)}).`;
+    },
+  },
+  'u2f-facets': {
+    value: '<facet>[,<facet>…]',
+    help: ['The trusted facets of the U2F AppID: https origins, android:apk-key-hash:… or ios:bundle-id:….'],
+    async set(services, tenantId, value) {
+      const app = await services.u2f.setFacets(tenantId, value.split(','));
+      return `Tenant "${tenantId}" trusts these facets for U2F AppID ${app.appId}: ${app.facets.join(', ')}.`;
+    },
+  },
 };
 
 /** A logo from a data: URL, an https URL (fetched once, like any outbound request: public, small, quick) or a file. */

@@ -414,6 +414,18 @@ export const buildMigrations = (context: MigrationContext): Record<string, Migra
       await db.schema.createIndex('credentials_by_aaguid').on('credentials').column('aaguid').execute();
     },
   },
+  '0018_u2f': {
+    async up(db: Kysely<any>) {
+      // A tenant's FIDO U2F AppID and the facets (origins, app ids) its trusted-facets list names.
+      await db.schema.createTable('u2f_apps')
+        .addColumn('tenant_id', 'text', (c) => c.primaryKey())
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('facets', 'text', (c) => c.notNull())
+        .execute();
+      // The AppID a credential imported from U2F signs under (its rpIdHash is SHA-256 of it); null for WebAuthn ones.
+      await db.schema.alterTable('credentials').addColumn('u2f_app_id', 'text').execute();
+    },
+  },
 });
 
 /**

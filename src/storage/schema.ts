@@ -129,6 +129,13 @@ export interface CredentialsTable {
   last_used_at: number | null;
   name: string | null; // the person's name for it; null: the provider's name
   mds_flag: string | null; // security status the FIDO metadata reports for its AAGUID (src/webauthn/metadata)
+  u2f_app_id: string | null; // the U2F AppID an imported credential signs under (src/u2f)
+}
+
+export interface U2fAppsTable {
+  tenant_id: string;
+  app_id: string; // https URL serving the trusted facets
+  facets: string; // JSON array of facet ids
 }
 
 export interface MdsBlobTable {
@@ -283,4 +290,5 @@ export interface Schema {
   email_verifications: EmailVerificationsTable;
   user_devices: UserDevicesTable;
   mds_blob: MdsBlobTable;
+  u2f_apps: U2fAppsTable;
 }

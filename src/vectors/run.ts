@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runWebAuthnCase, type Outcome, type WebAuthnCase } from './webauthn-cases.js';
+import { isU2fCase, runU2fCase, type U2fCase } from './u2f-cases.js';
 
 /**
  * `npm run vectors -- <file.jsonl> [...]`: runs external test vectors through Sesame's own
@@ -16,8 +17,9 @@ export async function runVectorFile(file: string, print: (line: string) => void)
     try {
       const testCase = JSON.parse(line) as WebAuthnCase & { kind?: string };
       id = testCase.case ?? id;
-      outcome = testCase.kind !== undefined || !testCase.response
-        ? { verdict: 'mismatch', detail: 'FIDO U2F/UAF messages are not verified by this server yet (they arrive with the U2F/UAF work)' }
+      outcome = isU2fCase(testCase) ? runU2fCase(testCase as unknown as U2fCase)
+        : testCase.kind !== undefined || !testCase.response
+        ? { verdict: 'mismatch', detail: 'FIDO UAF messages are not verified by this server yet (they arrive with the UAF work)' }
         : await runWebAuthnCase(testCase, path.dirname(path.resolve(file)));
     } catch (error) {
       outcome = { verdict: 'mismatch', detail: `unreadable case: ${(error as Error).message}` };

@@ -20,6 +20,8 @@ export interface StoredCredential {
   name: string | null;
   /** The security status FIDO metadata reports for its AAGUID (REVOKED …), set when a BLOB is loaded. */
   mdsFlag?: string | null;
+  /** For a key imported from FIDO U2F: the AppID it signs under (sign-in through the WebAuthn appid extension). */
+  u2fAppId?: string | null;
 }
 
 export class CredentialRepository {
@@ -41,6 +43,7 @@ export class CredentialRepository {
       created_at: credential.createdAt,
       last_used_at: credential.lastUsedAt,
       name: credential.name,
+      u2f_app_id: credential.u2fAppId ?? null,
     }).execute();
   }
 
@@ -108,5 +111,6 @@ function toCredential(row: Schema['credentials']): StoredCredential {
     lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at),
     name: row.name,
     mdsFlag: row.mds_flag,
+    u2fAppId: row.u2f_app_id,
   };
 }
