@@ -175,7 +175,8 @@ describe('sesame client create --auth-method', () => {
     assert.match(out, /Client authentication:\s+client_secret_jwt/);
     assert.match(out, /Authentication: client_secret_jwt \(a client assertion JWT signed with the secret, HS256\)/);
     const list = await sesame('client', 'list', '--tenant', 'fabrikam');
-    assert.match(list.out, /\tclient_secret_jwt\t/);
+    assert.match(list.out, /^CLIENT ID +NAME +AUTHENTICATION/m);
+    assert.match(list.out, / client_secret_jwt /);
     assert.ok(!list.out.includes(secret));
   });
 
