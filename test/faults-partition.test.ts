@@ -18,6 +18,7 @@ import { createLogger } from '../src/log.js';
 import { SecretBox } from '../src/secrets/secret-box.js';
 import { randomId } from '../src/ids.js';
 import type { Client } from '../src/storage/repositories/clients.js';
+import { registerMailbox } from './support/mailbox.js';
 
 /**
  * A network partition between Sesame and PostgreSQL: a proxy on the way stops forwarding bytes
@@ -64,8 +65,10 @@ describe('network partition between Sesame and PostgreSQL', { skip: !hasPostgres
     // The test's own connection goes straight to PostgreSQL, around the proxy.
     const inspect: Database = await openDatabase({ databaseUrl, dataDir: '', secrets: new SecretBox(secretKey) });
     cleanups.push(() => inspect.close());
-    const config = loadConfig({ DATABASE_URL: databaseUrl, PUBLIC_URL: server.origin, LOG_LEVEL: 'silent' });
-    client = await createServices(config, inspect, createLogger('silent')).tenants.createClient({ tenantId: 'demo', name: 'Partition RP', redirectUris: [RP_REDIRECT] });
+    const config = loadConfig({ DATABASE_URL: databaseUrl, PUBLIC_URL: server.origin, LOG_LEVEL: 'silent', DATA_DIR: server.dataDir });
+    const services = createServices(config, inspect, createLogger('silent'));
+    registerMailbox(server.origin, services); // sign-ups read their e-mail code from the child's outbox
+    client = await services.tenants.createClient({ tenantId: 'demo', name: 'Partition RP', redirectUris: [RP_REDIRECT] });
     await signUpThroughRp(server as never as TestServer, client, 'phone@example.com', 'Phone Owner', phoneKey);
   });
   after(async () => { for (const cleanup of cleanups.reverse()) await cleanup(); });

@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { freePort, POSTGRES_URL } from './server.js';
 import { randomId } from '../../src/ids.js';
@@ -14,11 +17,19 @@ export interface ChildServer {
   logs: Array<Record<string, any>>;
   stderr: () => string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Its data folder (SQLite file, key file, dev outbox): the one given, else a fresh temporary one. */
+  dataDir: string;
 }
+
+/** Data folders spawnServer made itself, removed again by stopServer. */
+const ownedDataDirs = new Set<string>();
 
 export async function spawnServer(env: Record<string, string>, options: { port?: number; waitReady?: boolean } = {}): Promise<ChildServer> {
   const port = options.port ?? await freePort();
   const origin = `http://localhost:${port}`;
+  // Never the repository's ./data: each child gets its own folder unless the test shares one.
+  const dataDir = env.DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-child-'));
+  if (!env.DATA_DIR) ownedDataDirs.add(dataDir);
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     env: {
       ...process.env,
@@ -29,6 +40,7 @@ export async function spawnServer(env: Record<string, string>, options: { port?:
       RATE_LIMIT_PER_ACCOUNT: '100000',
       RATE_LIMIT_AUTH_PER_IP: '100000',
       DATABASE_URL: '',
+      DATA_DIR: dataDir,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -44,7 +56,7 @@ export async function spawnServer(env: Record<string, string>, options: { port?:
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8'); });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const server = { port, origin, child, logs, stderr: () => stderr, exited };
+  const server = { port, origin, child, logs, stderr: () => stderr, exited, dataDir };
   if (options.waitReady !== false) await waitReady(server);
   return server;
 }
@@ -62,9 +74,12 @@ export async function waitReady(server: ChildServer, timeoutMs = 20_000): Promis
 }
 
 export async function stopServer(server: ChildServer | undefined): Promise<void> {
-  if (!server || server.child.exitCode !== null || server.child.signalCode !== null) return;
-  server.child.kill('SIGKILL');
-  await server.exited;
+  if (!server) return;
+  if (server.child.exitCode === null && server.child.signalCode === null) {
+    server.child.kill('SIGKILL');
+    await server.exited;
+  }
+  if (ownedDataDirs.delete(server.dataDir)) fs.rmSync(server.dataDir, { recursive: true, force: true });
 }
 
 /** A fresh PostgreSQL schema, and a DATABASE_URL that puts the server in it. */
