@@ -24,6 +24,7 @@ import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { devOutboxRoutes } from './routes/dev-outbox.js';
 import { brandingRoutes } from './routes/branding.js';
+import { wellKnownWebauthnRoutes } from './routes/well-known-webauthn.js';
 import { staticFiles } from './routes/static-files.js';
 import { demoRpRoutes } from '../demo-rp/demo-rp-routes.js';
 
@@ -77,6 +78,7 @@ export function sesameRouters(services: Services, options: AppOptions): Router[]
     crossDevicePhoneRoutes(services),
     passportRoutes({ ...services, projectRoot }),
     brandingRoutes(services),
+    wellKnownWebauthnRoutes(services),
     ...(config.demo ? [demoRpRoutes({ clients: services.clients, secrets: services.database.secrets, publicUrl: config.publicUrl, internalUrl: options.internalUrl })] : []),
   ];
 }

@@ -20,6 +20,10 @@ export interface StoredCredential {
   name: string | null;
   /** The security status FIDO metadata reports for its AAGUID (REVOKED …), set when a BLOB is loaded. */
   mdsFlag?: string | null;
+  /** Its sign count once failed to move forward: the key may have been copied. */
+  possiblyCloned?: boolean;
+  /** Its attestation was verified to a trusted root at registration. */
+  attestationTrusted?: boolean;
 }
 
 export class CredentialRepository {
@@ -41,6 +45,8 @@ export class CredentialRepository {
       created_at: credential.createdAt,
       last_used_at: credential.lastUsedAt,
       name: credential.name,
+      possibly_cloned: credential.possiblyCloned ? 1 : 0,
+      attestation_trusted: credential.attestationTrusted ? 1 : 0,
     }).execute();
   }
 
@@ -79,6 +85,26 @@ export class CredentialRepository {
   }
 
   /**
+   * Flags the credential as possibly cloned and records why, in one transaction: the event is the
+   * trace (credential_events) an administrator reads until Sesame has an audit log.
+   */
+  async flagPossiblyCloned(credential: Pick<StoredCredential, 'tenantId' | 'id' | 'userId'>, event: { id: string; detail: Record<string, unknown>; at: number }): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('credentials').set({ possibly_cloned: 1 }).where('tenant_id', '=', credential.tenantId).where('id', '=', credential.id).execute();
+      await trx.insertInto('credential_events').values({
+        id: event.id, tenant_id: credential.tenantId, credential_id: credential.id, user_id: credential.userId,
+        type: 'counter_regressed', detail: JSON.stringify(event.detail), at: event.at,
+      }).execute();
+    });
+  }
+
+  async events(tenantId: string, credentialId: string): Promise<Array<{ type: string; detail: Record<string, unknown>; at: number }>> {
+    const rows = await this.db.selectFrom('credential_events').select(['type', 'detail', 'at'])
+      .where('tenant_id', '=', tenantId).where('credential_id', '=', credentialId).orderBy('at').execute();
+    return rows.map((row) => ({ type: row.type, detail: JSON.parse(row.detail) as Record<string, unknown>, at: Number(row.at) }));
+  }
+
+  /**
    * Records a use of the credential, if its counter is still the one the assertion was checked
    * against: of two uses at once, the one that writes second returns false.
    */
@@ -108,5 +134,7 @@ function toCredential(row: Schema['credentials']): StoredCredential {
     lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at),
     name: row.name,
     mdsFlag: row.mds_flag,
+    possiblyCloned: Number(row.possibly_cloned) === 1,
+    attestationTrusted: Number(row.attestation_trusted) === 1,
   };
 }
