@@ -58,7 +58,7 @@ for (const db of await databases()) {
       const result = await finishAtRp(rp, await signIn(rp, phone, base));
       const viaPhone = await verifyIdToken(server, client, (await exchangeCode(server, client, result.params.code)).body.id_token);
       assert.equal(viaPhone.sub, claims.sub);
-      assert.deepEqual(viaPhone.amr, ['swk', 'user']);
+      assert.deepEqual(viaPhone.amr, ['swk', 'user', 'mfa']);
 
       const [laptopId] = laptop.credentials.keys();
       const [phoneId] = phone.credentials.keys();

@@ -90,7 +90,7 @@ for (const db of await databases()) {
       assert.equal(claims.email, 'mary@contoso.com');
       assert.equal(claims.email_verified, true);
       assert.equal(claims.acr, 'phr');
-      assert.deepEqual(claims.amr, ['hwk', 'user']);
+      assert.deepEqual(claims.amr, ['hwk', 'user', 'mfa']);
       assert.equal(typeof claims.auth_time, 'number');
       assert.equal(typeof claims.sub, 'string');
       const firstSub = claims.sub;

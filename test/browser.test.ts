@@ -222,7 +222,7 @@ describe('Passport enrolment in Chromium', { skip }, () => {
     const code = await desktopShowsCode(other.page, server);
     await phoneApproves(phone.page, code.link, code.number);
     await other.page.waitForURL(/\/demo-rp\/callback/, { timeout: 15_000 });
-    assert.match(String(await other.page.locator('td[data-claim="amr"]').textContent()), /\["mca","hwk","user"\]/);
+    assert.match(String(await other.page.locator('td[data-claim="amr"]').textContent()), /\["mca","hwk","user","mfa"\]/);
     await other.context.close();
     await phone.context.close();
   });

@@ -70,7 +70,7 @@ for (const db of await databases()) {
       const tokens = await exchangeCode(server, client, params.code);
       const claims = await verifyIdToken(server, client, tokens.body.id_token);
       assert.equal(claims.sub, sub);
-      assert.deepEqual(claims.amr, ['mca', 'swk', 'user']);
+      assert.deepEqual(claims.amr, ['mca', 'swk', 'user', 'mfa']);
       assert.equal(claims.acr, undefined, 'a cross-device sign-in is not claimed phishing-resistant');
 
       const again = await ua.postJson(`${base}/crossdevice/${request.id}/complete`, {});

@@ -30,7 +30,7 @@ for (const db of await databases()) {
       assert.equal(claims.email_verified, true, 'the address was proved with the mailed code');
       assert.equal(claims.nonce, 'nonce-1');
       assert.equal(claims.acr, 'phr');
-      assert.deepEqual(claims.amr, ['hwk', 'user']);
+      assert.deepEqual(claims.amr, ['hwk', 'user', 'mfa']);
       assert.equal(typeof claims.auth_time, 'number');
       assert.match(String(claims.sub), /^[A-Za-z0-9_-]{22}$/);
       assert.notEqual(claims.sub, 'ada@example.com');
@@ -59,7 +59,7 @@ for (const db of await databases()) {
     test('username-first and discoverable sign-in return the same stable sub; synced passkeys give swk', async () => {
       const authenticator = new SoftwareAuthenticator({ synced: true });
       const first = await signUpThroughRp(server, client, 'grace@example.com', 'Grace Hopper', authenticator);
-      assert.deepEqual(first.claims.amr, ['swk', 'user']);
+      assert.deepEqual(first.claims.amr, ['swk', 'user', 'mfa']);
 
       for (const email of ['grace@example.com', undefined]) {
         const ua = new UserAgent(server.origin);
@@ -199,7 +199,7 @@ for (const db of await databases()) {
       for (const method of ['client_secret_post', 'client_secret_basic']) assert.ok(discovery.token_endpoint_auth_methods_supported.includes(method));
       assert.ok(discovery.end_session_endpoint);
       assert.ok(discovery.revocation_endpoint);
-      assert.deepEqual(discovery.acr_values_supported, ['phr']);
+      assert.deepEqual(discovery.acr_values_supported, ['phrh', 'phr']);
       const jwks = await (await fetch(discovery.jwks_uri)).json();
       assert.ok(jwks.keys.length >= 1);
       for (const key of jwks.keys) {

@@ -77,7 +77,7 @@ for (const db of await databases()) {
       const { params } = await finishAtRp(ua, done.json().redirectTo);
       const claims = await verifyIdToken(server, client, (await exchangeCode(server, client, params.code)).body.id_token);
       assert.equal(claims.sub, sub);
-      assert.deepEqual(claims.amr, ['mca', 'hwk', 'user']);
+      assert.deepEqual(claims.amr, ['mca', 'hwk', 'user', 'mfa']);
 
       const events = (await server.services.crossDeviceRequests.eventsFor('demo', request.id)).map((e) => e.type);
       assert.deepEqual(events, ['push_requested', 'push_sent', 'approved', 'completed']);

@@ -94,7 +94,7 @@ for (const db of await databases()) {
       const { claims, oldIds } = await completeRecovery(server, client, device, 'all');
       assert.equal(claims.sub, before.sub);
       assert.equal(claims.acr, undefined, 'a recovered sign-in is not phishing-resistant');
-      assert.deepEqual(claims.amr, ['otp', 'hwk', 'user']);
+      assert.deepEqual(claims.amr, ['otp', 'hwk', 'user', 'mfa']);
       assert.deepEqual(oldIds, [...laptop.credentials.keys()]);
       const left = await server.services.passkeys.listPasskeys('demo', before.sub!);
       assert.deepEqual(left.map((p) => p.id), [...device.authenticator.credentials.keys()], 'only the new passkey is left');
@@ -196,7 +196,7 @@ for (const db of await databases()) {
       assert.equal(first.answer.status, 200, first.answer.text);
       const { claims: recovered } = await completeRecovery(server, client, first.device, 'none');
       assert.equal(recovered.sub, claims.sub);
-      assert.deepEqual(recovered.amr, ['otp', 'hwk', 'user']);
+      assert.deepEqual(recovered.amr, ['otp', 'hwk', 'user', 'mfa']);
       assert.equal(recovered.acr, undefined);
       assert.equal((await server.services.passkeys.listPasskeys('demo', claims.sub!)).length, 2, 'old passkeys kept when none were chosen');
       assert.equal((await useCode(codes[0]!)).answer.json().error, 'recovery_code_invalid', 'a used code fails');

@@ -107,14 +107,14 @@ for (const db of await databases()) {
       noUv.credentials.set(credential.id, { ...credential });
       const uv = await startCeremony(ua, base, email);
       const uvError = await ua.postJson(`${base}/signin/verify`, { challengeId: uv.challengeId, response: noUv.getAssertion(uv.options, server.origin) });
-      assertCleanError(uvError, 400, 'assertion_invalid');
-      assert.match(uvError.json().message, /verif/i);
+      assertCleanError(uvError, 403, 'user_verification_required');
+      assert.match(uvError.json().message, /PIN, fingerprint or face/);
 
       const clone = new SoftwareAuthenticator();
       clone.credentials.set(credential.id, { ...credential, signCount: 0 });
       const counter = await startCeremony(ua, base, email);
       const cloned = await ua.postJson(`${base}/signin/verify`, { challengeId: counter.challengeId, response: clone.getAssertion(counter.options, server.origin) });
-      assertCleanError(cloned, 400, 'assertion_invalid');
+      assertCleanError(cloned, 403, 'passkey_possibly_cloned');
       assert.match(cloned.json().message, /counter/i);
     });
 

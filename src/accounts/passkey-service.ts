@@ -4,17 +4,21 @@ import type { AuthenticatorTransport, PublicKeyCredentialCreationOptionsJSON, Pu
 import type { Schema } from '../storage/schema.js';
 import { UserRepository, type User } from '../storage/repositories/users.js';
 import { CredentialRepository, type StoredCredential } from '../storage/repositories/credentials.js';
-import type { Tenant } from '../storage/repositories/tenants.js';
+import { policyOf, type Tenant } from '../storage/repositories/tenants.js';
 import { randomId } from '../ids.js';
 import { badRequest, conflict, forbidden, notFound, SesameError } from '../errors.js';
 import type { EmailVerificationService } from './email-verification.js';
 import { CHALLENGE_TTL_MS, type ChallengeService } from '../webauthn/challenges.js';
 import type { RelyingParty } from '../webauthn/relying-party.js';
-import { SUPPORTED_ALGORITHMS, verifyRegistration, type VerifiedRegistration } from '../webauthn/verify-registration.js';
+import { verifyRegistration, type VerifiedRegistration } from '../webauthn/verify-registration.js';
 import { verifyAssertion } from '../webauthn/verify-assertion.js';
 import type { AuthenticationResponse, RegistrationResponse } from '../webauthn/response-schema.js';
-import { ACR_PHISHING_RESISTANT, amrFor } from '../webauthn/amr.js';
+import { acrsFor, amrFor, chooseAcr } from '../webauthn/amr.js';
 import type { MetadataService } from '../webauthn/metadata/metadata-service.js';
+import { checkRegistration, USER_VERIFICATION_MISSING } from '../webauthn/policy/check-registration.js';
+import { registrationOptionsFor } from '../webauthn/policy/ceremony-options.js';
+import { certificationLevelOf, type AttestationFacts } from '../webauthn/policy/attestation-facts.js';
+import { acrUnmet, type RequestedAcr } from '../oidc/requested-acr.js';
 
 export interface CeremonyStart<T> {
   challengeId: string;
@@ -29,6 +33,11 @@ export interface SignedIn {
   amr: string[];
   /** For a new passkey: 'multiDevice' when its provider may sync it (backup eligible). */
   deviceType?: 'singleDevice' | 'multiDevice';
+}
+
+/** What the sign-in must prove beyond the passkey itself: the application's acr request (none: nothing). */
+export interface SignInRequirements {
+  acr?: RequestedAcr;
 }
 
 interface SignUpPayload {
@@ -53,7 +62,7 @@ export class PasskeyService {
     private readonly challenges: ChallengeService,
     private readonly rp: RelyingParty,
     private readonly verifications: EmailVerificationService,
-    private readonly metadata: Pick<MetadataService, 'assertAuthenticatorAllowed' | 'assertCredentialAllowed'>,
+    private readonly metadata: Pick<MetadataService, 'assertAuthenticatorAllowed' | 'assertCredentialAllowed' | 'entryFor' | 'statusFor'>,
   ) {
     this.users = new UserRepository(db);
     this.credentials = new CredentialRepository(db);
@@ -91,10 +100,12 @@ export class PasskeyService {
     return { challengeId, options };
   }
 
-  async finishSignUp(tenant: Tenant, interactionUid: string, input: { challengeId: string; response: RegistrationResponse }): Promise<SignedIn> {
+  async finishSignUp(tenant: Tenant, interactionUid: string, input: { challengeId: string; response: RegistrationResponse }, requirements: SignInRequirements = {}): Promise<SignedIn> {
     const record = await this.challenges.consume(input.challengeId, { tenantId: tenant.id, interactionUid, purpose: 'registration' });
     const payload = record.payload as SignUpPayload;
-    const verified = await this.verifyNewPasskey(input.response, record.challenge);
+    const verified = await this.verifyNewPasskey(tenant, input.response, record.challenge);
+    // Before the account is made: a passkey the application would refuse makes no account.
+    const acr = this.acrFor(verified, requirements);
     const now = Date.now();
     const verificationId = payload.verificationId;
     const user: User = { tenantId: tenant.id, id: payload.userId, email: payload.email, emailVerified: Boolean(verificationId), displayName: payload.displayName, createdAt: now };
@@ -118,7 +129,7 @@ export class PasskeyService {
       }
       throw error;
     }
-    return { user, credentialId: verified.credentialId, acr: ACR_PHISHING_RESISTANT, amr: amrFor(verified), deviceType: verified.deviceType };
+    return { user, credentialId: verified.credentialId, acr, amr: amrFor(verified), deviceType: verified.deviceType };
   }
 
   /** Options to add another passkey to a signed-in user's account (the ones they have are excluded). */
@@ -132,7 +143,7 @@ export class PasskeyService {
   async finishAddPasskey(tenant: Tenant, bindingId: string, user: User, input: { challengeId: string; response: RegistrationResponse }): Promise<StoredCredential> {
     const record = await this.challenges.consume(input.challengeId, { tenantId: tenant.id, interactionUid: bindingId, purpose: 'registration' });
     if (record.payload.userId !== user.id) throw badRequest('This passkey request was started for another account.', 'challenge_invalid');
-    const verified = await this.verifyNewPasskey(input.response, record.challenge);
+    const verified = await this.verifyNewPasskey(tenant, input.response, record.challenge);
     if (await this.credentials.find(tenant.id, verified.credentialId)) throw conflict('This passkey is already registered.', 'credential_exists');
     const credential = this.toStoredCredential(tenant.id, user.id, verified, Date.now());
     await this.credentials.insert(credential);
@@ -157,14 +168,55 @@ export class PasskeyService {
     }
   }
 
-  /** A new passkey must verify, and its model must not be one the FIDO metadata reports unsafe. */
-  private async verifyNewPasskey(response: RegistrationResponse, challenge: string): Promise<VerifiedRegistration> {
-    const verified = await verifyRegistration(response, { challenge, origin: this.rp.origin, rpId: this.rp.rpId, requireUserVerification: true });
+  /**
+   * A new passkey must verify (from PUBLIC_URL's origin or one of the tenant's related origins), its
+   * model must not be one the FIDO metadata reports unsafe, and it must meet the tenant's policy.
+   * User verification is checked by the policy, so that a refusal says it in the person's words.
+   */
+  private async verifyNewPasskey(tenant: Tenant, response: RegistrationResponse, challenge: string): Promise<VerifiedRegistration & { attestationTrusted: boolean }> {
+    const policy = policyOf(tenant);
+    const verified = await verifyRegistration(response, {
+      challenge, origin: this.originsOf(tenant), rpId: this.rp.rpId, requireUserVerification: false, supportedAlgorithms: policy.algorithms,
+      attestation: { metadataFor: (aaguid) => this.metadata.entryFor(aaguid) },
+    });
     this.metadata.assertAuthenticatorAllowed(verified.aaguid);
-    return verified;
+    const facts = this.attestationFacts(verified);
+    checkRegistration(policy, verified, facts, this.metadata.entryFor(verified.aaguid)?.description);
+    return { ...verified, attestationTrusted: facts.verified };
   }
 
-  /** Discoverable (resident) passkeys with user verification; attestation is not asked for. */
+  /**
+   * What the new passkey's attestation proved: its chain reached a trusted root (the FIDO metadata's
+   * roots for its AAGUID, or an attestation vendor's) at registration. Certification counts only then.
+   */
+  private attestationFacts(verified: VerifiedRegistration): AttestationFacts {
+    const trust = verified.attestation.trust;
+    return {
+      verified: trust.verified,
+      root: trust.root?.subject,
+      aaguid: verified.aaguid,
+      certificationLevel: certificationLevelOf(this.metadata.statusFor(verified.aaguid)?.certification),
+    };
+  }
+
+  /** The origins a ceremony of this tenant may come from: PUBLIC_URL's and its related origins. */
+  private originsOf(tenant: Tenant): string[] {
+    return [this.rp.origin, ...(tenant.relatedOrigins ?? [])];
+  }
+
+  /**
+   * The acr a sign-in with this passkey earns, chosen to meet the application's request; a passkey
+   * that cannot meet it is refused with what would.
+   */
+  private acrFor(key: { aaguid: string; deviceType: 'singleDevice' | 'multiDevice'; attestationTrusted?: boolean }, requirements: SignInRequirements): string {
+    const keyProtection = this.metadata.entryFor(key.aaguid)?.entry.metadataStatement?.keyProtection;
+    const satisfied = acrsFor({ deviceType: key.deviceType, attested: Boolean(key.attestationTrusted), keyProtection: Array.isArray(keyProtection) ? keyProtection.map(String) : undefined });
+    const acr = chooseAcr(satisfied, requirements.acr?.values ?? []);
+    if (!acr) throw acrUnmet(requirements.acr!.values);
+    return acr;
+  }
+
+  /** Registration options from the tenant's policy (attestation, resident key, user verification, algorithms, hints). */
   private registrationOptions(tenant: Tenant, user: { id: string; email: string; displayName: string }, challenge: string,
     excludeCredentials: Array<{ id: string; transports?: AuthenticatorTransport[] }>): Promise<PublicKeyCredentialCreationOptionsJSON> {
     return generateRegistrationOptions({
@@ -175,14 +227,12 @@ export class PasskeyService {
       userDisplayName: user.displayName,
       challenge: Buffer.from(challenge, 'base64url'),
       timeout: CHALLENGE_TTL_MS,
-      attestationType: 'none',
       excludeCredentials,
-      authenticatorSelection: { residentKey: 'required', userVerification: 'required' },
-      supportedAlgorithmIDs: SUPPORTED_ALGORITHMS,
+      ...registrationOptionsFor(policyOf(tenant)),
     });
   }
 
-  private toStoredCredential(tenantId: string, userId: string, verified: VerifiedRegistration, now: number): StoredCredential {
+  private toStoredCredential(tenantId: string, userId: string, verified: VerifiedRegistration & { attestationTrusted: boolean }, now: number): StoredCredential {
     return {
       tenantId,
       id: verified.credentialId,
@@ -195,6 +245,7 @@ export class PasskeyService {
       backedUp: verified.backedUp,
       attestationFormat: verified.attestationFormat,
       userVerified: verified.userVerified,
+      attestationTrusted: verified.attestationTrusted,
       createdAt: now,
       lastUsedAt: null,
       name: null,
@@ -224,14 +275,15 @@ export class PasskeyService {
       rpID: this.rp.rpId,
       challenge: Buffer.from(challenge, 'base64url'),
       timeout: CHALLENGE_TTL_MS,
-      userVerification: 'required',
+      userVerification: policyOf(tenant).userVerification,
       allowCredentials,
       ...(appid ? { extensions: { appid } } : {}),
     });
     return { challengeId, options };
   }
 
-  async finishSignIn(tenant: Tenant, interactionUid: string, input: { challengeId: string; response: AuthenticationResponse }): Promise<SignedIn> {
+  async finishSignIn(tenant: Tenant, interactionUid: string, input: { challengeId: string; response: AuthenticationResponse }, requirements: SignInRequirements = {}): Promise<SignedIn> {
+    const policy = policyOf(tenant);
     const record = await this.challenges.consume(input.challengeId, { tenantId: tenant.id, interactionUid, purpose: 'authentication' });
     const credential = await this.credentials.find(tenant.id, input.response.id);
     if (!credential) throw badRequest('This passkey is not registered here. Use another one, or create an account.', 'unknown_credential');
@@ -248,28 +300,42 @@ export class PasskeyService {
     const viaAppId = Boolean(credential.u2fAppId) && input.response.clientExtensionResults.appid === true;
     const verified = await verifyAssertion(input.response, {
       challenge: record.challenge,
-      origin: this.rp.origin,
+      origin: this.originsOf(tenant),
       rpId: viaAppId ? credential.u2fAppId! : this.rp.rpId,
-      requireUserVerification: !viaAppId,
+      requireUserVerification: false,
       credential: { id: credential.id, publicKey: credential.publicKey, counter: credential.signCount },
     });
-    // After the signature, so that only the passkey's holder learns it is refused.
+    // After the signature, so that only the passkey's holder learns it is refused. A key imported from
+    // U2F can never verify the user: the operator who imported it chose presence for it (amr says so).
+    if (policy.userVerification === 'required' && !verified.userVerified && !viaAppId) throw forbidden(USER_VERIFICATION_MISSING, 'user_verification_required');
     this.metadata.assertCredentialAllowed(credential);
+    if (verified.counterRegressed) {
+      await this.credentials.flagPossiblyCloned(credential, {
+        id: randomId(16), at: Date.now(),
+        detail: { storedSignCount: credential.signCount, presentedSignCount: verified.newCounter, action: policy.counterRegression === 'deny' ? 'denied' : 'allowed' },
+      });
+      if (policy.counterRegression === 'deny') throw forbidden(POSSIBLY_CLONED, 'passkey_possibly_cloned');
+    }
+    const acr = this.acrFor(credential, requirements);
     const recorded = await this.credentials.recordUse(tenant.id, credential.id, credential.signCount, {
-      signCount: verified.newCounter,
+      // A counter that went back is not stored: the highest count seen stays the one to beat.
+      signCount: verified.counterRegressed ? credential.signCount : verified.newCounter,
       backedUp: verified.backedUp,
       usedAt: Date.now(),
     });
     // Our challenge was fresh and consumed by us, and the counter had moved forward when we read it:
     // losing the write means another window used the passkey in between, not a replay (a replayed
-    // assertion fails at its used challenge, a counter that went back in verifyAssertion).
+    // assertion fails at its used challenge; a counter that went back was dealt with above).
     if (!recorded) throw conflict('This passkey was just used in another window. Please try again.', 'passkey_in_use');
     const user = await this.users.findById(tenant.id, credential.userId);
     if (!user && await this.users.isDisabled(tenant.id, credential.userId)) throw forbidden(ACCOUNT_DISABLED, 'account_disabled');
     if (!user) throw badRequest('The account of this passkey no longer exists (or was closed when the owner of its e-mail address confirmed it for a new account).', 'unknown_account');
-    return { user, credentialId: credential.id, acr: ACR_PHISHING_RESISTANT, amr: amrFor(verified) };
+    return { user, credentialId: credential.id, acr, amr: amrFor(verified) };
   }
 }
+
+const POSSIBLY_CLONED = 'This passkey\'s signature counter went backwards, which is what happens when a passkey has been copied. '
+  + 'To keep your account safe it was not accepted. Sign in with another passkey, and tell the people who run this sign-in.';
 
 export const ACCOUNT_DISABLED = 'This account is disabled. Ask the people who run this sign-in to enable it again.';
 

@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import type { Services } from '../services.js';
 import { checkLogo, contrastRatio, logoFromDataUrl, textColourOn, type Logo } from '../tenants/branding.js';
 import { OutboundError } from '../net/outbound.js';
+import { ALGORITHM_NAMES, CERTIFICATION_LEVELS, type AuthenticatorPolicy } from '../webauthn/policy/authenticator-policy.js';
+import { normaliseAaguid } from '../webauthn/metadata/authenticator-status.js';
 
 /**
  * `sesame tenant set <id> --<flag> <value>`: one small function per setting, so that a new setting
@@ -20,6 +22,84 @@ function onOff(flag: string, value: string): boolean {
   if (value === 'on' || value === 'off') return value === 'on';
   throw new TenantSettingError(`--${flag} takes on or off, not "${value}".`);
 }
+
+/** One of a fixed set of words. */
+function oneOf<T extends string>(flag: string, value: string, words: readonly T[]): T {
+  if ((words as readonly string[]).includes(value)) return value as T;
+  throw new TenantSettingError(`--${flag} takes ${words.join(', ')}, not "${value}".`);
+}
+
+/** A setting of the tenant's authenticator policy: parses the flag's value into a change, answers one line. */
+function policySetting(value: string, help: string[], change: (value: string) => Partial<AuthenticatorPolicy>, said: (policy: AuthenticatorPolicy) => string): Setting {
+  return {
+    value,
+    help,
+    async set(services, tenantId, given) {
+      const policy = await services.tenants.changeAuthenticatorPolicy(tenantId, change(given));
+      return `Tenant "${tenantId}": ${said(policy)}`;
+    },
+  };
+}
+
+function aaguidList(flag: string, value: string): string[] {
+  if (value === 'none') return [];
+  return value.split(',').map((item) => {
+    const aaguid = normaliseAaguid(item.trim());
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(aaguid)) {
+      throw new TenantSettingError(`--${flag}: "${item}" is not an AAGUID (32 hex digits, dashes allowed).`);
+    }
+    return aaguid;
+  });
+}
+
+function algorithmList(value: string): number[] {
+  if (value === 'default') return Object.values(ALGORITHM_NAMES);
+  return value.split(',').map((name) => {
+    const id = ALGORITHM_NAMES[name.trim()];
+    if (id === undefined) throw new TenantSettingError(`--algorithms: "${name}" is not one of ${Object.keys(ALGORITHM_NAMES).join(', ')}.`);
+    return id;
+  });
+}
+
+const algorithmNames = (ids: number[]) => ids.map((id) => Object.keys(ALGORITHM_NAMES).find((name) => ALGORITHM_NAMES[name] === id) ?? String(id)).join(', ');
+
+/** The `tenant set` flags of the authenticator policy (src/webauthn/policy, docs/acr-amr.md). */
+const POLICY_SETTINGS: Record<string, Setting> = {
+  attestation: policySetting('none|direct|enterprise', ['Attestation conveyance asked for when a passkey is made (none by default). Any --trust', 'but any asks for direct attestation at least.'],
+    (v) => ({ attestation: oneOf('attestation', v, ['none', 'direct', 'enterprise'] as const) }), (p) => `new passkeys are asked for ${p.attestation} attestation.`),
+  trust: policySetting('any|attested|certified[:L1…L3plus]', ['Which passkeys may be made: any (default); attested (attestation verified to a trusted', 'root); certified (and FIDO Certified at the level given, L1 by default).'],
+    (v) => {
+      const [trust, level] = v.split(':');
+      return { trust: oneOf('trust', trust!, ['any', 'attested', 'certified'] as const), ...(level ? { minimumCertification: oneOf('trust', level, CERTIFICATION_LEVELS) } : {}) };
+    },
+    (p) => p.trust === 'certified' ? `new passkeys must be FIDO Certified at ${p.minimumCertification} or higher.` : p.trust === 'attested' ? 'new passkeys must prove their make with a verified attestation.' : 'every kind of passkey may be registered.'),
+  'aaguid-allow': policySetting('<aaguid>[,<aaguid>…]|none', ['Only these authenticator models may make passkeys (none: no allow list).'],
+    (v) => ({ aaguidAllow: aaguidList('aaguid-allow', v) }), (p) => p.aaguidAllow.length ? `only ${p.aaguidAllow.length} authenticator model(s) may make passkeys.` : 'no allow list of authenticator models.'),
+  'aaguid-deny': policySetting('<aaguid>[,<aaguid>…]|none', ['These authenticator models may not make passkeys (none: no deny list).'],
+    (v) => ({ aaguidDeny: aaguidList('aaguid-deny', v) }), (p) => p.aaguidDeny.length ? `${p.aaguidDeny.length} authenticator model(s) may not make passkeys.` : 'no deny list of authenticator models.'),
+  'synced-passkeys': policySetting('allowed|device-bound-only', ['device-bound-only refuses passkeys that may be synced (backup eligible), such as', 'those of iCloud Keychain, Google Password Manager and password managers.'],
+    (v) => ({ syncedPasskeys: oneOf('synced-passkeys', v, ['allowed', 'device-bound-only'] as const) }),
+    (p) => p.syncedPasskeys === 'allowed' ? 'synced passkeys are accepted.' : 'only passkeys that stay on one device are accepted.'),
+  'user-verification': policySetting('required|preferred', ['required (default): every passkey ceremony must verify the person (PIN, biometric).'],
+    (v) => ({ userVerification: oneOf('user-verification', v, ['required', 'preferred'] as const) }), (p) => `user verification is ${p.userVerification}.`),
+  algorithms: policySetting('<name>[,<name>…]|default', [`Signature algorithms new passkeys may use: ${Object.keys(ALGORITHM_NAMES).join(', ')}.`],
+    (v) => ({ algorithms: algorithmList(v) }), (p) => `new passkeys may use ${algorithmNames(p.algorithms)}.`),
+  'resident-key': policySetting('required|preferred', ['required (default): passkeys are discoverable, so people sign in without typing a name.'],
+    (v) => ({ residentKey: oneOf('resident-key', v, ['required', 'preferred'] as const) }), (p) => `discoverable passkeys are ${p.residentKey}.`),
+  attachment: policySetting('any|platform|cross-platform|hybrid', ['Which authenticator the browser offers first when a passkey is made: this device, a', 'security key, or a phone (hybrid); any (default): the browser chooses.'],
+    (v) => ({ attachment: oneOf('attachment', v, ['any', 'platform', 'cross-platform', 'hybrid'] as const) }), (p) => `the browser offers ${p.attachment === 'any' ? 'any authenticator' : p.attachment} first.`),
+  'counter-regression': policySetting('deny|allow-and-flag', ['What a sign count that did not move forward (a copied key?) does: deny (default) the', 'sign-in, or allow it; the passkey is flagged and the event recorded either way.'],
+    (v) => ({ counterRegression: oneOf('counter-regression', v, ['deny', 'allow-and-flag'] as const) }),
+    (p) => p.counterRegression === 'deny' ? 'a passkey whose counter goes back is refused (and flagged).' : 'a passkey whose counter goes back signs in, flagged.'),
+  'related-origin': {
+    value: '<https origin>[,<https origin>…]|none',
+    help: ['Other sites whose pages may use this tenant\'s passkeys (WebAuthn Related Origin', 'Requests); served at /.well-known/webauthn.'],
+    async set(services, tenantId, value) {
+      const origins = await services.tenants.setRelatedOrigins(tenantId, value === 'none' ? [] : value.split(',').map((o) => o.trim()));
+      return origins.length ? `Tenant "${tenantId}" accepts passkeys from ${origins.join(', ')} too.` : `Tenant "${tenantId}" accepts passkeys from ${services.config.publicUrl} only.`;
+    },
+  },
+};
 
 export const TENANT_SETTINGS: Record<string, Setting> = {
   'display-name': {
@@ -91,6 +171,7 @@ export const TENANT_SETTINGS: Record<string, Setting> = {
       return `Tenant "${tenantId}" trusts these facets for U2F AppID ${app.appId}: ${app.facets.join(', ')}.`;
     },
   },
+  ...POLICY_SETTINGS,
 };
 
 /** A logo from a data: URL, an https URL (fetched once, like any outbound request: public, small, quick) or a file. */

@@ -6,7 +6,8 @@ import { CLIENT_AUTH_METHODS, ClientRepository } from '../storage/repositories/c
 import { UserRepository } from '../storage/repositories/users.js';
 import { SqlAdapter } from './adapter.js';
 import { accountFinder } from '../accounts/claims.js';
-import { ACR_PHISHING_RESISTANT } from '../webauthn/amr.js';
+import { ACR_VALUES } from '../webauthn/amr.js';
+import { requestedAcr } from './requested-acr.js';
 import { renderPage } from '../views/render.js';
 import { brandingOf } from '../tenants/branding.js';
 import { cspNonce } from '../http/csp.js';
@@ -48,7 +49,7 @@ export function buildProvider(tenant: Tenant, jwks: { keys: Array<Record<string,
     },
     conformIdTokenClaims: false,
     scopes: ['openid', 'offline_access', 'profile', 'email'],
-    acrValues: [ACR_PHISHING_RESISTANT],
+    acrValues: [...ACR_VALUES],
     responseTypes: ['code'],
     // Discovery lists these; every client is confidential, so 'none' is not among them.
     clientAuthMethods: [...CLIENT_AUTH_METHODS],
@@ -61,6 +62,8 @@ export function buildProvider(tenant: Tenant, jwks: { keys: Array<Record<string,
     interactions: { url: (_ctx, interaction) => `/${tenant.id}/interaction/${interaction.uid}`, policy: interactionPolicyWithAccountPrompts() },
     features: {
       devInteractions: { enabled: false },
+      // An essential acr claim (claims parameter) is how an application insists on phrh (docs/acr-amr.md).
+      claimsParameter: { enabled: true },
       revocation: { enabled: true },
       userinfo: { enabled: true },
       rpInitiatedLogout: {
@@ -149,8 +152,19 @@ export const ACCOUNT_PROMPTS = ['select_account', 'create'] as const;
 function interactionPolicyWithAccountPrompts() {
   const policy = interactionPolicy.base();
   for (const name of ACCOUNT_PROMPTS) policy.add(new interactionPolicy.Prompt({ name, requestable: true }), 0);
+  policy.get('login')!.checks.add(acrValuesCheck);
   return policy;
 }
+
+/**
+ * Sesame honours acr_values (requested-acr.ts), which the provider treats as voluntary: a session
+ * whose sign-in does not meet them goes back to the sign-in page, as an essential acr claim does.
+ */
+const acrValuesCheck = new interactionPolicy.Check('acr_values_unmet', 'the session does not meet the requested acr_values',
+  (ctx) => {
+    const { values } = requestedAcr({ acr_values: ctx.oidc.params?.acr_values });
+    return values.length > 0 && !values.includes(String(ctx.oidc.acr)) ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT;
+  });
 
 /**
  * Clients are registered by the tenant's administrator, so a signed-in user is not asked to

@@ -414,6 +414,29 @@ export const buildMigrations = (context: MigrationContext): Record<string, Migra
       await db.schema.createIndex('credentials_by_aaguid').on('credentials').column('aaguid').execute();
     },
   },
+  '0017_authenticator_policy': {
+    async up(db: Kysely<any>) {
+      // JSON of the tenant's AuthenticatorPolicy (src/webauthn/policy); null: the defaults.
+      await db.schema.alterTable('tenants').addColumn('authenticator_policy', 'text').execute();
+      // JSON array of https origins besides PUBLIC_URL's whose WebAuthn ceremonies the tenant accepts (Related Origin Requests).
+      await db.schema.alterTable('tenants').addColumn('related_origins', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+      // 1 once a sign count failed to move forward: the key may have been copied.
+      await db.schema.alterTable('credentials').addColumn('possibly_cloned', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      // 1 when its attestation was verified to a trusted root at registration (phrh needs it).
+      await db.schema.alterTable('credentials').addColumn('attestation_trusted', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      // Security events about a passkey (a counter that went back …), until Sesame has an audit log.
+      await db.schema.createTable('credential_events')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('credential_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('detail', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('credential_events_by_credential').on('credential_events').columns(['tenant_id', 'credential_id', 'at']).execute();
+    },
+  },
   '0018_u2f': {
     async up(db: Kysely<any>) {
       // A tenant's FIDO U2F AppID and the facets (origins, app ids) its trusted-facets list names.

@@ -17,6 +17,8 @@ export interface TenantsTable {
   logo: string | null; // base64 of a PNG, JPEG or WebP (src/tenants/branding.ts)
   logo_type: string | null;
   logo_version: string | null;
+  authenticator_policy: string | null; // JSON AuthenticatorPolicy (src/webauthn/policy); null: defaults
+  related_origins: string; // JSON array of extra https origins for WebAuthn (Related Origin Requests)
 }
 
 export interface SettingsTable {
@@ -130,6 +132,18 @@ export interface CredentialsTable {
   name: string | null; // the person's name for it; null: the provider's name
   mds_flag: string | null; // security status the FIDO metadata reports for its AAGUID (src/webauthn/metadata)
   u2f_app_id: string | null; // the U2F AppID an imported credential signs under (src/u2f)
+  possibly_cloned: number; // 1 once its sign count failed to move forward
+  attestation_trusted: number; // 1 when its attestation was verified to a trusted root
+}
+
+export interface CredentialEventsTable {
+  id: string;
+  tenant_id: string;
+  credential_id: string;
+  user_id: string;
+  type: string; // counter_regressed
+  detail: string; // JSON
+  at: number;
 }
 
 export interface U2fAppsTable {
@@ -291,4 +305,5 @@ export interface Schema {
   user_devices: UserDevicesTable;
   mds_blob: MdsBlobTable;
   u2f_apps: U2fAppsTable;
+  credential_events: CredentialEventsTable;
 }

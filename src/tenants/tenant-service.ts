@@ -1,6 +1,7 @@
 import { randomId } from '../ids.js';
 import { badRequest, conflict, notFound } from '../errors.js';
-import { EMAIL_VERIFICATION_SETTINGS, type EmailVerificationSetting, type Tenant, type TenantRepository } from '../storage/repositories/tenants.js';
+import { EMAIL_VERIFICATION_SETTINGS, policyOf, type EmailVerificationSetting, type Tenant, type TenantRepository } from '../storage/repositories/tenants.js';
+import { authenticatorPolicySchema, type AuthenticatorPolicy } from '../webauthn/policy/authenticator-policy.js';
 import { CLIENT_AUTH_METHODS, type Client, type ClientAuth, type ClientAuthMethod, type ClientRecord, type ClientRepository } from '../storage/repositories/clients.js';
 import { clientSecretMatches, hashClientSecret } from '../secrets/client-secret.js';
 import { checkPublicJwks } from './public-jwks.js';
@@ -136,6 +137,31 @@ export class TenantService {
     return known;
   }
 
+  /** Changes some of the tenant's authenticator policy (src/webauthn/policy); answers the whole policy in force. */
+  async changeAuthenticatorPolicy(tenantId: string, change: Partial<AuthenticatorPolicy>): Promise<AuthenticatorPolicy> {
+    const tenant = await this.requireTenant(tenantId);
+    const parsed = authenticatorPolicySchema.safeParse({ ...policyOf(tenant), ...change });
+    if (!parsed.success) throw badRequest(`This policy setting is not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}.`, 'invalid_setting');
+    await this.tenants.setAuthenticatorPolicy(tenantId, parsed.data);
+    return parsed.data;
+  }
+
+  /**
+   * The https origins, besides PUBLIC_URL's, whose passkey ceremonies the tenant accepts (WebAuthn
+   * Related Origin Requests). Each must be a bare origin: https, a host, no path.
+   */
+  async setRelatedOrigins(tenantId: string, origins: string[]): Promise<string[]> {
+    await this.requireTenant(tenantId);
+    const checked = [...new Set(origins.map(relatedOrigin))];
+    await this.tenants.setRelatedOrigins(tenantId, checked);
+    return checked;
+  }
+
+  /** Every tenant's related origins, for /.well-known/webauthn (one RP ID for all tenants). */
+  allRelatedOrigins(): Promise<string[]> {
+    return this.tenants.allRelatedOrigins();
+  }
+
   /** The name people read on the tenant's pages and in its mails. */
   async setDisplayName(tenantId: string, name: string): Promise<string> {
     await this.requireTenant(tenantId);
@@ -212,4 +238,12 @@ function checkRedirectUri(uri: string): void {
     throw badRequest(`"${uri}" must use https:// (http:// is allowed for localhost only).`);
   }
   if (url.hash) throw badRequest(`"${uri}" must not contain a #fragment.`);
+}
+
+function relatedOrigin(value: string): string {
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  if (!url || url.protocol !== 'https:' || url.username || url.password || url.origin !== value.replace(/\/$/, '').toLowerCase()) {
+    throw badRequest(`"${value}" is not an https origin: give it as https://host or https://host:port, with no path.`, 'invalid_setting');
+  }
+  return url.origin;
 }

@@ -4,7 +4,7 @@ import { isoBase64URL } from '@simplewebauthn/server/helpers';
 import { authenticationResponseSchema, registrationResponseSchema } from '../webauthn/response-schema.js';
 import { verifyRegistration, SUPPORTED_ALGORITHMS } from '../webauthn/verify-registration.js';
 import { verifyAssertion } from '../webauthn/verify-assertion.js';
-import { SesameError } from '../errors.js';
+import { badRequest, SesameError } from '../errors.js';
 
 /** One line of ../shared/vectors/webauthn-*.jsonl (see that folder's README). */
 export interface WebAuthnCase {
@@ -75,13 +75,15 @@ export async function runWebAuthnCase(c: WebAuthnCase, vectorsDir?: string): Pro
       }
     } else {
       const response = authenticationResponseSchema.parse(c.response);
-      await verifyAssertion(response, {
+      const verified = await verifyAssertion(response, {
         challenge: c.challenge,
         origin: c.origin,
         rpId: c.rpId,
         requireUserVerification: requiresUserVerification(c),
         credential: { id: response.id, publicKey: isoBase64URL.toBuffer(c.credentialPublicKey!), counter: c.prevCounter ?? 0 },
       });
+      // The server's default policy (counterRegression: deny) refuses such a sign-in.
+      if (verified.counterRegressed) throw badRequest('The signature counter did not move forward (the mark of a cloned authenticator).', 'passkey_possibly_cloned');
     }
   } catch (caught) {
     error = caught as Error;

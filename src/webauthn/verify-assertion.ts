@@ -18,12 +18,15 @@ export interface VerifiedAssertion {
   userVerified: boolean;
   deviceType: 'singleDevice' | 'multiDevice';
   backedUp: boolean;
+  /** The sign count did not move forward (WebAuthn §6.1.1): the key may have been copied. The caller decides. */
+  counterRegressed: boolean;
 }
 
 /**
  * Verifies a WebAuthn assertion against a stored credential: challenge, origin, RP ID hash,
- * user presence (and verification when required), signature, and that a non-zero sign counter
- * moved forward (a counter that did not is the mark of a cloned authenticator or a replay).
+ * user presence (and verification when required) and signature. Whether a non-zero sign counter
+ * moved forward is reported, not enforced: a counter that did not is the mark of a cloned
+ * authenticator, and the tenant's policy says what follows (the library would only throw).
  */
 export async function verifyAssertion(response: AuthenticationResponse, expected: AssertionExpectation): Promise<VerifiedAssertion> {
   let result;
@@ -35,7 +38,7 @@ export async function verifyAssertion(response: AuthenticationResponse, expected
       expectedOrigin: expected.origin,
       expectedRPID: expected.rpId,
       requireUserVerification: expected.requireUserVerification,
-      credential: { id: expected.credential.id, publicKey: publicKey as Uint8Array<ArrayBuffer>, counter: expected.credential.counter },
+      credential: { id: expected.credential.id, publicKey: publicKey as Uint8Array<ArrayBuffer>, counter: 0 },
     });
   } catch (error) {
     throw badRequest(`The passkey sign-in could not be verified: ${(error as Error).message}`, 'assertion_invalid');
@@ -47,6 +50,7 @@ export async function verifyAssertion(response: AuthenticationResponse, expected
     userVerified: info.userVerified,
     deviceType: info.credentialDeviceType,
     backedUp: info.credentialBackedUp,
+    counterRegressed: (expected.credential.counter > 0 || info.newCounter > 0) && info.newCounter <= expected.credential.counter,
   };
 }
 

@@ -16,7 +16,10 @@ export interface RegistrationExpectation {
   requireUserVerification: boolean;
   supportedAlgorithms?: number[];
   /** Trust anchors, metadata and clock for the attestation statement. */
-  attestation?: AttestationOptions;
+  attestation?: AttestationOptions & {
+    /** The FIDO metadata of an AAGUID (known only once the response is read): its roots anchor the chain. */
+    metadataFor?: (aaguid: string) => AttestationOptions['metadata'];
+  };
 }
 
 export interface VerifiedRegistration {
@@ -73,7 +76,7 @@ export async function verifyRegistration(response: RegistrationResponse, expecte
       credentialId: parsed.credentialID!,
       credentialPublicKey: parsed.credentialPublicKey!,
       aaguid: parsed.aaguid!,
-    }, expected.attestation);
+    }, { ...expected.attestation, metadata: expected.attestation?.metadata ?? expected.attestation?.metadataFor?.(uuidOf(parsed.aaguid!)) });
   } catch (error) {
     throw badRequest(`The passkey could not be registered: ${(error as Error).message}`, 'registration_invalid');
   }
@@ -92,4 +95,10 @@ export async function verifyRegistration(response: RegistrationResponse, expecte
     userVerified: info.userVerified,
     attestation,
   };
+}
+
+/** An AAGUID's 16 bytes as the usual lower-case UUID text. */
+function uuidOf(bytes: Uint8Array): string {
+  const hex = Buffer.from(bytes).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

@@ -173,7 +173,7 @@ export function crossDeviceDesktopRoutes(deps: CrossDeviceDesktopDeps): Router {
     const approved = await deps.crossDevice.complete(tenant.id, ctx.params.id, interaction.uid, ctx.cookies.get(BINDING_COOKIE));
     ctx.cookies.set(BINDING_COOKIE, null, bindingCookie(ctx));
     // No acr: a relayed QR code can be approved by a phished user, so this is not phishing-resistant.
-    ctx.body = { redirectTo: await finishLogin(ctx, oidc, { accountId: approved.userId, amr: approved.amr, credentialId: approved.credentialId }) };
+    ctx.body = { redirectTo: await finishLogin(ctx, oidc, interaction, { accountId: approved.userId, amr: approved.amr, credentialId: approved.credentialId }) };
   });
 
   return router;

@@ -5,6 +5,7 @@ import type { Tenant } from '../../storage/repositories/tenants.js';
 import { notFound, SesameError } from '../../errors.js';
 import { isDatabaseUnavailable } from '../../storage/unavailable.js';
 import { ACCOUNT_PROMPTS } from '../../oidc/provider-factory.js';
+import { acrUnmet, requestedAcr } from '../../oidc/requested-acr.js';
 
 export type Interaction = Awaited<ReturnType<TenantOidc['provider']['interactionDetails']>>;
 
@@ -34,11 +35,15 @@ export async function loadInteraction(ctx: Context, deps: { registry: ProviderRe
 }
 
 /**
- * Ends the interaction with a signed-in account. `credentialId` (the passkey that signed in) rides
+ * Ends the interaction with a signed-in account, if it meets the application's acr request. `credentialId` (the passkey that signed in) rides
  * along in the result so that the session it opens is recorded against that passkey, and ends when
  * the passkey is removed (provider-factory's grant step reads it).
  */
-export async function finishLogin(ctx: Context, oidc: TenantOidc, login: { accountId: string; acr?: string; amr: string[]; credentialId?: string }): Promise<string> {
+export async function finishLogin(ctx: Context, oidc: TenantOidc, interaction: Interaction, login: { accountId: string; acr?: string; amr: string[]; credentialId?: string }): Promise<string> {
+  // A sign-in without the acr the application asked for (recovery, cross-device: none at all) would
+  // only bring the person back here (the provider prompts again): it is refused with the reason instead.
+  const { values } = requestedAcr(interaction.params);
+  if (values.length > 0 && !(login.acr && values.includes(login.acr))) throw acrUnmet(values);
   return oidc.provider.interactionResult(ctx.req, ctx.res, {
     login: { accountId: login.accountId, ...(login.acr ? { acr: login.acr } : {}), amr: login.amr, remember: true },
     ...(login.credentialId ? { sesame: { credentialId: login.credentialId } } : {}),

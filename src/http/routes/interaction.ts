@@ -18,6 +18,7 @@ import { counted } from '../../metrics.js';
 import { challengeId, email, emailCode, optionalEmail, timeZone, verificationId } from '../schemas.js';
 import type { EmailVerificationService } from '../../accounts/email-verification.js';
 import type { SecurityNotices } from '../../accounts/security-notices.js';
+import { requestedAcr } from '../../oidc/requested-acr.js';
 
 const signInOptionsBody = z.object({ email: optionalEmail });
 const displayName = z.string().trim().min(1, 'must not be empty').max(100);
@@ -26,6 +27,7 @@ const signUpCodeBody = z.object({ verificationId, code: emailCode });
 const signUpOptionsBody = z.object({ email, displayName, verificationId: verificationId.optional() });
 const signInVerifyBody = z.object({ challengeId, response: authenticationResponseSchema, timeZone });
 const signUpVerifyBody = z.object({ challengeId, response: registrationResponseSchema, timeZone });
+const abortBody = z.object({ reason: z.enum(['cancelled', 'acr_unmet']).default('cancelled') });
 
 export interface InteractionDeps {
   registry: ProviderRegistry;
@@ -143,9 +145,9 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const { tenant, oidc, interaction } = await loadInteraction(ctx, deps);
     const body = parseInput(signInVerifyBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip);
-    const signedIn = await counted('signin', deps.passkeys.finishSignIn(tenant, interaction.uid, body));
+    const signedIn = await counted('signin', deps.passkeys.finishSignIn(tenant, interaction.uid, body, { acr: requestedAcr(interaction.params) }));
     await deps.securityNotices.signedIn(signedIn.user, { userAgent: ctx.get('user-agent'), timeZone: body.timeZone });
-    ctx.body = { redirectTo: await finishLogin(ctx, oidc, { accountId: signedIn.user.id, acr: signedIn.acr, amr: signedIn.amr, credentialId: signedIn.credentialId }) };
+    ctx.body = { redirectTo: await finishLogin(ctx, oidc, interaction, { accountId: signedIn.user.id, acr: signedIn.acr, amr: signedIn.amr, credentialId: signedIn.credentialId }) };
   });
 
   // Sign-up with e-mail verification: the address and name first, a code sent to the address, the
@@ -188,20 +190,23 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const { tenant, oidc, interaction } = await loadInteraction(ctx, deps);
     const body = parseInput(signUpVerifyBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip);
-    const signedIn = await counted('signup', deps.passkeys.finishSignUp(tenant, interaction.uid, body));
+    const signedIn = await counted('signup', deps.passkeys.finishSignUp(tenant, interaction.uid, body, { acr: requestedAcr(interaction.params) }));
     await deps.securityNotices.signedIn(signedIn.user, { userAgent: ctx.get('user-agent'), timeZone: body.timeZone }, { firstSignIn: true });
-    const redirectTo = await finishLogin(ctx, oidc, { accountId: signedIn.user.id, acr: signedIn.acr, amr: signedIn.amr, credentialId: signedIn.credentialId });
+    const redirectTo = await finishLogin(ctx, oidc, interaction, { accountId: signedIn.user.id, acr: signedIn.acr, amr: signedIn.amr, credentialId: signedIn.credentialId });
     // The confirmation step says where the passkey went: a passkey that may be backed up lives in a
     // password manager (synced), the other kind on this device only.
     ctx.body = { redirectTo, savedIn: signedIn.deviceType === 'multiDevice' ? 'password_manager' : 'device' };
   });
 
   router.post('/:tenant/interaction/:uid/abort', requireJson, async (ctx) => {
-    const { oidc } = await loadInteraction(ctx, deps);
-    const redirectTo = await oidc.provider.interactionResult(ctx.req, ctx.res, {
-      error: 'access_denied',
-      error_description: 'The user cancelled the sign-in.',
-    }, { mergeWithLastSubmission: false });
+    const { oidc, interaction } = await loadInteraction(ctx, deps);
+    const { reason } = parseInput(abortBody, ctx.request.body ?? {});
+    // The person found no passkey that meets the application's acr: the application is told so
+    // (OpenID Connect Unmet Authentication Requirements 1.0), not that they cancelled.
+    const unmet = reason === 'acr_unmet' && requestedAcr(interaction.params).values.length > 0;
+    const redirectTo = await oidc.provider.interactionResult(ctx.req, ctx.res, unmet
+      ? { error: 'unmet_authentication_requirements', error_description: 'The user has no passkey that meets the requested authentication context (acr).' }
+      : { error: 'access_denied', error_description: 'The user cancelled the sign-in.' }, { mergeWithLastSubmission: false });
     ctx.body = { redirectTo };
   });
 

@@ -63,7 +63,7 @@ export function recoveryRoutes(deps: RecoveryDeps): Router {
       tenant,
       binding: `interaction:${interaction.uid}`,
       base: `/${tenant.id}/interaction/${interaction.uid}/recovery`,
-      finish: (signedIn) => finishLogin(ctx, oidc, { accountId: signedIn.user.id, amr: signedIn.amr, credentialId: signedIn.credentialId }),
+      finish: (signedIn) => finishLogin(ctx, oidc, interaction, { accountId: signedIn.user.id, amr: signedIn.amr, credentialId: signedIn.credentialId }),
     };
   };
   const inBrowser = async (ctx: Context): Promise<RecoveryPlace> => {

@@ -22,6 +22,10 @@ export interface StoredCredential {
   mdsFlag?: string | null;
   /** For a key imported from FIDO U2F: the AppID it signs under (sign-in through the WebAuthn appid extension). */
   u2fAppId?: string | null;
+  /** Its sign count once failed to move forward: the key may have been copied. */
+  possiblyCloned?: boolean;
+  /** Its attestation was verified to a trusted root at registration. */
+  attestationTrusted?: boolean;
 }
 
 export class CredentialRepository {
@@ -44,6 +48,8 @@ export class CredentialRepository {
       last_used_at: credential.lastUsedAt,
       name: credential.name,
       u2f_app_id: credential.u2fAppId ?? null,
+      possibly_cloned: credential.possiblyCloned ? 1 : 0,
+      attestation_trusted: credential.attestationTrusted ? 1 : 0,
     }).execute();
   }
 
@@ -82,6 +88,26 @@ export class CredentialRepository {
   }
 
   /**
+   * Flags the credential as possibly cloned and records why, in one transaction: the event is the
+   * trace (credential_events) an administrator reads until Sesame has an audit log.
+   */
+  async flagPossiblyCloned(credential: Pick<StoredCredential, 'tenantId' | 'id' | 'userId'>, event: { id: string; detail: Record<string, unknown>; at: number }): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('credentials').set({ possibly_cloned: 1 }).where('tenant_id', '=', credential.tenantId).where('id', '=', credential.id).execute();
+      await trx.insertInto('credential_events').values({
+        id: event.id, tenant_id: credential.tenantId, credential_id: credential.id, user_id: credential.userId,
+        type: 'counter_regressed', detail: JSON.stringify(event.detail), at: event.at,
+      }).execute();
+    });
+  }
+
+  async events(tenantId: string, credentialId: string): Promise<Array<{ type: string; detail: Record<string, unknown>; at: number }>> {
+    const rows = await this.db.selectFrom('credential_events').select(['type', 'detail', 'at'])
+      .where('tenant_id', '=', tenantId).where('credential_id', '=', credentialId).orderBy('at').execute();
+    return rows.map((row) => ({ type: row.type, detail: JSON.parse(row.detail) as Record<string, unknown>, at: Number(row.at) }));
+  }
+
+  /**
    * Records a use of the credential, if its counter is still the one the assertion was checked
    * against: of two uses at once, the one that writes second returns false.
    */
@@ -112,5 +138,7 @@ function toCredential(row: Schema['credentials']): StoredCredential {
     name: row.name,
     mdsFlag: row.mds_flag,
     u2fAppId: row.u2f_app_id,
+    possiblyCloned: Number(row.possibly_cloned) === 1,
+    attestationTrusted: Number(row.attestation_trusted) === 1,
   };
 }

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Schema } from '../schema.js';
 import type { SecretBox } from '../../secrets/secret-box.js';
 import { sealedColumn } from '../../secrets/sealed-columns.js';
+import { DEFAULT_POLICY, parseStoredPolicy, type AuthenticatorPolicy } from '../../webauthn/policy/authenticator-policy.js';
 
 export interface Tenant {
   id: string;
@@ -19,10 +20,16 @@ export interface Tenant {
   brandColour?: string | null;
   /** Version of its logo (its bytes are read only when served: TenantRepository.findLogo); null: no logo. */
   logoVersion?: string | null;
+  /** Which authenticators it accepts and what it asks of them (src/webauthn/policy); the defaults when absent. */
+  authenticatorPolicy?: AuthenticatorPolicy;
+  /** https origins besides PUBLIC_URL's whose WebAuthn ceremonies it accepts (Related Origin Requests). */
+  relatedOrigins?: string[];
 }
 
+export const policyOf = (tenant: Tenant): AuthenticatorPolicy => tenant.authenticatorPolicy ?? DEFAULT_POLICY;
+
 /** Every column but the logo's bytes, which only the logo's route needs. */
-const TENANT_COLUMNS = ['id', 'name', 'cookie_keys', 'created_at', 'webhook_url', 'webhook_secret', 'email_recovery', 'email_verification', 'brand_colour', 'logo_version'] as const;
+const TENANT_COLUMNS = ['id', 'name', 'cookie_keys', 'created_at', 'webhook_url', 'webhook_secret', 'email_recovery', 'email_verification', 'brand_colour', 'logo_version', 'authenticator_policy', 'related_origins'] as const;
 
 export const EMAIL_VERIFICATION_SETTINGS = ['required', 'off'] as const;
 export type EmailVerificationSetting = (typeof EMAIL_VERIFICATION_SETTINGS)[number];
@@ -41,6 +48,7 @@ export class TenantRepository {
       webhook_secret: tenant.webhookSecret ? this.secrets.seal(tenant.webhookSecret, sealedColumn.webhookSecret(tenant.id)) : null,
       email_recovery: tenant.emailRecovery === false ? 0 : 1,
       email_verification: tenant.emailVerification ?? 'required',
+      related_origins: JSON.stringify(tenant.relatedOrigins ?? []),
     }).execute();
   }
 
@@ -82,6 +90,20 @@ export class TenantRepository {
     await this.db.updateTable('tenants').set({ email_verification: setting }).where('id', '=', id).execute();
   }
 
+  async setAuthenticatorPolicy(id: string, policy: AuthenticatorPolicy): Promise<void> {
+    await this.db.updateTable('tenants').set({ authenticator_policy: JSON.stringify(policy) }).where('id', '=', id).execute();
+  }
+
+  async setRelatedOrigins(id: string, origins: string[]): Promise<void> {
+    await this.db.updateTable('tenants').set({ related_origins: JSON.stringify(origins) }).where('id', '=', id).execute();
+  }
+
+  /** Every tenant's related origins together: /.well-known/webauthn serves them for the one RP ID all tenants share. */
+  async allRelatedOrigins(): Promise<string[]> {
+    const rows = await this.db.selectFrom('tenants').select('related_origins').execute();
+    return [...new Set(rows.flatMap((row) => JSON.parse(row.related_origins) as string[]))].sort();
+  }
+
   async list(): Promise<Tenant[]> {
     const rows = await this.db.selectFrom('tenants').select(TENANT_COLUMNS).orderBy('id').execute();
     return rows.map((row) => this.toTenant(row));
@@ -99,6 +121,8 @@ export class TenantRepository {
       emailVerification: row.email_verification === 'off' ? 'off' : 'required',
       brandColour: row.brand_colour,
       logoVersion: row.logo_version,
+      authenticatorPolicy: parseStoredPolicy(row.authenticator_policy),
+      relatedOrigins: JSON.parse(row.related_origins) as string[],
     };
   }
 }
