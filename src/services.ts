@@ -39,6 +39,8 @@ import { SecurityNotices } from './accounts/security-notices.js';
 import { UserDeviceRepository } from './storage/repositories/user-devices.js';
 import { MdsRepository } from './storage/repositories/mds.js';
 import { MetadataService } from './webauthn/metadata/metadata-service.js';
+import { AuditLog } from './audit/audit-log.js';
+import { AuditRepository } from './audit/audit-repository.js';
 
 const CODE_SENDS_PER_ADDRESS_PER_MINUTE = 3;
 
@@ -52,6 +54,7 @@ export interface ServiceOptions {
 
 export function createServices(config: Config, database: Database, log: Logger, options: ServiceOptions = {}) {
   const { db, secrets } = database;
+  const audit = new AuditLog(new AuditRepository(db), log, config.auditRetentionDays);
   const tenantRepository = new TenantRepository(db, secrets);
   const clientRepository = new ClientRepository(db, secrets);
   const signingKeys = new SigningKeyService(new SigningKeyRepository(db, secrets));
@@ -75,6 +78,8 @@ export function createServices(config: Config, database: Database, log: Logger, 
     database,
     log,
     draining: new Draining(),
+    /** `audit.record({ type, tenantId, userId, detail })`: the request's IP, User-Agent and id come from its context. */
+    audit,
     clients: clientRepository,
     users: new UserRepository(db),
     /** sesame user disable | enable | delete. */

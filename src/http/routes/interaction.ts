@@ -18,6 +18,7 @@ import { counted } from '../../metrics.js';
 import { challengeId, email, emailCode, optionalEmail, timeZone, verificationId } from '../schemas.js';
 import type { EmailVerificationService } from '../../accounts/email-verification.js';
 import type { SecurityNotices } from '../../accounts/security-notices.js';
+import type { AuditLog } from '../../audit/audit-log.js';
 
 const signInOptionsBody = z.object({ email: optionalEmail });
 const displayName = z.string().trim().min(1, 'must not be empty').max(100);
@@ -36,6 +37,7 @@ export interface InteractionDeps {
   crossDevice: CrossDeviceService;
   emailVerification: EmailVerificationService;
   securityNotices: SecurityNotices;
+  audit: AuditLog;
 }
 
 /**
@@ -144,6 +146,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const body = parseInput(signInVerifyBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip);
     const signedIn = await counted('signin', deps.passkeys.finishSignIn(tenant, interaction.uid, body));
+    await deps.audit.record({ type: 'signin.succeeded', tenantId: tenant.id, userId: signedIn.user.id, email: signedIn.user.email, detail: { via: 'interaction', credentialId: signedIn.credentialId, amr: signedIn.amr } });
     await deps.securityNotices.signedIn(signedIn.user, { userAgent: ctx.get('user-agent'), timeZone: body.timeZone });
     ctx.body = { redirectTo: await finishLogin(ctx, oidc, { accountId: signedIn.user.id, acr: signedIn.acr, amr: signedIn.amr, credentialId: signedIn.credentialId }) };
   });
@@ -189,6 +192,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const body = parseInput(signUpVerifyBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip);
     const signedIn = await counted('signup', deps.passkeys.finishSignUp(tenant, interaction.uid, body));
+    await deps.audit.record({ type: 'signup.succeeded', tenantId: tenant.id, userId: signedIn.user.id, email: signedIn.user.email, detail: { credentialId: signedIn.credentialId, amr: signedIn.amr } });
     await deps.securityNotices.signedIn(signedIn.user, { userAgent: ctx.get('user-agent'), timeZone: body.timeZone }, { firstSignIn: true });
     const redirectTo = await finishLogin(ctx, oidc, { accountId: signedIn.user.id, acr: signedIn.acr, amr: signedIn.amr, credentialId: signedIn.credentialId });
     // The confirmation step says where the passkey went: a passkey that may be backed up lives in a
