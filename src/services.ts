@@ -60,7 +60,7 @@ export function createServices(config: Config, database: Database, log: Logger, 
   const signingKeys = new SigningKeyService(new SigningKeyRepository(db, secrets));
   const challenges = new ChallengeService(new ChallengeRepository(db));
   const mail = createMailSystem(config, database, log, options.mailTuning);
-  const emailVerification = new EmailVerificationService(db, secrets, mail.service, config.publicUrl);
+  const emailVerification = new EmailVerificationService(db, secrets, mail.service, config.publicUrl, audit);
   const metadata = new MetadataService(new MdsRepository(db), { url: config.mds.url, refusedStatuses: config.mds.refusedStatuses,
     outbound: { allowPrivate: config.outboundAllowPrivate, extraCa: options.outboundCa } }, log);
   const passkeys = new PasskeyService(db, challenges, relyingPartyFor(config.publicUrl), emailVerification, metadata);
@@ -72,7 +72,7 @@ export function createServices(config: Config, database: Database, log: Logger, 
   const registry = new ProviderRegistry(tenantRepository, signingKeys, { db, sessions, publicUrl: config.publicUrl, secrets }, log);
   const passkeyRemoval = new PasskeyRemoval(db, passkeys, sessions, passportDevices);
   const rateLimitCounts = new RateLimitRepository(db);
-  const crossDevice = new CrossDeviceService(crossDeviceRequests, passkeys, new CrossDeviceWaiters(database.pubsub), push, config.pushLimitPerDay);
+  const crossDevice = new CrossDeviceService(crossDeviceRequests, passkeys, new CrossDeviceWaiters(database.pubsub), push, config.pushLimitPerDay, audit);
   return {
     config,
     database,
