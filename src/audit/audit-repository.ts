@@ -20,6 +20,8 @@ export interface AuditEntry {
 export interface AuditFilter {
   tenantId: string;
   userId?: string;
+  /** For a user no longer there (deleted): the address the events were recorded with. */
+  userEmail?: string;
   type?: string;
   since?: number;
   until?: number;
@@ -59,6 +61,7 @@ export class AuditRepository {
     for (;;) {
       let query = this.db.selectFrom('audit_log').selectAll().where('tenant_id', '=', filter.tenantId);
       if (filter.userId) query = query.where('user_id', '=', filter.userId);
+      if (filter.userEmail) query = query.where('user_email', '=', filter.userEmail);
       if (filter.type) query = query.where('type', '=', filter.type);
       if (filter.since !== undefined) query = query.where('at', '>=', filter.since);
       if (filter.until !== undefined) query = query.where('at', '<', filter.until);
