@@ -55,6 +55,8 @@ export interface Config {
   eventStreamsPerNetwork: number;
   /** Pushes to one person's phones per 24 hours (besides 3 per minute and a pause after they turn one down). */
   pushLimitPerDay: number;
+  /** Days an audit event is kept; older ones are deleted by the housekeeping timer. */
+  auditRetentionDays: number;
   /** Web Push services a Passport subscription may point at: the known browser push services plus PUSH_SERVICE_HOSTS. */
   pushServiceHosts: string[];
   /** Outgoing mail (src/mail): the SMTP server, the sender address, and whether a developer's outbox folder stands in for SMTP. */
@@ -123,6 +125,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     outboundAllowPrivate: parseHostList('OUTBOUND_ALLOW_PRIVATE', env.OUTBOUND_ALLOW_PRIVATE ?? ''),
     eventStreamsPerNetwork: parsePositive('EVENT_STREAMS_PER_NETWORK', env.EVENT_STREAMS_PER_NETWORK ?? '20'),
     pushLimitPerDay: parsePositive('PUSH_LIMIT_PER_DAY', env.PUSH_LIMIT_PER_DAY ?? '10'),
+    auditRetentionDays: parsePositive('AUDIT_RETENTION_DAYS', env.AUDIT_RETENTION_DAYS ?? '400'),
     pushServiceHosts: [...KNOWN_PUSH_SERVICE_HOSTS, ...parseHostList('PUSH_SERVICE_HOSTS', env.PUSH_SERVICE_HOSTS ?? '')],
     mail: {
       smtp: env.SMTP_URL ? parseSmtpUrl(env.SMTP_URL) : undefined,

@@ -86,6 +86,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       services.emailVerification.purgeExpired(),
       services.sessions.purgeExpired(Date.now()),
       services.metadata.refreshIfDue(),
+      services.audit.purgeExpired(),
     ])
       .catch((err) => log.warn({ err }, 'purging expired rows failed'));
     try {

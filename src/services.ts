@@ -39,6 +39,8 @@ import { SecurityNotices } from './accounts/security-notices.js';
 import { UserDeviceRepository } from './storage/repositories/user-devices.js';
 import { MdsRepository } from './storage/repositories/mds.js';
 import { MetadataService } from './webauthn/metadata/metadata-service.js';
+import { AuditLog } from './audit/audit-log.js';
+import { AuditRepository } from './audit/audit-repository.js';
 
 const CODE_SENDS_PER_ADDRESS_PER_MINUTE = 3;
 
@@ -52,12 +54,13 @@ export interface ServiceOptions {
 
 export function createServices(config: Config, database: Database, log: Logger, options: ServiceOptions = {}) {
   const { db, secrets } = database;
+  const audit = new AuditLog(new AuditRepository(db), log, config.auditRetentionDays);
   const tenantRepository = new TenantRepository(db, secrets);
   const clientRepository = new ClientRepository(db, secrets);
   const signingKeys = new SigningKeyService(new SigningKeyRepository(db, secrets));
   const challenges = new ChallengeService(new ChallengeRepository(db));
   const mail = createMailSystem(config, database, log, options.mailTuning);
-  const emailVerification = new EmailVerificationService(db, secrets, mail.service, config.publicUrl);
+  const emailVerification = new EmailVerificationService(db, secrets, mail.service, config.publicUrl, audit);
   const metadata = new MetadataService(new MdsRepository(db), { url: config.mds.url, refusedStatuses: config.mds.refusedStatuses,
     outbound: { allowPrivate: config.outboundAllowPrivate, extraCa: options.outboundCa } }, log);
   const passkeys = new PasskeyService(db, challenges, relyingPartyFor(config.publicUrl), emailVerification, metadata);
@@ -69,12 +72,14 @@ export function createServices(config: Config, database: Database, log: Logger, 
   const registry = new ProviderRegistry(tenantRepository, signingKeys, { db, sessions, publicUrl: config.publicUrl, secrets }, log);
   const passkeyRemoval = new PasskeyRemoval(db, passkeys, sessions, passportDevices);
   const rateLimitCounts = new RateLimitRepository(db);
-  const crossDevice = new CrossDeviceService(crossDeviceRequests, passkeys, new CrossDeviceWaiters(database.pubsub), push, config.pushLimitPerDay);
+  const crossDevice = new CrossDeviceService(crossDeviceRequests, passkeys, new CrossDeviceWaiters(database.pubsub), push, config.pushLimitPerDay, audit);
   return {
     config,
     database,
     log,
     draining: new Draining(),
+    /** `audit.record({ type, tenantId, userId, detail })`: the request's IP, User-Agent and id come from its context. */
+    audit,
     clients: clientRepository,
     users: new UserRepository(db),
     /** sesame user disable | enable | delete. */

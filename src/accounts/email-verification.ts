@@ -8,6 +8,7 @@ import { UserRepository, type User } from '../storage/repositories/users.js';
 import type { Tenant } from '../storage/repositories/tenants.js';
 import { randomId } from '../ids.js';
 import { badRequest, conflict, SesameError } from '../errors.js';
+import type { AuditLog } from '../audit/audit-log.js';
 
 export const CODE_TTL_MINUTES = 10;
 export const MAX_CODE_ATTEMPTS = 5;
@@ -44,6 +45,7 @@ export class EmailVerificationService {
     secrets: SecretBox,
     private readonly mail: MailService,
     private readonly publicUrl: string,
+    private readonly audit: AuditLog,
   ) {
     this.verifications = new EmailVerificationRepository(db);
     this.users = new UserRepository(db);
@@ -137,8 +139,12 @@ export class EmailVerificationService {
 
   /** From the account page, a proof switches the account to the address (and marks it verified) at once. */
   private async afterProof(verification: EmailVerification, now: number): Promise<EmailVerification> {
-    if (verification.purpose !== 'account' || !verification.userId) return verification;
+    if (verification.purpose !== 'account' || !verification.userId) {
+      await this.audit.record({ type: 'email.verified', tenantId: verification.tenantId, email: verification.email, detail: { purpose: verification.purpose } });
+      return verification;
+    }
     const userId = verification.userId;
+    const previous = (await this.users.findById(verification.tenantId, userId))?.email;
     try {
       await this.db.transaction().execute(async (trx) => {
         if (!(await this.verifications.consume(trx, verification.tenantId, verification.id, now))) return;
@@ -149,6 +155,9 @@ export class EmailVerificationService {
       if (holder && holder.id !== userId) throw conflict('Another account uses this e-mail address now. Choose another one.', 'email_taken');
       throw error;
     }
+    await this.audit.record(previous === verification.email
+      ? { type: 'email.verified', tenantId: verification.tenantId, userId, email: verification.email, detail: { purpose: 'account' } }
+      : { type: 'email.changed', tenantId: verification.tenantId, userId, email: verification.email, detail: { previousEmail: previous ?? null } });
     return verification;
   }
 

@@ -22,6 +22,8 @@ import { loadEnvFile } from '../env-file.js';
 import { RECOVERY_TTL_MS } from '../accounts/recovery-service.js';
 import { MdsUsageError, runMdsCommand } from './mds-commands.js';
 import { runU2fCommand, U2fUsageError } from './u2f-commands.js';
+import { AuditUsageError, runAuditCommand } from './audit-commands.js';
+import { runWithAuditContext } from '../audit/audit-context.js';
 
 class UsageError extends Error {}
 
@@ -47,6 +49,10 @@ const OPTIONS = {
   yes: { type: 'boolean' },
   'allow-stale': { type: 'boolean' },
   root: { type: 'string', multiple: true },
+  user: { type: 'string' },
+  type: { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
   // tenant set: one per entry of TENANT_SETTINGS
   ...Object.fromEntries(Object.keys(TENANT_SETTINGS).map((flag) => [flag, { type: 'string' }])),
   help: { type: 'boolean', short: 'h' },
@@ -99,9 +105,13 @@ async function run(argv: string[], out: (line?: string) => void): Promise<void> 
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, secrets: new SecretBox(loadSecretKey(config).key) });
   const services = createServices(config, database, createLogger('silent'));
   try {
-    if (group === 'mds') await runMdsCommand(action, rest, values, services, out);
-    else if (group === 'u2f') await runU2fCommand(action, rest, values, services, out);
-    else await dispatch(`${group} ${action ?? ''}`.trim(), rest, values, services, config, out);
+    // Administrators' changes are audit events with actor 'cli' (and no address or browser).
+    await runWithAuditContext({ actor: 'cli' }, async () => {
+      if (group === 'mds') await runMdsCommand(action, rest, values, services, out);
+      else if (group === 'u2f') await runU2fCommand(action, rest, values, services, out);
+      else if (group === 'audit') await runAuditCommand(action, values, services, out);
+      else await dispatch(`${group} ${action ?? ''}`.trim(), rest, values, services, config, out);
+    });
   } finally {
     await database.close();
   }
@@ -118,6 +128,7 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
       if (!id) throw new UsageError('Give the tenant id: sesame tenant create <id> --name "<display name>".');
       if (typeof flags.name !== 'string') throw new UsageError('Give the tenant a display name with --name "<display name>".');
       const tenant = await services.tenants.createTenant(id, flags.name);
+      await services.audit.record({ type: 'admin.tenant_created', tenantId: tenant.id, detail: { name: tenant.name } });
       out(`Tenant "${tenant.id}" (${tenant.name}) created.`);
       out(`  Issuer:       ${issuerFor(config.publicUrl, tenant.id)}`);
       out(`  Metadata URL: ${issuerFor(config.publicUrl, tenant.id)}/.well-known/openid-configuration`);
@@ -128,11 +139,13 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
       const tenantId = tenantFlag();
       if (flags.remove === true) {
         await services.tenants.setWebhook(tenantId, null);
+        await services.audit.record({ type: 'admin.tenant_changed', tenantId, detail: { webhook: null } });
         out(`Tenant "${tenantId}" no longer announces push requests to a webhook.`);
         return;
       }
       if (typeof flags.url !== 'string') throw new UsageError('Give the webhook address with --url <https://…>, or --remove.');
       const secret = await services.tenants.setWebhook(tenantId, flags.url);
+      await services.audit.record({ type: 'admin.tenant_changed', tenantId, detail: { webhook: flags.url } });
       out(`Push sign-in requests of tenant "${tenantId}" are now announced to ${flags.url}.`);
       out(`Signing secret (shown once): ${secret}`);
       out('Each POST carries Sesame-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>.');
@@ -142,6 +155,7 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
       const [id] = rest;
       if (!id) throw new UsageError('Give the tenant id: sesame tenant set <id> --<setting> <value>.');
       for (const line of await setTenantSettings(services, id, flags)) out(line);
+      await services.audit.record({ type: 'admin.tenant_changed', tenantId: id, detail: { settings: Object.keys(TENANT_SETTINGS).filter((flag) => flags[flag] !== undefined) } });
       return;
     }
     case 'tenant list': {
@@ -166,6 +180,7 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
         jwksUri: typeof flags['jwks-uri'] === 'string' ? flags['jwks-uri'] : undefined,
         jwks: typeof flags.jwks === 'string' ? readJwksFile(flags.jwks) : undefined,
       });
+      await services.audit.record({ type: 'admin.client_created', tenantId, detail: { clientId: client.clientId, name: client.name, authMethod: client.auth.method, redirectUris: client.redirectUris } });
       const method = client.auth.method;
       const hasSecret = method !== 'private_key_jwt';
       const metadataUrl = `${issuerFor(config.publicUrl, tenantId)}/.well-known/openid-configuration`;
@@ -259,6 +274,7 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
       const tenantId = tenantFlag();
       await services.tenants.requireTenant(tenantId);
       const user = await services.userAdmin.disable(tenantId, emailFlag(flags, command));
+      await services.audit.record({ type: 'admin.user_disabled', tenantId, userId: user.id, email: user.email });
       out(`${user.displayName} <${user.email}> is disabled in tenant "${tenantId}": they cannot sign in, and their sessions have ended.`);
       out(`To undo: sesame user enable --tenant ${tenantId} --email ${user.email}`);
       return;
@@ -267,6 +283,7 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
       const tenantId = tenantFlag();
       await services.tenants.requireTenant(tenantId);
       const user = await services.userAdmin.enable(tenantId, emailFlag(flags, command));
+      await services.audit.record({ type: 'admin.user_enabled', tenantId, userId: user.id, email: user.email });
       out(`${user.displayName} <${user.email}> can sign in to tenant "${tenantId}" again.`);
       return;
     }
@@ -283,6 +300,7 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
         return;
       }
       const { user, passkeys, phones } = await services.userAdmin.delete(tenantId, email);
+      await services.audit.record({ type: 'admin.user_deleted', tenantId, userId: user.id, email: user.email, detail: { passkeys, phones } });
       out(`Deleted ${user.displayName} <${user.email}> from tenant "${tenantId}", with ${plural(passkeys, 'passkey')} and ${plural(phones, 'phone')}; their sessions have ended.`);
       return;
     }
@@ -291,6 +309,7 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
       const email = emailFlag(flags, command);
       await services.tenants.requireTenant(tenantId);
       const { link, expiresAt, user } = await services.recovery.createAdminLink(tenantId, email);
+      await services.audit.record({ type: 'admin.recovery_link_created', tenantId, userId: user.id, email: user.email, detail: { expiresAt: new Date(expiresAt).toISOString() } });
       out(`One-time sign-in link for ${user.displayName} <${user.email}> (tenant "${tenantId}"):`);
       out();
       out(`  ${link}`);
@@ -303,6 +322,7 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
       const tenantId = tenantFlag();
       await services.tenants.requireTenant(tenantId);
       const { next, removed } = await services.signingKeys.rotate(tenantId);
+      await services.audit.record({ type: 'admin.keys_rotated', tenantId, detail: { kid: next.kid, activatesAt: new Date(next.activatesAt).toISOString(), removed } });
       out(`New signing key ${next.kid} published for tenant "${tenantId}".`);
       out(`It appears in the JWKS within a minute and starts signing ID tokens at ${new Date(next.activatesAt).toISOString()}`);
       out(`(${PUBLISH_AHEAD_MS / 3600_000} hours from now, so relying parties that cache keys already know it).`);
@@ -363,7 +383,7 @@ export async function main(
     await run(argv, out);
     return 0;
   } catch (error) {
-    if (error instanceof UsageError || error instanceof PassportUsageError || error instanceof TenantSettingError || error instanceof MdsUsageError || error instanceof U2fUsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (error instanceof UsageError || error instanceof PassportUsageError || error instanceof TenantSettingError || error instanceof MdsUsageError || error instanceof U2fUsageError || error instanceof AuditUsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '.');
       // The command's own usage line, not the whole list: the one thing to fix is in it.
       const command = findCommand(argv.filter((a) => !a.startsWith('-')).slice(0, 2));

@@ -4,6 +4,7 @@ import type { Services } from '../services.js';
 import { SesameError } from '../errors.js';
 import type { AuthenticatorMetadata } from '../webauthn/metadata/authenticator-status.js';
 import type { LoadResult } from '../webauthn/metadata/metadata-service.js';
+import { ALL_TENANTS } from './audit-commands.js';
 
 /** `sesame mds …`: the FIDO metadata BLOB in force (src/webauthn/metadata). */
 export class MdsUsageError extends Error {}
@@ -24,6 +25,7 @@ export async function runMdsCommand(action: string | undefined, args: string[], 
         const stays = inForce ? `The BLOB in force (no. ${inForce.no}) stays.` : 'No BLOB is in force.';
         throw new SesameError((error as SesameError).code ?? 'mds_blob_refused', 400, `${(error as Error).message} ${stays}`);
       }
+      await services.audit.record({ type: 'admin.mds_loaded', tenantId: ALL_TENANTS, detail: { no: result.no, source, nextUpdate: result.nextUpdate, stale: result.stale, flaggedPasskeys: result.flaggedCredentials } });
       out(`FIDO metadata BLOB no. ${result.no} is now in force (from ${source}).`);
       out(`  Next update:     ${result.nextUpdate}${result.stale ? ' (passed: loaded with --allow-stale)' : ''}`);
       out(`  Entries:         ${result.entries} (${result.aaguidEntries} by AAGUID)`);

@@ -13,6 +13,7 @@ export async function runU2fCommand(action: string | undefined, args: string[], 
   const records = readRecords(file);
   const report = await services.u2f.importRegistrations(tenant.id, records);
   const created = report.imported.filter((r) => r.userCreated).length;
+  await services.audit.record({ type: 'admin.u2f_imported', tenantId: tenant.id, detail: { imported: report.imported.length, refused: report.refused.length, accountsCreated: created } });
   out(`${report.imported.length} of ${records.length} U2F registrations imported into tenant "${tenant.id}", ${report.refused.length} refused.`);
   for (const r of report.imported) {
     out(`  imported  #${r.index + 1} ${r.email} key ${short(r.keyHandle)}${r.userCreated ? ' (new account, e-mail address not verified)' : ''}`);

@@ -11,6 +11,7 @@ import type { PushDispatcher } from './push-dispatcher.js';
 import { drawNumbers } from './number-matching.js';
 import { describeBrowser } from './describe-browser.js';
 import type { RequestDetails } from '../../sdk/passport-client.js';
+import type { AuditLog } from '../audit/audit-log.js';
 
 /** A QR code or push is valid this long; the desktop then offers a new one. */
 export const REQUEST_TTL_MS = 2 * 60 * 1000;
@@ -56,6 +57,7 @@ export class CrossDeviceService {
     private readonly waiters: CrossDeviceWaiters,
     private readonly push: PushDispatcher,
     private readonly pushLimitPerDay: number,
+    private readonly audit: AuditLog,
   ) {}
 
   /**
@@ -113,7 +115,9 @@ export class CrossDeviceService {
       perMinute: PUSHES_PER_MINUTE, perDay: this.pushLimitPerDay, pauseAfterRefusalMs: PUSH_PAUSE_AFTER_REFUSAL_MS,
     });
     if (refused) throw tooManyRequests(PUSH_REFUSED[refused.reason], (refused.retryAt - now) / 1000);
-    return { request, bindingSecret, delivered: await this.push.announce(input.tenant, request, now), inPassport };
+    const delivered = await this.push.announce(input.tenant, request, now);
+    await this.audit.record({ type: 'push.sent', tenantId: request.tenantId, userId: input.userId, detail: { requestId: request.id, delivered, inPassport: inPassport ?? false } });
+    return { request, bindingSecret, delivered, inPassport };
   }
 
   /** The request with expiry applied (a due pending request is moved to `expired` and recorded, once). */
@@ -163,6 +167,7 @@ export class CrossDeviceService {
     if (picked !== request.number) {
       if (await this.requests.transition(tenant.id, id, ['pending'], 'failed', now, { failureReason: 'wrong_number' })) {
         await this.requests.recordEvent({ tenantId: tenant.id, requestId: id, userId: request.userId, type: 'wrong_number', detail: String(picked), at: now });
+        await this.audit.record({ type: 'push.wrong_number', tenantId: tenant.id, userId: request.userId ?? undefined, detail: { requestId: id, kind: request.kind } });
         await this.waiters.changed(id);
       }
       throw badRequest('That is not the number shown on your computer, so this request was cancelled to keep your account safe. If it was you, start again on the computer.', 'wrong_number');
@@ -182,6 +187,7 @@ export class CrossDeviceService {
       throw this.noLongerPending();
     }
     await this.requests.recordEvent({ tenantId: tenant.id, requestId: id, userId: signedIn.user.id, type: 'approved', detail: signedIn.credentialId, at: now });
+    await this.audit.record({ type: 'push.approved', tenantId: tenant.id, userId: signedIn.user.id, email: signedIn.user.email, detail: { requestId: id, kind: request.kind, credentialId: signedIn.credentialId } });
     await this.waiters.changed(id);
   }
 
@@ -189,6 +195,7 @@ export class CrossDeviceService {
     const request = await this.requirePending(tenantId, id, now);
     if (!(await this.requests.transition(tenantId, id, ['pending'], 'denied', now))) throw this.noLongerPending();
     await this.requests.recordEvent({ tenantId, requestId: id, userId: request.userId, type: 'denied', at: now });
+    await this.audit.record({ type: 'push.denied', tenantId, userId: request.userId ?? undefined, detail: { requestId: id, kind: request.kind } });
     await this.waiters.changed(id);
   }
 

@@ -12,6 +12,8 @@ import { pinToPublicUrl } from './middleware/public-url.js';
 import { requestTarget } from './middleware/request-target.js';
 import { bodyParseError } from './middleware/body-errors.js';
 import { clientIpResolver } from './client-ip.js';
+import { auditContext } from '../audit/audit-middleware.js';
+import { recordCeremonyFailures } from '../audit/ceremony-failures.js';
 import { oidcDispatch } from './routes/oidc-dispatch.js';
 import { interactionRoutes } from './routes/interaction.js';
 import { verifyEmailLinkRoutes } from './routes/verify-email-link.js';
@@ -49,8 +51,10 @@ export function createApp(services: Services, options: AppOptions): Koa {
 
   app.use(pinToPublicUrl(config.publicUrl, clientIpResolver(config.trustProxy)));
   app.use(requestId());
+  app.use(auditContext());
   app.use(securityHeaders({ https: config.publicUrl.startsWith('https:') }));
   app.use(errorHandler(services.log));
+  app.use(recordCeremonyFailures(services.audit));
   app.use(requestTarget());
   app.use(staticFiles(path.join(projectRoot, 'public'), services.log));
   app.use(oidcDispatch(services.registry, services.rateLimits));

@@ -4,6 +4,7 @@ import type { Schema } from './schema.js';
 import { isSealed, type SecretBox } from '../secrets/secret-box.js';
 import { hashClientSecret, isClientSecretHash } from '../secrets/client-secret.js';
 import { sealedColumn } from '../secrets/sealed-columns.js';
+import { auditLogMigration } from '../audit/audit-table.js';
 
 /** What migrations that convert data (not only SQL) need from the running configuration. */
 export interface MigrationContext {
@@ -449,6 +450,7 @@ export const buildMigrations = (context: MigrationContext): Record<string, Migra
       await db.schema.alterTable('credentials').addColumn('u2f_app_id', 'text').execute();
     },
   },
+  '0020_audit_log': auditLogMigration,
 });
 
 /**

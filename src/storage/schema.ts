@@ -1,3 +1,5 @@
+import type { AuditLogTable } from '../audit/audit-table.js';
+
 /**
  * Table shapes as Kysely sees them. Portable types only (see research/stack.md §3): text, integer,
  * bigint epoch milliseconds, bytea, JSON kept as text. Booleans are stored as 0/1.
@@ -306,4 +308,5 @@ export interface Schema {
   mds_blob: MdsBlobTable;
   u2f_apps: U2fAppsTable;
   credential_events: CredentialEventsTable;
+  audit_log: AuditLogTable;
 }

@@ -24,6 +24,7 @@ import type { MetadataService } from '../../webauthn/metadata/metadata-service.j
 import { qrSvg } from '../../crossdevice/qr.js';
 import type { PassportService } from '../../passport/passport-service.js';
 import type { RecoveryService } from '../../accounts/recovery-service.js';
+import type { AuditLog } from '../../audit/audit-log.js';
 
 const CEREMONY_COOKIE = 'sesame_account_ceremony';
 const verifyBody = z.object({ challengeId });
@@ -60,6 +61,7 @@ export interface AccountDeps {
   emailVerification: EmailVerificationService;
   securityNotices: SecurityNotices;
   metadata: Pick<MetadataService, 'entryFor'>;
+  audit: AuditLog;
 }
 
 /**
@@ -156,7 +158,9 @@ export function accountRoutes(deps: AccountDeps): Router {
   router.post('/:tenant/account/passport/remove', requireJson, async (ctx) => {
     const tenant = await deps.tenants.requireTenant(ctx.params.tenant);
     const user = await requireUser(ctx, tenant);
-    await deps.passport.removeDevice(tenant.id, user.id, parseInput(removeDeviceBody, ctx.request.body).deviceId);
+    const { deviceId } = parseInput(removeDeviceBody, ctx.request.body);
+    await deps.passport.removeDevice(tenant.id, user.id, deviceId);
+    await deps.audit.record({ type: 'phone.removed', tenantId: tenant.id, userId: user.id, email: user.email, detail: { deviceId, via: 'account' } });
     ctx.body = { redirectTo: `/${tenant.id}/account` };
   });
 
@@ -170,7 +174,8 @@ export function accountRoutes(deps: AccountDeps): Router {
     const tenant = await deps.tenants.requireTenant(ctx.params.tenant);
     const body = parseInput(signInVerifyBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip);
-    const { user, credentialId } = await counted('account_signin', deps.passkeys.finishSignIn(tenant, ceremonyBinding(ctx, tenant), body));
+    const { user, credentialId, amr } = await counted('account_signin', deps.passkeys.finishSignIn(tenant, ceremonyBinding(ctx, tenant), body));
+    await deps.audit.record({ type: 'signin.succeeded', tenantId: tenant.id, userId: user.id, email: user.email, detail: { via: 'account', credentialId, amr } });
     await deps.securityNotices.signedIn(user, { userAgent: ctx.get('user-agent'), timeZone: body.timeZone });
     ctx.cookies.set(ACCOUNT_COOKIE, await deps.accountSessions.open(tenant.id, user.id, credentialId), cookieOptions(ctx, tenant, ACCOUNT_SESSION_SECONDS));
     ctx.body = { redirectTo: `/${tenant.id}/account` };
@@ -186,7 +191,8 @@ export function accountRoutes(deps: AccountDeps): Router {
     const tenant = await deps.tenants.requireTenant(ctx.params.tenant);
     const user = await requireUser(ctx, tenant);
     const body = parseInput(addVerifyBody, ctx.request.body);
-    await counted('add_passkey', deps.passkeys.finishAddPasskey(tenant, ceremonyBinding(ctx, tenant), user, body));
+    const added = await counted('add_passkey', deps.passkeys.finishAddPasskey(tenant, ceremonyBinding(ctx, tenant), user, body));
+    await deps.audit.record({ type: 'passkey.added', tenantId: tenant.id, userId: user.id, email: user.email, detail: { credentialId: added.id } });
     await deps.securityNotices.notify(user, 'passkey-added', { userAgent: ctx.get('user-agent'), timeZone: body.timeZone });
     ctx.body = { redirectTo: `/${tenant.id}/account` };
   });
@@ -196,6 +202,7 @@ export function accountRoutes(deps: AccountDeps): Router {
     const { user, session } = await requireSignedIn(ctx, tenant);
     const { credentialId, timeZone: zone } = parseInput(removeBody, ctx.request.body);
     await deps.passkeyRemoval.remove(tenant.id, user.id, credentialId, session.idHash);
+    await deps.audit.record({ type: 'passkey.removed', tenantId: tenant.id, userId: user.id, email: user.email, detail: { credentialId } });
     await deps.securityNotices.notify(user, 'passkey-removed', { userAgent: ctx.get('user-agent'), timeZone: zone });
     ctx.body = { redirectTo: `/${tenant.id}/account` };
   });

@@ -15,6 +15,7 @@ import { tooManyRequests } from '../../errors.js';
 import { optionalEmail } from '../schemas.js';
 import { requireJson } from './require-json.js';
 import type { Draining } from '../../draining.js';
+import type { AuditLog } from '../../audit/audit-log.js';
 import { finishLogin, loadInteraction } from './interaction-context.js';
 
 const BINDING_COOKIE = 'sesame_xd';
@@ -37,6 +38,7 @@ export interface CrossDeviceDesktopDeps {
   eventStreams: EventStreamRegistry;
   publicUrl: string;
   draining: Draining;
+  audit: AuditLog;
 }
 
 /**
@@ -172,6 +174,7 @@ export function crossDeviceDesktopRoutes(deps: CrossDeviceDesktopDeps): Router {
     const { tenant, oidc, interaction } = await loadInteraction(ctx, deps);
     const approved = await deps.crossDevice.complete(tenant.id, ctx.params.id, interaction.uid, ctx.cookies.get(BINDING_COOKIE));
     ctx.cookies.set(BINDING_COOKIE, null, bindingCookie(ctx));
+    await deps.audit.record({ type: 'signin.succeeded', tenantId: tenant.id, userId: approved.userId, detail: { via: 'crossdevice', requestId: ctx.params.id, credentialId: approved.credentialId ?? null, amr: approved.amr } });
     // No acr: a relayed QR code can be approved by a phished user, so this is not phishing-resistant.
     ctx.body = { redirectTo: await finishLogin(ctx, oidc, interaction, { accountId: approved.userId, amr: approved.amr, credentialId: approved.credentialId }) };
   });

@@ -19,6 +19,7 @@ import { challengeId, email, emailCode, optionalEmail, timeZone, verificationId 
 import type { EmailVerificationService } from '../../accounts/email-verification.js';
 import type { SecurityNotices } from '../../accounts/security-notices.js';
 import { requestedAcr } from '../../oidc/requested-acr.js';
+import type { AuditLog } from '../../audit/audit-log.js';
 
 const signInOptionsBody = z.object({ email: optionalEmail });
 const displayName = z.string().trim().min(1, 'must not be empty').max(100);
@@ -38,6 +39,7 @@ export interface InteractionDeps {
   crossDevice: CrossDeviceService;
   emailVerification: EmailVerificationService;
   securityNotices: SecurityNotices;
+  audit: AuditLog;
 }
 
 /**
@@ -146,6 +148,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const body = parseInput(signInVerifyBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip);
     const signedIn = await counted('signin', deps.passkeys.finishSignIn(tenant, interaction.uid, body, { acr: requestedAcr(interaction.params) }));
+    await deps.audit.record({ type: 'signin.succeeded', tenantId: tenant.id, userId: signedIn.user.id, email: signedIn.user.email, detail: { via: 'interaction', credentialId: signedIn.credentialId, amr: signedIn.amr } });
     await deps.securityNotices.signedIn(signedIn.user, { userAgent: ctx.get('user-agent'), timeZone: body.timeZone });
     ctx.body = { redirectTo: await finishLogin(ctx, oidc, interaction, { accountId: signedIn.user.id, acr: signedIn.acr, amr: signedIn.amr, credentialId: signedIn.credentialId }) };
   });
@@ -191,6 +194,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const body = parseInput(signUpVerifyBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip);
     const signedIn = await counted('signup', deps.passkeys.finishSignUp(tenant, interaction.uid, body, { acr: requestedAcr(interaction.params) }));
+    await deps.audit.record({ type: 'signup.succeeded', tenantId: tenant.id, userId: signedIn.user.id, email: signedIn.user.email, detail: { credentialId: signedIn.credentialId, amr: signedIn.amr } });
     await deps.securityNotices.signedIn(signedIn.user, { userAgent: ctx.get('user-agent'), timeZone: body.timeZone }, { firstSignIn: true });
     const redirectTo = await finishLogin(ctx, oidc, interaction, { accountId: signedIn.user.id, acr: signedIn.acr, amr: signedIn.amr, credentialId: signedIn.credentialId });
     // The confirmation step says where the passkey went: a passkey that may be backed up lives in a

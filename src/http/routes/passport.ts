@@ -17,6 +17,7 @@ import { requireJson } from './require-json.js';
 import { counted } from '../../metrics.js';
 import { jsonForScript, renderPage } from '../../views/render.js';
 import { brandingOf } from '../../tenants/branding.js';
+import type { AuditLog } from '../../audit/audit-log.js';
 
 const pushSubscription = z.object({
   endpoint: z.string().url().max(2048).refine((u) => u.startsWith('https://'), 'must be an https URL'),
@@ -38,6 +39,7 @@ export interface PassportDeps {
   projectRoot: string;
   passkeys: PasskeyService;
   securityNotices: SecurityNotices;
+  audit: AuditLog;
 }
 
 /**
@@ -109,6 +111,7 @@ export function passportRoutes(deps: PassportDeps): Router {
     deps.push.checkSubscription(body.pushSubscription);
     await deps.rateLimits.consume(ctx.ip);
     const enrolled = await counted('passport_enrol', deps.passport.finishTokenEnrolment(tenant, body));
+    await deps.audit.record({ type: 'phone.enrolled', tenantId: tenant.id, userId: enrolled.userId, detail: { deviceId: enrolled.deviceId, credentialId: enrolled.credentialId, name: body.name, push: Boolean(body.pushSubscription) } });
     await notifyEnrolled(ctx, tenant.id, enrolled.userId, body);
     ctx.body = enrolled;
   });
@@ -125,6 +128,7 @@ export function passportRoutes(deps: PassportDeps): Router {
     deps.push.checkSubscription(body.pushSubscription);
     await deps.rateLimits.consume(ctx.ip);
     const enrolled = await counted('passport_enrol', deps.passport.finishPasskeyEnrolment(tenant, body));
+    await deps.audit.record({ type: 'phone.enrolled', tenantId: tenant.id, userId: enrolled.userId, detail: { deviceId: enrolled.deviceId, credentialId: enrolled.credentialId, name: body.name, push: Boolean(body.pushSubscription) } });
     await notifyEnrolled(ctx, tenant.id, enrolled.userId, body);
     ctx.body = enrolled;
   });
@@ -159,6 +163,7 @@ export function passportRoutes(deps: PassportDeps): Router {
   router.post('/api/device/remove', requireJson, async (ctx) => {
     const d = await device(ctx);
     await deps.passport.removeDevice(d.tenantId, d.userId, d.id);
+    await deps.audit.record({ type: 'phone.removed', tenantId: d.tenantId, userId: d.userId, detail: { deviceId: d.id, via: 'passport' } });
     ctx.body = { removed: true };
   });
 

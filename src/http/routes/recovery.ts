@@ -18,6 +18,7 @@ import { jsonForScript, renderPage } from '../../views/render.js';
 import { brandingOf } from '../../tenants/branding.js';
 import { requireJson } from './require-json.js';
 import { counted } from '../../metrics.js';
+import type { AuditLog } from '../../audit/audit-log.js';
 
 const timeZone = z.string().max(64).regex(/^[A-Za-z0-9_+\-/]+$/).optional().catch(undefined);
 const code = z.string().trim().min(1, 'Enter the code.').max(64, 'This is not a code we sent.');
@@ -35,6 +36,7 @@ export interface RecoveryDeps {
   recovery: RecoveryService;
   rateLimits: CeremonyRateLimits;
   recoveryMailLimits: CeremonyRateLimits;
+  audit: AuditLog;
 }
 
 /** Where a recovery lives, and how it ends: in an OIDC sign-in, or (an administrator's link) on its own page. */
@@ -89,7 +91,8 @@ export function recoveryRoutes(deps: RecoveryDeps): Router {
     const { tenant, interaction } = await loadInteraction(ctx, deps);
     const body = parseInput(redeemBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip, `${tenant.id}:${body.email}`);
-    await counted('recovery_email_code', deps.recovery.redeemEmailCode(tenant, interaction.uid, body, client(ctx, body.timeZone)));
+    const recovery = await counted('recovery_email_code', deps.recovery.redeemEmailCode(tenant, interaction.uid, body, client(ctx, body.timeZone)));
+    await deps.audit.record({ type: 'recovery.started', tenantId: tenant.id, userId: recovery.userId, detail: { method: recovery.method, recoveryId: recovery.id } });
     ctx.body = { redirectTo: `/${tenant.id}/interaction/${interaction.uid}/recovery` };
   });
 
@@ -97,7 +100,8 @@ export function recoveryRoutes(deps: RecoveryDeps): Router {
     const { tenant, interaction } = await loadInteraction(ctx, deps);
     const body = parseInput(redeemBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip, `${tenant.id}:${body.email}`);
-    await counted('recovery_code', deps.recovery.redeemRecoveryCode(tenant, interaction.uid, body, client(ctx, body.timeZone)));
+    const recovery = await counted('recovery_code', deps.recovery.redeemRecoveryCode(tenant, interaction.uid, body, client(ctx, body.timeZone)));
+    await deps.audit.record({ type: 'recovery.started', tenantId: tenant.id, userId: recovery.userId, detail: { method: recovery.method, recoveryId: recovery.id } });
     ctx.body = { redirectTo: `/${tenant.id}/interaction/${interaction.uid}/recovery` };
   });
 
@@ -111,7 +115,8 @@ export function recoveryRoutes(deps: RecoveryDeps): Router {
     const body = parseInput(linkBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip);
     const cookie = randomId(32);
-    await counted('recovery_link', deps.recovery.redeemAdminLink(tenant, body.token, browserBinding(cookie), client(ctx, body.timeZone)));
+    const recovery = await counted('recovery_link', deps.recovery.redeemAdminLink(tenant, body.token, browserBinding(cookie), client(ctx, body.timeZone)));
+    await deps.audit.record({ type: 'recovery.started', tenantId: tenant.id, userId: recovery.userId, detail: { method: recovery.method, recoveryId: recovery.id } });
     ctx.cookies.set(BROWSER_COOKIE, cookie, {
       httpOnly: true, sameSite: 'strict', secure: ctx.secure, path: `/${tenant.id}/recovery`, maxAge: RECOVERY_TTL_MS, overwrite: true,
     });
@@ -168,7 +173,8 @@ export function recoveryRoutes(deps: RecoveryDeps): Router {
       const where = await place(ctx);
       const body = parseInput(passkeyVerifyBody, ctx.request.body);
       const recovery = await deps.recovery.open(where.tenant.id, where.binding);
-      await counted('recovery_passkey', deps.recovery.finishPasskey(where.tenant, recovery, body));
+      const added = await counted('recovery_passkey', deps.recovery.finishPasskey(where.tenant, recovery, body));
+      await deps.audit.record({ type: 'passkey.added', tenantId: where.tenant.id, userId: recovery.userId, detail: { credentialId: added.id, via: 'recovery', recoveryId: recovery.id } });
       ctx.body = { redirectTo: where.base };
     });
 
@@ -177,6 +183,8 @@ export function recoveryRoutes(deps: RecoveryDeps): Router {
       const body = parseInput(finishBody, ctx.request.body);
       const recovery: Recovery = await deps.recovery.open(where.tenant.id, where.binding);
       const signedIn = await deps.recovery.finish(recovery, body.remove);
+      await deps.audit.record({ type: 'recovery.used', tenantId: where.tenant.id, userId: signedIn.user.id, email: signedIn.user.email,
+        detail: { method: recovery.method, recoveryId: recovery.id, credentialId: signedIn.credentialId, removedPasskeys: body.remove } });
       ctx.body = { redirectTo: await where.finish(signedIn) };
     });
   }

@@ -1,0 +1,24 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/**
+ * Who is acting and from where, for the audit log: set once per HTTP request (or CLI run) so that
+ * services record events without passing the request around.
+ */
+export interface AuditContext {
+  /** 'user': a person through HTTP; 'cli': an administrator at the `sesame` command. */
+  actor: 'user' | 'cli';
+  requestId?: string;
+  /** The client address as src/http/client-ip.ts decided it. */
+  ip?: string;
+  userAgent?: string;
+}
+
+const storage = new AsyncLocalStorage<AuditContext>();
+
+export function runWithAuditContext<T>(context: AuditContext, fn: () => T): T {
+  return storage.run(context, fn);
+}
+
+export function currentAuditContext(): AuditContext | undefined {
+  return storage.getStore();
+}
