@@ -1,4 +1,4 @@
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { runUafCase, type UafCase } from '../src/vectors/uaf-cases.js';
@@ -7,6 +7,10 @@ import { checkResponse, decodeAuthAssertion, decodeRegAssertion, verifyAuthAsser
 import { decodeAssertion } from '../src/uaf/assertions.js';
 import { TAG } from '../src/uaf/tlv.js';
 import { tlv, UafAuthenticator, type UafAlgorithm } from '../sdk/uaf-authenticator.js';
+import { SoftwareAuthenticator } from '../sdk/software-authenticator.js';
+import { databases, startTestServer, type TestServer } from './support/server.js';
+import { UserAgent } from './support/user-agent.js';
+import { createClient, signUpThroughRp } from './support/flow.js';
 
 /** The FIDO UAF vectors in ../shared/vectors (never copied here), through src/uaf. */
 const VECTORS = new URL('../../shared/vectors/uaf.jsonl', import.meta.url);
@@ -112,3 +116,97 @@ describe('UAF TLV: bad input is a clear 400', () => {
     refused(tlv(TAG.UAFV1_REG_ASSERTION, krd, tlv(TAG.ATTESTATION_ECDAA, tlv(TAG.SIGNATURE, Buffer.alloc(8)))), /ECDAA/);
   });
 });
+
+/** Signs in on the account page with a passkey and asks for a Passport set-up link; returns its token. */
+async function setUpToken(server: TestServer, authenticator: SoftwareAuthenticator): Promise<string> {
+  const ua = new UserAgent(server.origin);
+  const account = `${server.origin}/demo/account`;
+  await ua.get(account);
+  const start = (await ua.postJson(`${account}/signin/options`, {})).json();
+  assert.equal((await ua.postJson(`${account}/signin/verify`, { challengeId: start.challengeId, response: authenticator.getAssertion(start.options, server.origin) })).status, 200);
+  const link = await ua.postJson(`${account}/passport/link`, {});
+  assert.equal(link.status, 200, link.text);
+  return /#enrol=(.+)$/.exec(link.json().link as string)![1]!;
+}
+
+for (const db of await databases()) {
+  describe(`UAF over HTTP (${db})`, () => {
+    let server: TestServer;
+    const laptop = new SoftwareAuthenticator();
+    let phone: UafAuthenticator;
+    let deviceToken: string;
+    const post = async (path: string, body: unknown, token?: string) => {
+      const res = await fetch(`${server.origin}/demo/uaf/${path}`, {
+        method: 'POST', body: JSON.stringify(body),
+        headers: { 'content-type': 'application/json', origin: server.origin, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      });
+      return { status: res.status, body: await res.json() as Record<string, any> };
+    };
+
+    before(async () => {
+      server = await startTestServer(db);
+      const client = await createClient(server);
+      await signUpThroughRp(server, client, 'ann@example.com', 'Ann', laptop);
+      phone = new UafAuthenticator({ facetId: server.origin, confirm: () => true });
+    });
+    after(() => server.close());
+
+    test('trusted facets are served as application/fido.trusted-apps+json', async () => {
+      const res = await fetch(`${server.origin}/demo/uaf/trusted-facets`);
+      assert.equal(res.headers.get('content-type'), 'application/fido.trusted-apps+json');
+      assert.deepEqual((await res.json() as { trustedFacets: Array<{ ids: string[] }> }).trustedFacets[0]!.ids, [server.origin]);
+    });
+
+    test('registration with the set-up link, once', async () => {
+      const token = await setUpToken(server, laptop);
+      const got = await post('get', { op: 'Reg', context: JSON.stringify({ enrolmentToken: token }) });
+      assert.equal(got.status, 200, JSON.stringify(got.body));
+      assert.equal(JSON.parse(got.body.uafRequest)[0].header.appID, `${server.origin}/demo/uaf/trusted-facets`);
+      const response = JSON.stringify(phone.register(got.body.uafRequest));
+      const done = await post('respond', { uafResponse: response, context: JSON.stringify({ name: 'Test phone' }) });
+      assert.equal(done.status, 200, JSON.stringify(done.body));
+      assert.equal(done.body.aaid, 'FFFF#FC01');
+      deviceToken = done.body.deviceToken;
+      const again = await post('respond', { uafResponse: response });
+      assert.equal(again.status, 400);
+      assert.equal(again.body.error, 'uaf_challenge');
+      assert.equal((await post('get', { op: 'Reg', context: JSON.stringify({ enrolmentToken: token }) })).status, 401);
+    });
+
+    test('authentication: 16 concurrent redemptions of one response, exactly one succeeds', async () => {
+      const got = await post('get', { op: 'Auth' }, deviceToken);
+      assert.equal(got.status, 200, JSON.stringify(got.body));
+      const response = JSON.stringify(await phone.authenticate(got.body.uafRequest));
+      const results = await Promise.all(Array.from({ length: 16 }, () => post('respond', { uafResponse: response })));
+      assert.equal(results.filter((r) => r.status === 200).length, 1, JSON.stringify(results.map((r) => r.body)));
+      assert.ok(results.every((r) => r.status === 200 || (r.status === 400 && r.body.error === 'uaf_challenge')));
+    });
+
+    test('bad input is a clear 4xx with a UAF status code', async () => {
+      const got = await post('get', { op: 'Auth' }, deviceToken);
+      const [message] = await phone.authenticate(got.body.uafRequest);
+      const assertion = Buffer.from(message!.assertions[0]!.assertion, 'base64url');
+      const truncated = [{ ...message, assertions: [{ assertionScheme: 'UAFV1TLV', assertion: assertion.subarray(0, 40).toString('base64url') }] }];
+      const res = await post('respond', { uafResponse: JSON.stringify(truncated) });
+      assert.equal(res.status, 400);
+      assert.equal(res.body.error, 'uaf_malformed');
+      assert.equal(res.body.statusCode, 1498);
+      assert.equal((await post('respond', { uafResponse: '[{' })).status, 400);
+      assert.equal((await post('respond', { uafResponse: 'x'.repeat(70_000) })).status, 400);
+      const v2 = [{ ...message, header: { ...(message!.header as object), upv: { major: 2, minor: 0 } } }];
+      assert.equal((await post('respond', { uafResponse: JSON.stringify(v2) })).body.error, 'uaf_version');
+      assert.equal((await post('get', { op: 'Auth' })).status, 401);
+    });
+
+    test('deregistration removes the key; its assertions are then refused', async () => {
+      const got = await post('get', { op: 'Auth' }, deviceToken);
+      const response = JSON.stringify(await phone.authenticate(got.body.uafRequest));
+      const dereg = await post('get', { op: 'Dereg', context: '{}' }, deviceToken);
+      assert.equal(dereg.body.removed, 1);
+      phone.deregister(dereg.body.uafRequest);
+      assert.equal(phone.registrations.length, 0);
+      const res = await post('respond', { uafResponse: response });
+      assert.equal(res.body.error, 'uaf_unknown_key');
+    });
+  });
+}

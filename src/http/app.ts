@@ -25,6 +25,7 @@ import { metricsRoutes } from './routes/metrics.js';
 import { devOutboxRoutes } from './routes/dev-outbox.js';
 import { brandingRoutes } from './routes/branding.js';
 import { u2fRoutes } from './routes/u2f.js';
+import { uafRoutes } from './routes/uaf.js';
 import { staticFiles } from './routes/static-files.js';
 import { demoRpRoutes } from '../demo-rp/demo-rp-routes.js';
 
@@ -79,6 +80,7 @@ export function sesameRouters(services: Services, options: AppOptions): Router[]
     passportRoutes({ ...services, projectRoot }),
     brandingRoutes(services),
     u2fRoutes(services),
+    uafRoutes(services),
     ...(config.demo ? [demoRpRoutes({ clients: services.clients, secrets: services.database.secrets, publicUrl: config.publicUrl, internalUrl: options.internalUrl })] : []),
   ];
 }

@@ -60,10 +60,8 @@ const refused = (code: string, message: string) => new SesameError(code, 400, me
 
 /** The header and the final challenge parameters, common to registration and authentication. */
 export function checkResponse(response: UafResponse, expected: Expectation): CheckedResponse {
-  const { upv, op, appID } = response.header;
-  if (!SUPPORTED_VERSIONS.some((v) => v.major === upv.major && v.minor === upv.minor)) {
-    throw refused('uaf_version', `UAF version ${upv.major}.${upv.minor} is not supported (1.0, 1.1 and 1.2 are).`);
-  }
+  checkVersion(response);
+  const { op, appID } = response.header;
   if (op !== expected.op) throw refused('uaf_wrong_operation', `This is a ${op} message where a ${expected.op} response was expected.`);
   if (appID && appID !== expected.appId) throw refused('uaf_appid', `The response names the AppID ${appID}, not ${expected.appId}.`);
   let parsed: unknown;
@@ -78,6 +76,13 @@ export function checkResponse(response: UafResponse, expected: Expectation): Che
   if (fc.data.challenge !== expected.challenge) throw refused('uaf_challenge', 'The UAF response answers another challenge than the one issued.');
   if (!expected.facets.includes(fc.data.facetID)) throw refused('uaf_untrusted_facet', `The facet ${fc.data.facetID} is not a trusted facet of this AppID.`);
   return { fcParams: fc.data, finalChallengeHash: sha256(response.fcParams) };
+}
+
+export function checkVersion(response: UafResponse): void {
+  const { upv } = response.header;
+  if (!SUPPORTED_VERSIONS.some((v) => v.major === upv.major && v.minor === upv.minor)) {
+    throw refused('uaf_version', `UAF version ${upv.major}.${upv.minor} is not supported (1.0, 1.1 and 1.2 are).`);
+  }
 }
 
 function assertionBytes(assertion: { assertionScheme: string; assertion: string }): Buffer {
