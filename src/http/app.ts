@@ -28,6 +28,7 @@ import { devOutboxRoutes } from './routes/dev-outbox.js';
 import { brandingRoutes } from './routes/branding.js';
 import { u2fRoutes } from './routes/u2f.js';
 import { wellKnownWebauthnRoutes } from './routes/well-known-webauthn.js';
+import { uafRoutes } from './routes/uaf.js';
 import { staticFiles } from './routes/static-files.js';
 import { demoRpRoutes } from '../demo-rp/demo-rp-routes.js';
 
@@ -85,6 +86,7 @@ export function sesameRouters(services: Services, options: AppOptions): Router[]
     brandingRoutes(services),
     u2fRoutes(services),
     wellKnownWebauthnRoutes(services),
+    uafRoutes(services),
     ...(config.demo ? [demoRpRoutes({ clients: services.clients, secrets: services.database.secrets, publicUrl: config.publicUrl, internalUrl: options.internalUrl })] : []),
   ];
 }

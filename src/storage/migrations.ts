@@ -450,6 +450,38 @@ export const buildMigrations = (context: MigrationContext): Record<string, Migra
       await db.schema.alterTable('credentials').addColumn('u2f_app_id', 'text').execute();
     },
   },
+  '0019_uaf': {
+    async up(db: Kysely<any>) {
+      // FIDO UAF: challenges the server issued (serverData names the row; used once, atomically) ...
+      await db.schema.createTable('uaf_challenges')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('op', 'text', (c) => c.notNull())
+        .addColumn('challenge', 'text', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('consumed_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('uaf_challenges_expiry').on('uaf_challenges').column('expires_at').execute();
+      // ... and the keys UAF authenticators registered (UAuth.pub as SPKI DER, base64url).
+      await db.schema.createTable('uaf_registrations')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('aaid', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('public_key', 'text', (c) => c.notNull())
+        .addColumn('signature_alg', 'integer', (c) => c.notNull())
+        .addColumn('sign_counter', 'bigint', (c) => c.notNull())
+        .addColumn('attestation_type', 'text', (c) => c.notNull())
+        .addColumn('attestation_trusted', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_used_at', 'bigint')
+        .addPrimaryKeyConstraint('uaf_registrations_pk', ['tenant_id', 'aaid', 'key_id'])
+        .addForeignKeyConstraint('uaf_registrations_user_fk', ['tenant_id', 'user_id'], 'users', ['tenant_id', 'id'], (fk) => fk.onDelete('cascade'))
+        .execute();
+      await db.schema.createIndex('uaf_registrations_user').on('uaf_registrations').columns(['tenant_id', 'user_id']).execute();
+    },
+  },
   '0020_audit_log': auditLogMigration,
 });
 

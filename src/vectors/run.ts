@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runWebAuthnCase, type Outcome, type WebAuthnCase } from './webauthn-cases.js';
 import { isU2fCase, runU2fCase, type U2fCase } from './u2f-cases.js';
+import { isUafCase, runUafCase, type UafCase } from './uaf-cases.js';
 
 /**
  * `npm run vectors -- <file.jsonl> [...]`: runs external test vectors through Sesame's own
@@ -18,8 +19,7 @@ export async function runVectorFile(file: string, print: (line: string) => void)
       const testCase = JSON.parse(line) as WebAuthnCase & { kind?: string };
       id = testCase.case ?? id;
       outcome = isU2fCase(testCase) ? runU2fCase(testCase as unknown as U2fCase)
-        : testCase.kind !== undefined || !testCase.response
-        ? { verdict: 'mismatch', detail: 'FIDO UAF messages are not verified by this server yet (they arrive with the UAF work)' }
+        : isUafCase(testCase) ? runUafCase(testCase as unknown as UafCase)
         : await runWebAuthnCase(testCase, path.dirname(path.resolve(file)));
     } catch (error) {
       outcome = { verdict: 'mismatch', detail: `unreadable case: ${(error as Error).message}` };
