@@ -1,3 +1,4 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
@@ -105,6 +106,24 @@ describe('sign-in pages in Chromium', { skip }, () => {
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.getByRole('button', { name: 'Sign in with a passkey' }).waitFor();
     });
+  });
+
+  test('autofill with a passkey this site no longer knows says so at the field, never stays on "Checking your passkey…"', async () => {
+    const { page, cdp, authenticatorId, context } = await withVirtualAuthenticator(browser);
+    // A passkey for this site that the server does not know (removed elsewhere, or from an old database).
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    await cdp.send('WebAuthn.addCredential', {
+      authenticatorId,
+      credential: {
+        credentialId: randomBytes(16).toString('base64'), isResidentCredential: true, rpId: 'localhost',
+        privateKey: privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
+        userHandle: Buffer.from('gone-user').toString('base64'), signCount: 0,
+      },
+    });
+    await page.goto(`${server.origin}/demo-rp/login`);
+    await page.locator('#signin-email-error').filter({ hasText: /not registered here/ }).waitFor({ timeout: 15_000 });
+    assert.doesNotMatch(String(await page.locator('#status').textContent()), /Checking your passkey/);
+    await context.close();
   });
 
   test('an unknown e-mail address gets a friendly message on the page', async () => {

@@ -5,10 +5,11 @@ import {
   startRegistration,
   WebAuthnAbortService,
 } from '@simplewebauthn/browser';
-import { config as pageConfig, guard, post, show, type Ceremony } from './page.js';
+import { ApiError, config as pageConfig, guard, post, show, type Ceremony } from './page.js';
 import { emailProblem, explainSignIn, type Explained } from './signin-errors.js';
 import { startCrossDevice, stopCrossDevice } from './crossdevice.js';
 import { setupRecovery } from './signin-recovery.js';
+import { signalRemoved } from './webauthn-signals.js';
 
 /**
  * The sign-in page: one e-mail field with autofill (conditional UI), one passkey button (with an
@@ -109,13 +110,21 @@ async function signIn(email: string | undefined, autofill = false): Promise<void
   const started = await post<Ceremony & { push?: boolean }>('/signin/options', { email });
   if (started.push) offerPush();
   const startedAt = Date.now();
+  let picked = false;
   try {
     const response = await startAuthentication({ optionsJSON: started.options, useBrowserAutofill: autofill });
+    picked = true;
     show('Checking your passkey…');
-    const { redirectTo } = await post<{ redirectTo: string }>('/signin/verify', { challengeId: started.challengeId, response, timeZone: timeZone() });
-    window.location.assign(redirectTo);
+    try {
+      const { redirectTo } = await post<{ redirectTo: string }>('/signin/verify', { challengeId: started.challengeId, response, timeZone: timeZone() });
+      window.location.assign(redirectTo);
+    } catch (error) {
+      // A passkey this site no longer knows (removed elsewhere): the browser is told, so it stops offering it.
+      if (error instanceof ApiError && error.code === 'unknown_credential' && started.options.rpId) signalRemoved(started.options.rpId, response.id);
+      throw error;
+    }
   } catch (error) {
-    throw Object.assign(new Error(), { explained: explainSignIn(error, { email, elapsedMs: Date.now() - startedAt, timeoutMs: started.options.timeout }) });
+    throw Object.assign(new Error(), { picked, explained: explainSignIn(error, { email, elapsedMs: Date.now() - startedAt, timeoutMs: started.options.timeout }) });
   }
 }
 
@@ -235,10 +244,15 @@ function rejectEmail(input: HTMLInputElement, required: boolean): boolean {
 async function startAutofill(): Promise<void> {
   if (!(await browserSupportsWebAuthnAutofill())) return;
   // Runs in the background until the person picks a passkey from the e-mail field's suggestions.
-  // They did not ask for it, so a failure (no passkey here, cancelled) stays silent, unless the page expired.
+  // Until they pick one they asked for nothing, so a failure (no passkey here, cancelled) stays
+  // silent; once they picked one, what went wrong is said at the field, never left on "Checking…".
   signIn(undefined, true).catch((error) => {
     const explained: Explained | undefined = error?.explained;
     if (explained?.cause === 'expired' || error?.code === 'interaction_expired') expire();
+    else if (error?.picked && explained) {
+      show('');
+      report(signinEmail, explained);
+    }
   });
 }
 
