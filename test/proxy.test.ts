@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { jwtVerify, createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import type { Browser } from 'playwright-core';
 import { freePort, startTestServer, type TestServer } from './support/server.js';
-import { chromiumSkipReason, launchChromium, withVirtualAuthenticator } from './support/browser.js';
+import { chromiumSkipReason, launchChromium, submitSignUpWithCode, withVirtualAuthenticator } from './support/browser.js';
 import { nginxSkipReason, selfSignedCertificate, startTlsProxy, type Certificate, type TlsProxy } from './support/tls-proxy.js';
 import { desktopStarts } from './support/crossdevice.js';
 import { RP_REDIRECT } from './support/flow.js';
@@ -122,7 +122,7 @@ describe('behind a TLS-terminating nginx, in Chromium', { skip }, () => {
     await page.getByRole('button', { name: 'Create an account' }).click();
     await page.getByLabel('E-mail address', { exact: true }).nth(1).fill('katherine@example.com');
     await page.getByLabel('Your name').fill('Katherine Johnson');
-    await page.getByRole('button', { name: 'Create account with a passkey' }).click();
+    await submitSignUpWithCode(page, proxy.origin, 'katherine@example.com');
     await page.getByRole('link', { name: /^Continue to / }).click();
     await page.waitForURL(`${rp.origin}/callback`);
     const first = rp.callbacks.at(-1)!;
