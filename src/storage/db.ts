@@ -8,6 +8,7 @@ import type { Schema } from './schema.js';
 import { migrateToLatest } from './migrations.js';
 import { LocalPubSub, PostgresPubSub, type PubSub } from './pubsub.js';
 import { isDatabaseUnavailable } from './unavailable.js';
+import { cachingStatements } from './statement-cache.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import { checkSecretKey } from '../secrets/key-check.js';
 
@@ -111,7 +112,7 @@ function openSqlite(dataDir: string, timeouts: DatabaseTimeouts, secrets: Secret
     sqlite.close();
     throw error;
   }
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite) }) });
   const pubsub = new LocalPubSub();
   return {
     db,
