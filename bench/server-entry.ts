@@ -1,8 +1,8 @@
 /**
  * The benchmark's Sesame process: counts the SQL statements it runs, then starts Sesame as
  * src/server.ts would. Counting happens here, outside src/, by wrapping the database drivers'
- * entry points before Sesame uses them: better-sqlite3's prepare (Kysely prepares every statement
- * it runs, BEGIN and COMMIT included) and pg's Client#query (the pool's clients and the LISTEN one).
+ * entry points before Sesame uses them: better-sqlite3's statement runs (every statement Kysely
+ * runs, BEGIN and COMMIT included) and pg's Client#query (the pool's clients and the LISTEN one).
  * The load generator reads the counters, CPU time and RSS over the IPC channel (bench/child.ts).
  */
 import SqliteDatabase from 'better-sqlite3';
@@ -19,11 +19,17 @@ const count = (sql: unknown) => {
   statements.bySql.set(text, (statements.bySql.get(text) ?? 0) + 1);
 };
 
-const prepare = SqliteDatabase.prototype.prepare;
-SqliteDatabase.prototype.prepare = function countedPrepare(this: SqliteDatabase.Database, source: string) {
-  count(source);
-  return prepare.call(this, source);
-} as typeof prepare;
+// Sesame keeps statements prepared (src/storage/statement-cache.ts): count their runs, not their preparations.
+const probe = new SqliteDatabase(':memory:');
+const statementPrototype = Object.getPrototypeOf(probe.prepare('select 1')) as Record<'run' | 'get' | 'all' | 'iterate', (...args: unknown[]) => unknown>;
+probe.close();
+for (const method of ['run', 'get', 'all', 'iterate'] as const) {
+  const run = statementPrototype[method];
+  statementPrototype[method] = function countedRun(this: { source: string }, ...args: unknown[]) {
+    count(this.source);
+    return run.apply(this, args);
+  };
+}
 
 const query = pg.Client.prototype.query;
 pg.Client.prototype.query = function countedQuery(this: pg.Client, ...args: unknown[]) {

@@ -8,6 +8,8 @@ import type { Schema } from './schema.js';
 import { migrateToLatest } from './migrations.js';
 import { LocalPubSub, PostgresPubSub, type PubSub } from './pubsub.js';
 import { isDatabaseUnavailable } from './unavailable.js';
+import { cachingStatements } from './statement-cache.js';
+import { attachReadCache, ReadCache } from './read-cache.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import { checkSecretKey } from '../secrets/key-check.js';
 
@@ -111,8 +113,11 @@ function openSqlite(dataDir: string, timeouts: DatabaseTimeouts, secrets: Secret
     sqlite.close();
     throw error;
   }
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite) }) });
   const pubsub = new LocalPubSub();
+  // Changes when another connection (the CLI, in another process) commits; this connection's own writes announce themselves.
+  const dataVersion = sqlite.prepare('pragma data_version').pluck();
+  attachReadCache(db, new ReadCache(pubsub, () => dataVersion.get() as number));
   return {
     db,
     dialect: 'sqlite',
@@ -158,6 +163,8 @@ function openPostgres(options: OpenOptions, timeouts: DatabaseTimeouts): Databas
   });
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   const pubsub = new PostgresPubSub(connection, pool, onError);
+  // Subscribed before the LISTEN connection opens, so the channel is listened to from the start.
+  attachReadCache(db, new ReadCache(pubsub));
   return {
     db,
     dialect: 'postgres',

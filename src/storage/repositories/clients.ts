@@ -2,6 +2,9 @@ import type { Kysely } from 'kysely';
 import type { Schema } from '../schema.js';
 import type { SecretBox } from '../../secrets/secret-box.js';
 import { sealedColumn } from '../../secrets/sealed-columns.js';
+import { announceChange, readThrough } from '../read-cache.js';
+
+const cacheKey = (tenantId: string, clientId: string) => `client:${tenantId}:${clientId}`;
 
 export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt'] as const;
 export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
@@ -43,6 +46,7 @@ export interface Client extends ClientRecord {
   clientSecret: string;
 }
 
+/** `find` reads through the database's ReadCache: every write here announces the client as changed. */
 export class ClientRepository {
   constructor(private readonly db: Kysely<Schema>, private readonly secrets: SecretBox) {}
 
@@ -68,6 +72,7 @@ export class ClientRepository {
     await this.db.updateTable('clients').set({ client_secret: secretHash })
       .where('tenant_id', '=', tenantId).where('client_id', '=', clientId)
       .where('auth_method', 'in', ['client_secret_basic', 'client_secret_post']).execute();
+    await announceChange(this.db, cacheKey(tenantId, clientId));
   }
 
   async listByTenant(tenantId: string): Promise<ClientRecord[]> {
@@ -76,8 +81,8 @@ export class ClientRepository {
   }
 
   async find(tenantId: string, clientId: string): Promise<ClientRecord | undefined> {
-    const row = await this.db.selectFrom('clients').selectAll()
-      .where('tenant_id', '=', tenantId).where('client_id', '=', clientId).executeTakeFirst();
+    const row = await readThrough(this.db, cacheKey(tenantId, clientId), () => this.db.selectFrom('clients').selectAll()
+      .where('tenant_id', '=', tenantId).where('client_id', '=', clientId).executeTakeFirst());
     return row && this.toClient(row);
   }
 

@@ -3,6 +3,9 @@ import type { Schema } from '../schema.js';
 import type { SecretBox } from '../../secrets/secret-box.js';
 import { sealedColumn } from '../../secrets/sealed-columns.js';
 import { DEFAULT_POLICY, parseStoredPolicy, type AuthenticatorPolicy } from '../../webauthn/policy/authenticator-policy.js';
+import { announceChange, readThrough } from '../read-cache.js';
+
+const cacheKey = (id: string) => `tenant:${id}`;
 
 export interface Tenant {
   id: string;
@@ -34,7 +37,10 @@ const TENANT_COLUMNS = ['id', 'name', 'cookie_keys', 'created_at', 'webhook_url'
 export const EMAIL_VERIFICATION_SETTINGS = ['required', 'off'] as const;
 export type EmailVerificationSetting = (typeof EMAIL_VERIFICATION_SETTINGS)[number];
 
-/** Tenants; their cookie keys and webhook secret are stored encrypted (SecretBox). */
+/**
+ * Tenants; their cookie keys and webhook secret are stored encrypted (SecretBox). `find` reads
+ * through the database's ReadCache: every write here announces the tenant as changed.
+ */
 export class TenantRepository {
   constructor(private readonly db: Kysely<Schema>, private readonly secrets: SecretBox) {}
 
@@ -53,7 +59,7 @@ export class TenantRepository {
   }
 
   async find(id: string): Promise<Tenant | undefined> {
-    const row = await this.db.selectFrom('tenants').select(TENANT_COLUMNS).where('id', '=', id).executeTakeFirst();
+    const row = await readThrough(this.db, cacheKey(id), () => this.db.selectFrom('tenants').select(TENANT_COLUMNS).where('id', '=', id).executeTakeFirst());
     return row && this.toTenant(row);
   }
 
@@ -65,37 +71,45 @@ export class TenantRepository {
 
   async setName(id: string, name: string): Promise<void> {
     await this.db.updateTable('tenants').set({ name }).where('id', '=', id).execute();
+    await announceChange(this.db, cacheKey(id));
   }
 
   async setBrandColour(id: string, colour: string | null): Promise<void> {
     await this.db.updateTable('tenants').set({ brand_colour: colour }).where('id', '=', id).execute();
+    await announceChange(this.db, cacheKey(id));
   }
 
   async setLogo(id: string, logo: { type: string; bytes: Buffer; version: string } | null): Promise<void> {
     await this.db.updateTable('tenants')
       .set({ logo: logo?.bytes.toString('base64') ?? null, logo_type: logo?.type ?? null, logo_version: logo?.version ?? null })
       .where('id', '=', id).execute();
+    await announceChange(this.db, cacheKey(id));
   }
 
   async setWebhook(id: string, url: string | null, secret: string | null): Promise<void> {
     const sealed = secret === null ? null : this.secrets.seal(secret, sealedColumn.webhookSecret(id));
     await this.db.updateTable('tenants').set({ webhook_url: url, webhook_secret: sealed }).where('id', '=', id).execute();
+    await announceChange(this.db, cacheKey(id));
   }
 
   async setEmailRecovery(id: string, on: boolean): Promise<void> {
     await this.db.updateTable('tenants').set({ email_recovery: on ? 1 : 0 }).where('id', '=', id).execute();
+    await announceChange(this.db, cacheKey(id));
   }
 
   async setEmailVerification(id: string, setting: EmailVerificationSetting): Promise<void> {
     await this.db.updateTable('tenants').set({ email_verification: setting }).where('id', '=', id).execute();
+    await announceChange(this.db, cacheKey(id));
   }
 
   async setAuthenticatorPolicy(id: string, policy: AuthenticatorPolicy): Promise<void> {
     await this.db.updateTable('tenants').set({ authenticator_policy: JSON.stringify(policy) }).where('id', '=', id).execute();
+    await announceChange(this.db, cacheKey(id));
   }
 
   async setRelatedOrigins(id: string, origins: string[]): Promise<void> {
     await this.db.updateTable('tenants').set({ related_origins: JSON.stringify(origins) }).where('id', '=', id).execute();
+    await announceChange(this.db, cacheKey(id));
   }
 
   /** Every tenant's related origins together: /.well-known/webauthn serves them for the one RP ID all tenants share. */
