@@ -10,7 +10,6 @@ import { securityHeaders } from './middleware/security-headers.js';
 import { requireSameOrigin } from './middleware/same-origin.js';
 import { pinToPublicUrl } from './middleware/public-url.js';
 import { requestTarget } from './middleware/request-target.js';
-import { discardUnusedBody } from './middleware/unused-body.js';
 import { bodyParseError } from './middleware/body-errors.js';
 import { clientIpResolver } from './client-ip.js';
 import { auditContext } from '../audit/audit-middleware.js';
@@ -58,7 +57,6 @@ export function createApp(services: Services, options: AppOptions): Koa {
   app.use(errorHandler(services.log));
   app.use(recordCeremonyFailures(services.audit));
   app.use(requestTarget());
-  app.use(discardUnusedBody());
   app.use(staticFiles(path.join(projectRoot, 'public'), services.log));
   app.use(oidcDispatch(services.registry, services.rateLimits));
   app.use(async (ctx, next) => {
