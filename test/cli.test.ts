@@ -1,4 +1,4 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -6,35 +6,19 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { main } from '../src/cli/main.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/storage/db.js';
 import { SecretBox } from '../src/secrets/secret-box.js';
 import { loadSecretKey } from '../src/secrets/secret-key.js';
 import { UserRepository } from '../src/storage/repositories/users.js';
+import { sesameCli } from './support/cli.js';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /** The `sesame` command, run in-process against a fresh SQLite data folder. */
 describe('sesame CLI', () => {
-  const saved = { ...process.env };
-  let dataDir: string;
-  before(() => {
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-cli-'));
     // An https PUBLIC_URL (production) requires SESAME_SECRET_KEY.
-    Object.assign(process.env, { DATA_DIR: dataDir, PUBLIC_URL: 'https://id.example.com', DATABASE_URL: '', SESAME_SECRET_KEY: randomBytes(32).toString('base64') });
-  });
-  after(() => {
-    process.env = saved;
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  const sesame = async (...args: string[]) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await main(args, (line = '') => out.push(line), (line) => err.push(line));
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  };
+  const { sesame, dataDir: dataFolder } = sesameCli('sesame-cli', { PUBLIC_URL: 'https://id.example.com', SESAME_SECRET_KEY: randomBytes(32).toString('base64') });
 
   test('tenant create and list', async () => {
     const created = await sesame('tenant', 'create', 'contoso', '--name', 'Contoso');
@@ -239,7 +223,7 @@ describe('sesame CLI', () => {
       assert.notEqual(result.code, 0, flags.join(' '));
       assert.match(result.err, message);
     }
-    const logoFile = path.join(dataDir, 'logo.png');
+    const logoFile = path.join(dataFolder(), 'logo.png');
     fs.writeFileSync(logoFile, Buffer.concat([PNG_SIGNATURE, Buffer.alloc(100)]));
     assert.match((await sesame('tenant', 'set', 'contoso', '--logo', logoFile)).out, /shows its logo \(image\/png, 108 bytes\) at \/contoso\/branding\/logo/);
     assert.match((await sesame('tenant', 'set', 'contoso', '--logo', 'none', '--colour', 'none')).out, /shows no logo[\s\S]*uses Sesame's colours/);
@@ -253,7 +237,7 @@ describe('sesame CLI', () => {
       fs.writeFileSync(path.join(dir, 'other.env'), `PUBLIC_URL=https://other.example\nDATA_DIR=${dir}\nSESAME_SECRET_KEY=${key}\n`);
       const cli = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
       const tsx = fileURLToPath(new URL('../node_modules/tsx/dist/loader.mjs', import.meta.url));
-      const env = Object.fromEntries(Object.entries(saved).filter(([k]) => !['PUBLIC_URL', 'DATA_DIR', 'SESAME_SECRET_KEY', 'DATABASE_URL', 'ENV_FILE'].includes(k)));
+      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['PUBLIC_URL', 'DATA_DIR', 'SESAME_SECRET_KEY', 'DATABASE_URL', 'ENV_FILE'].includes(k))) as Record<string, string>;
       const run = (extra: Record<string, string>, ...args: string[]) => {
         const result = spawnSync(process.execPath, ['--import', pathToFileURL(tsx).href, cli, ...args], { cwd: dir, env: { ...env, ...extra }, encoding: 'utf8' });
         return { code: result.status, out: result.stdout, err: result.stderr };

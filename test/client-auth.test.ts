@@ -1,7 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { SoftwareAuthenticator } from '../sdk/software-authenticator.js';
@@ -12,6 +11,7 @@ import { randomId } from '../src/ids.js';
 import { hashClientSecret } from '../src/secrets/client-secret.js';
 import { main } from '../src/cli/main.js';
 import type { Client } from '../src/storage/repositories/clients.js';
+import { sesameCli } from './support/cli.js';
 
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -131,28 +131,14 @@ for (const db of await databases()) {
 }
 
 describe('sesame client create --auth-method', () => {
-  const saved = { ...process.env };
-  let dataDir: string;
+  const { sesame, dataDir: dataFolder } = sesameCli('sesame-cli-auth', { PUBLIC_URL: 'http://localhost:8080', SESAME_SECRET_KEY: '' });
   before(async () => {
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-cli-auth-'));
-    Object.assign(process.env, { DATA_DIR: dataDir, PUBLIC_URL: 'http://localhost:8080', DATABASE_URL: '', SESAME_SECRET_KEY: '' });
     assert.equal(await main(['tenant', 'create', 'fabrikam', '--name', 'Fabrikam'], () => undefined, () => undefined), 0);
   });
-  after(() => {
-    process.env = saved;
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  const sesame = async (...args: string[]) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await main(args, (line = '') => out.push(line), (line) => err.push(line));
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  };
 
   test('private_key_jwt with a JWKS file: no secret is printed, the keys are registered', async () => {
     const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
-    const file = path.join(dataDir, 'client.jwks.json');
+    const file = path.join(dataFolder(), 'client.jwks.json');
     fs.writeFileSync(file, JSON.stringify({ keys: [await exportJWK(publicKey)] }));
     const { code, out, err } = await sesame('client', 'create', '--tenant', 'fabrikam', '--entra', 'fabrikam', '--auth-method', 'private_key_jwt', '--jwks', file);
     assert.equal(code, 0, err);

@@ -8,7 +8,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SettingsService } from '@simplewebauthn/server';
 import { SoftwareAuthenticator } from '../sdk/software-authenticator.js';
-import { main } from '../src/cli/main.js';
 import { FIDO_MDS_ROOTS, GLOBALSIGN_ROOT_CA_R3, GLOBALSIGN_ROOT_R46 } from '../src/webauthn/metadata/fido-roots.js';
 import { verifyBlob } from '../src/webauthn/metadata/verify-blob.js';
 import { isStale } from '../src/webauthn/metadata/blob-payload.js';
@@ -24,6 +23,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../src/log.js';
 import { authorizeUrl, createClient, openSignInPage, proveEmail, signIn, signUp } from './support/flow.js';
+import { sesameCli } from './support/cli.js';
 
 const VECTORS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared/vectors/mds');
 const vector = (name: string) => fs.readFileSync(path.join(VECTORS, name), 'utf8');
@@ -333,23 +333,7 @@ for (const kind of await databases()) {
 }
 
 describe('sesame mds load / status', () => {
-  const saved = { ...process.env };
-  let dataDir: string;
-  before(() => {
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-mds-cli-'));
-    Object.assign(process.env, { DATA_DIR: dataDir, PUBLIC_URL: 'http://localhost:8080', DATABASE_URL: '', MDS_URL: '' });
-  });
-  after(() => {
-    process.env = saved;
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
-  const sesame = async (...args: string[]) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await main(args, (line = '') => out.push(line), (line) => err.push(line));
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  };
-
+  const { sesame, dataDir: dataFolder } = sesameCli('sesame-mds-cli', { PUBLIC_URL: 'http://localhost:8080', MDS_URL: '' });
   test('status before any BLOB, load refusals with the reason, load of a test BLOB, status after', async () => {
     const empty = await sesame('mds', 'status');
     assert.equal(empty.code, 0, empty.err);
@@ -380,8 +364,8 @@ describe('sesame mds load / status', () => {
     assert.match(again.err, /its number \(15\) is not higher than that of the BLOB in force \(15\); only a newer BLOB replaces it\. The BLOB in force \(no\. 15\) stays\.$/);
 
     const signer = makeSigner();
-    const testRoot = path.join(dataDir, 'test-root.pem');
-    const testBlob = path.join(dataDir, 'test-blob.jwt');
+    const testRoot = path.join(dataFolder(), 'test-root.pem');
+    const testBlob = path.join(dataFolder(), 'test-blob.jwt');
     fs.writeFileSync(testRoot, signer.rootPem);
     fs.writeFileSync(testBlob, signer.sign(payload(16)));
     const revoked = await sesame('mds', 'load', testBlob, '--root', testRoot);
@@ -394,7 +378,7 @@ describe('sesame mds load / status', () => {
     assert.match(status.out, /^ {2}Authenticators: {2}2 by AAGUID$/m);
     assert.match(status.out, new RegExp(`^    ${REVOKED_AAGUID}  REVOKED  Leaky Test Key$`, 'm'));
 
-    const badRoot = await sesame('mds', 'load', testBlob, '--root', path.join(dataDir, 'missing.pem'));
+    const badRoot = await sesame('mds', 'load', testBlob, '--root', path.join(dataFolder(), 'missing.pem'));
     assert.equal(badRoot.code, 2);
     assert.match(badRoot.err, /--root .*missing\.pem is not a readable PEM certificate \(ENOENT\)/);
   });

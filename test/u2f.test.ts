@@ -1,16 +1,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { databases, startTestServer, type TestServer } from './support/server.js';
 import { authorizeUrl, createClient, exchangeCode, finishAtRp, openSignInPage, signUpThroughRp, verifyIdToken } from './support/flow.js';
 import { UserAgent } from './support/user-agent.js';
 import { SoftwareAuthenticator } from '../sdk/software-authenticator.js';
-import { main } from '../src/cli/main.js';
 import { runU2fCase, type U2fCase } from '../src/vectors/u2f-cases.js';
 import { verifyU2fRegistration, verifyU2fSignature } from '../src/u2f/verify.js';
+import { sesameCli } from './support/cli.js';
 
 /** The FIDO U2F vectors in ../shared/vectors (never copied here), through src/u2f. */
 const VECTORS = new URL('../../shared/vectors/u2f.jsonl', import.meta.url);
@@ -155,23 +154,7 @@ for (const kind of await databases()) {
 }
 
 describe('sesame tenant set --u2f-appid / --u2f-facets, sesame u2f import', () => {
-  const saved = { ...process.env };
-  let dataDir: string;
-  before(() => {
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-u2f-cli-'));
-    Object.assign(process.env, { DATA_DIR: dataDir, PUBLIC_URL: 'http://localhost:8080', DATABASE_URL: '', MDS_URL: '' });
-  });
-  after(() => {
-    process.env = saved;
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
-  const sesame = async (...args: string[]) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await main(args, (line = '') => out.push(line), (line) => err.push(line));
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  };
-
+  const { sesame, dataDir: dataFolder } = sesameCli('sesame-u2f-cli', { PUBLIC_URL: 'http://localhost:8080', MDS_URL: '' });
   test('settings, then an import with what was imported and what was refused and why', async () => {
     assert.equal((await sesame('tenant', 'create', 'acme', '--name', 'Acme')).code, 0);
     const http = await sesame('tenant', 'set', 'acme', '--u2f-appid', 'http://acme.example/app-id');
@@ -185,7 +168,7 @@ describe('sesame tenant set --u2f-appid / --u2f-facets, sesame u2f import', () =
     assert.match(badFacet.err, /"https:\/\/acme\.example\/path" is not a facet id/);
 
     const key = legacyU2fKey();
-    const file = path.join(dataDir, 'u2f.jsonl');
+    const file = path.join(dataFolder(), 'u2f.jsonl');
     fs.writeFileSync(file, [
       { keyHandle: key.keyHandle, publicKey: key.publicKey, counter: 3, appId: 'https://acme.example/app-id', email: 'ann@acme.example', displayName: 'Ann' },
       { keyHandle: 'AAAA', publicKey: 'BAAA', counter: 0, appId: 'https://acme.example/app-id', email: 'bob@acme.example' },
