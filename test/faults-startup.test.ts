@@ -17,8 +17,12 @@ describe('start-up while PostgreSQL does not accept connections yet', { skip: !h
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
   after(async () => { for (const cleanup of cleanups.reverse()) await cleanup(); });
 
-  /** A DATABASE_URL to a fresh schema, through a proxy port that refuses connections for now. */
-  const databaseBehindProxy = async (): Promise<{ url: string; proxy: TcpProxy }> => {
+  /**
+   * A DATABASE_URL to a fresh schema, through a proxy port that refuses connections for now, and a port
+   * for Sesame that is not the proxy's: nothing listens on the proxy's port yet, so a free-port lookup
+   * for the server could hand out that same port (seen once: "port … is already in use").
+   */
+  const databaseBehindProxy = async (): Promise<{ url: string; proxy: TcpProxy; serverPort: number }> => {
     const { databaseUrl, drop } = await pgSchema();
     cleanups.push(drop);
     const url = new URL(databaseUrl);
@@ -26,7 +30,9 @@ describe('start-up while PostgreSQL does not accept connections yet', { skip: !h
     cleanups.push(() => proxy.close());
     url.hostname = '127.0.0.1';
     url.port = String(proxy.port);
-    return { url: url.href, proxy };
+    let serverPort = await freePort();
+    while (serverPort === proxy.port) serverPort = await freePort();
+    return { url: url.href, proxy, serverPort };
   };
 
   const waitForLog = async (server: ChildServer, match: (line: Record<string, any>) => boolean) => {
@@ -37,8 +43,8 @@ describe('start-up while PostgreSQL does not accept connections yet', { skip: !h
   };
 
   test('waits for the database, logging why, and becomes ready once it accepts connections', { timeout: 30_000 }, async () => {
-    const { url, proxy } = await databaseBehindProxy();
-    const server = await spawnServer({ DATABASE_URL: url, DATABASE_STARTUP_TIMEOUT: '30', SESAME_SECRET_KEY: randomBytes(32).toString('base64url') }, { waitReady: false });
+    const { url, proxy, serverPort } = await databaseBehindProxy();
+    const server = await spawnServer({ DATABASE_URL: url, DATABASE_STARTUP_TIMEOUT: '30', SESAME_SECRET_KEY: randomBytes(32).toString('base64url') }, { port: serverPort, waitReady: false });
     cleanups.push(() => stopServer(server));
 
     const waiting = (l: Record<string, any>) => String(l.msg).startsWith('waiting for the database');
@@ -58,9 +64,9 @@ describe('start-up while PostgreSQL does not accept connections yet', { skip: !h
   });
 
   test('gives up after DATABASE_STARTUP_TIMEOUT with a clear message and a non-zero exit code', { timeout: 30_000 }, async () => {
-    const { url } = await databaseBehindProxy();
+    const { url, serverPort } = await databaseBehindProxy();
     const startedAt = Date.now();
-    const server = await spawnServer({ DATABASE_URL: url, DATABASE_STARTUP_TIMEOUT: '1.5', SESAME_SECRET_KEY: randomBytes(32).toString('base64url') }, { waitReady: false });
+    const server = await spawnServer({ DATABASE_URL: url, DATABASE_STARTUP_TIMEOUT: '1.5', SESAME_SECRET_KEY: randomBytes(32).toString('base64url') }, { port: serverPort, waitReady: false });
     cleanups.push(() => stopServer(server));
     const { code } = await server.exited;
     assert.equal(code, 1);
