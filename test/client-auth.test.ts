@@ -120,7 +120,9 @@ for (const db of await databases()) {
       await refused('private_key_jwt client with an HS256 assertion', assertionFields(await hs256(clients.pkjwt, 'x'.repeat(43)), clients.pkjwt));
       await refused('private_key_jwt client with a client secret', { client_id: clients.pkjwt.clientId, client_secret: 'x'.repeat(43) });
       await refused('private_key_jwt client with an assertion from another key', assertionFields(await assertion(clients.pkjwt, otherRsa, 'RS256', issuer(server), rsa.kid), clients.pkjwt));
-      await refused('a wrong secret', { client_id: clients.post.clientId, client_secret: `${clients.post.clientSecret.slice(0, -1)}A` });
+      // One character changed (a secret ending in "A" would otherwise stay the same: a 1-in-64 flake).
+      const wrongLast = clients.post.clientSecret.endsWith('A') ? 'B' : 'A';
+      await refused('a wrong secret', { client_id: clients.post.clientId, client_secret: `${clients.post.clientSecret.slice(0, -1)}${wrongLast}` });
       // The stored hash is not a password: whoever reads the database cannot authenticate with it.
       await refused('the stored hash as the secret', { client_id: clients.post.clientId, client_secret: hashClientSecret(clients.post.clientSecret) });
       const replayed = assertionFields(await hs256(clients.jwt), clients.jwt);
