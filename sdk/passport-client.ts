@@ -1,8 +1,11 @@
+import { UafAuthenticator } from './uaf-authenticator.js';
+
 /**
  * Sesame Passport client: what a phone or desktop app uses to enrol as a device and approve or
  * deny cross-device sign-in requests (the device API, docs/device-api.md). It needs only `fetch`
- * and an authenticator: the SDK's SoftwareAuthenticator (Node; key in memory or a file), or in a
- * browser an adapter around navigator.credentials.
+ * and an authenticator: a WebAuthn one — the SDK's SoftwareAuthenticator (Node; key in memory or a
+ * file), or in a browser an adapter around navigator.credentials — or a FIDO UAF one (the SDK's
+ * UafAuthenticator, or a native app's UAF client behind the same two methods).
  */
 
 export interface PassportAuthenticator {
@@ -16,6 +19,8 @@ export interface PassportDevice {
   deviceId: string;
   deviceToken: string;
   name: string;
+  /** How this device proves its approvals: a WebAuthn credential (the default) or a FIDO UAF key. */
+  protocol?: 'webauthn' | 'uaf';
 }
 
 /** What a phone is shown before it approves: who asks, from where, and the three numbers. */
@@ -68,7 +73,7 @@ export function parseEnrolmentLink(link: string): { publicUrl: string; tenant: s
 
 export class PassportClient {
   constructor(
-    readonly authenticator: PassportAuthenticator,
+    readonly authenticator: PassportAuthenticator | UafAuthenticator,
     public device?: PassportDevice,
     private readonly fetchImpl: typeof fetch = (...args) => fetch(...args),
   ) {}
@@ -76,6 +81,7 @@ export class PassportClient {
   /** Enrols with a one-time link shown on the desktop account page; registers a new device key. */
   async enrolWithLink(link: string, name: string, pushSubscription?: PushSubscriptionJSON): Promise<PassportDevice> {
     const { publicUrl, tenant, token } = parseEnrolmentLink(link);
+    if (this.authenticator instanceof UafAuthenticator) return this.enrolWithUaf(this.authenticator, { publicUrl, tenant, token }, name, pushSubscription);
     const base = `${publicUrl}/${tenant}/passport/api`;
     const { challengeId, options } = await this.call(publicUrl, `${base}/enrol/token/options`, { token });
     const response = await this.authenticator.createCredential(options, new URL(publicUrl).origin);
@@ -86,9 +92,10 @@ export class PassportClient {
 
   /** Enrols with a passkey this authenticator already holds for the tenant. */
   async enrolWithPasskey(publicUrl: string, tenant: string, name: string, pushSubscription?: PushSubscriptionJSON): Promise<PassportDevice> {
+    const authenticator = this.webAuthn();
     const base = `${publicUrl}/${tenant}/passport/api`;
     const { challengeId, options } = await this.call(publicUrl, `${base}/enrol/passkey/options`, {});
-    const response = await this.authenticator.getAssertion(options, new URL(publicUrl).origin);
+    const response = await authenticator.getAssertion(options, new URL(publicUrl).origin);
     const enrolled = await this.call(publicUrl, `${base}/enrol/passkey`, { challengeId, response, name, pushSubscription });
     this.device = { publicUrl, tenant, deviceId: enrolled.deviceId, deviceToken: enrolled.deviceToken, name };
     return this.device;
@@ -111,9 +118,20 @@ export class PassportClient {
     return this.call(publicUrl, `${publicUrl}/${tenant}/x/${id}/details`);
   }
 
-  /** Picks `number` (the one shown on the desktop) and approves with a passkey assertion. */
+  /**
+   * Picks `number` (the one shown on the desktop) and approves: with a passkey assertion, or — for a
+   * device enrolled with UAF — with a UAF assertion over the sign-in details the authenticator shows.
+   */
   async approve(request: string, number: number): Promise<void> {
     const { publicUrl, tenant, id } = this.resolve(request);
+    if (this.authenticator instanceof UafAuthenticator) {
+      const device = this.requireDevice();
+      const uaf = `${publicUrl}/${tenant}/uaf`;
+      const { uafRequest } = await this.call(publicUrl, `${uaf}/get`, { op: 'Auth', context: JSON.stringify({ request: id, number }) }, device.deviceToken);
+      const uafResponse = await this.authenticator.authenticate(uafRequest);
+      await this.call(publicUrl, `${uaf}/respond`, { uafResponse: JSON.stringify(uafResponse), context: '{}' });
+      return;
+    }
     const base = `${publicUrl}/${tenant}/x/${id}`;
     const { challengeId, options } = await this.call(publicUrl, `${base}/choose`, { number });
     const response = await this.authenticator.getAssertion(options, new URL(publicUrl).origin);
@@ -123,6 +141,23 @@ export class PassportClient {
   async deny(request: string): Promise<void> {
     const { publicUrl, tenant, id } = this.resolve(request);
     await this.call(publicUrl, `${publicUrl}/${tenant}/x/${id}/deny`, {});
+  }
+
+  /** Registers a UAF key with the one-time link (UAF Reg bound by the set-up token), then the push subscription. */
+  private async enrolWithUaf(authenticator: UafAuthenticator, link: { publicUrl: string; tenant: string; token: string }, name: string, pushSubscription?: PushSubscriptionJSON): Promise<PassportDevice> {
+    const { publicUrl, tenant, token } = link;
+    const uaf = `${publicUrl}/${tenant}/uaf`;
+    const { uafRequest } = await this.call(publicUrl, `${uaf}/get`, { op: 'Reg', context: JSON.stringify({ enrolmentToken: token }) });
+    const uafResponse = authenticator.register(uafRequest);
+    const enrolled = await this.call(publicUrl, `${uaf}/respond`, { uafResponse: JSON.stringify(uafResponse), context: JSON.stringify({ name }) });
+    this.device = { publicUrl, tenant, deviceId: enrolled.deviceId, deviceToken: enrolled.deviceToken, name, protocol: 'uaf' };
+    if (pushSubscription) await this.setPushSubscription(pushSubscription);
+    return this.device;
+  }
+
+  private webAuthn(): PassportAuthenticator {
+    if (this.authenticator instanceof UafAuthenticator) throw new PassportError('wrong_protocol', 400, 'This device approves with FIDO UAF: it has no passkey to enrol with.');
+    return this.authenticator;
   }
 
   private resolve(request: string): { publicUrl: string; tenant: string; id: string } {

@@ -75,6 +75,11 @@ export class UafAuthenticator {
     this.alg = options.alg ?? 'es256-raw';
   }
 
+  /** The facet this client answers as (its origin or app facet id). */
+  get facetId(): string {
+    return this.options.facetId;
+  }
+
   get registrations(): ReadonlyArray<Omit<UafKey, 'privateKeyPkcs8'>> {
     return this.keys.map(({ privateKeyPkcs8: _secret, ...rest }) => rest);
   }

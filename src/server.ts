@@ -80,6 +80,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       purgeExpiredOidcPayloads(database.db),
       services.challenges.purgeExpired(),
       services.crossDevice.housekeeping(),
+      services.uaf.purgeExpiredChallenges(),
       services.passport.purgeExpiredEnrolmentTokens(),
       services.rateLimits.purge(),
       services.recovery.purgeExpired(),

@@ -28,6 +28,8 @@ import { CrossDeviceWaiters } from './crossdevice/waiters.js';
 import { EventStreamRegistry } from './crossdevice/event-streams.js';
 import { PassportService } from './passport/passport-service.js';
 import { Draining } from './draining.js';
+import { UafService } from './uaf/uaf-service.js';
+import { UafApproval } from './crossdevice/uaf-approval.js';
 import { OutboundClient } from './net/outbound.js';
 import { createMailSystem } from './mail/mail-system.js';
 import type { MailWorkerTuning } from './mail/mail-worker.js';
@@ -73,6 +75,7 @@ export function createServices(config: Config, database: Database, log: Logger, 
   const passkeyRemoval = new PasskeyRemoval(db, passkeys, sessions, passportDevices);
   const rateLimitCounts = new RateLimitRepository(db);
   const crossDevice = new CrossDeviceService(crossDeviceRequests, passkeys, new CrossDeviceWaiters(database.pubsub), push, config.pushLimitPerDay, audit);
+  const uaf = new UafService(db, config.publicUrl);
   return {
     config,
     database,
@@ -112,6 +115,9 @@ export function createServices(config: Config, database: Database, log: Logger, 
     passport: new PassportService(passportDevices, crossDeviceRequests, passkeys, crossDevice, config.publicUrl),
     /** FIDO U2F: the tenant's AppID and trusted facets, and imports of U2F registrations. */
     u2f: new U2fService(db, config.publicUrl),
+    /** FIDO UAF: registrations of Passport devices, authentications, and approvals of cross-device sign-ins. */
+    uaf,
+    uafApproval: new UafApproval(crossDevice, uaf),
     rateLimits: new CeremonyRateLimits(rateLimitCounts, {
       perIp: { points: config.rateLimits.perIpPerMinute, durationSeconds: 60 },
       perAccount: { points: config.rateLimits.perAccountPerMinute, durationSeconds: 60 },

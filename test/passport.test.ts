@@ -5,24 +5,11 @@ import type { AddressInfo } from 'node:net';
 import { SoftwareAuthenticator } from '../sdk/software-authenticator.js';
 import { PassportClient, PassportError } from '../sdk/passport-client.js';
 import { databases, startTestServer, type TestServer } from './support/server.js';
-import { UserAgent } from './support/user-agent.js';
 import { createClient, exchangeCode, finishAtRp, signUpThroughRp, verifyIdToken } from './support/flow.js';
 import { startPushService, type TestPushService } from './support/push-service.js';
-import { desktopStarts } from './support/crossdevice.js';
+import { desktopStarts, enrolmentLink } from './support/crossdevice.js';
 import { verifyWebhook, SIGNATURE_HEADER } from '../src/crossdevice/webhook-signature.js';
 import type { Client } from '../src/storage/repositories/clients.js';
-
-/** Signs in on the account page with a passkey and asks for a Passport enrolment link. */
-async function enrolmentLink(server: TestServer, authenticator: SoftwareAuthenticator): Promise<string> {
-  const ua = new UserAgent(server.origin);
-  const account = `${server.origin}/demo/account`;
-  await ua.get(account);
-  const start = (await ua.postJson(`${account}/signin/options`, {})).json();
-  assert.equal((await ua.postJson(`${account}/signin/verify`, { challengeId: start.challengeId, response: authenticator.getAssertion(start.options, server.origin) })).status, 200);
-  const link = await ua.postJson(`${account}/passport/link`, {});
-  assert.equal(link.status, 200, link.text);
-  return link.json().link;
-}
 
 for (const db of await databases()) {
   describe(`Passport enrolment and push (${db})`, () => {

@@ -9,8 +9,8 @@ import { TAG } from '../src/uaf/tlv.js';
 import { tlv, UafAuthenticator, type UafAlgorithm } from '../sdk/uaf-authenticator.js';
 import { SoftwareAuthenticator } from '../sdk/software-authenticator.js';
 import { databases, startTestServer, type TestServer } from './support/server.js';
-import { UserAgent } from './support/user-agent.js';
 import { createClient, signUpThroughRp } from './support/flow.js';
+import { enrolmentLink } from './support/crossdevice.js';
 
 /** The FIDO UAF vectors in ../shared/vectors (never copied here), through src/uaf. */
 const VECTORS = new URL('../../shared/vectors/uaf.jsonl', import.meta.url);
@@ -117,17 +117,8 @@ describe('UAF TLV: bad input is a clear 400', () => {
   });
 });
 
-/** Signs in on the account page with a passkey and asks for a Passport set-up link; returns its token. */
-async function setUpToken(server: TestServer, authenticator: SoftwareAuthenticator): Promise<string> {
-  const ua = new UserAgent(server.origin);
-  const account = `${server.origin}/demo/account`;
-  await ua.get(account);
-  const start = (await ua.postJson(`${account}/signin/options`, {})).json();
-  assert.equal((await ua.postJson(`${account}/signin/verify`, { challengeId: start.challengeId, response: authenticator.getAssertion(start.options, server.origin) })).status, 200);
-  const link = await ua.postJson(`${account}/passport/link`, {});
-  assert.equal(link.status, 200, link.text);
-  return /#enrol=(.+)$/.exec(link.json().link as string)![1]!;
-}
+/** The one-time token of a Passport set-up link (the part after #enrol=). */
+const setUpToken = async (server: TestServer, authenticator: SoftwareAuthenticator) => /#enrol=(.+)$/.exec(await enrolmentLink(server, authenticator))![1]!;
 
 for (const db of await databases()) {
   describe(`UAF over HTTP (${db})`, () => {

@@ -59,11 +59,13 @@ export const COMMANDS: CommandHelp[] = [
       '--since is inclusive, --until exclusive: 2025-01-31 or 2025-01-31T12:00:00Z. --tenant "*": changes for every tenant (mds load).'] },
   { name: 'audit export', group: 'Audit log', args: '--tenant <id> [--user <email>] [--type <event>] [--since <iso>] [--until <iso>]',
     summary: 'The same events as JSON lines on stdout (one event a line)' },
-  { name: 'passport enrol', group: 'Passport (approve sign-ins from this terminal, as a phone would)', args: '<enrolment link> [--name <name>] [--file <path>]',
+  { name: 'passport enrol', group: 'Passport (approve sign-ins from this terminal, as a phone would)', args: '<enrolment link> [--name <name>] [--protocol webauthn|uaf] [--file <path>]',
     summary: 'Enrol with the link from "Your passkeys → Set up a phone"',
-    details: ['--file: where the device key is kept (default ~/.sesame-passport.json, or SESAME_PASSPORT_FILE).'] },
+    details: ['--protocol: how this terminal approves: with a passkey (webauthn, the default) or a FIDO UAF key (uaf), which shows the sign-in\'s details before it signs them.',
+      '--file: where the device key is kept (default ~/.sesame-passport.json, or SESAME_PASSPORT_FILE).'] },
   { name: 'passport list', group: 'Passport (approve sign-ins from this terminal, as a phone would)', args: '[--file <path>]', summary: 'Sign-in requests waiting for you (push)' },
-  { name: 'passport approve', group: 'Passport (approve sign-ins from this terminal, as a phone would)', args: '<request link or id> [--number <n>] [--file <path>]', summary: 'Check who asks, pick the number, approve' },
+  { name: 'passport approve', group: 'Passport (approve sign-ins from this terminal, as a phone would)', args: '<request link or id> [--number <n>] [--yes] [--file <path>]', summary: 'Check who asks, pick the number, approve',
+    details: ['--yes: a UAF key shows the sign-in\'s details and asks before it signs; --yes confirms them without asking (needed without a terminal).'] },
   { name: 'passport deny', group: 'Passport (approve sign-ins from this terminal, as a phone would)', args: '<request link or id> [--file <path>]', summary: 'Deny a request' },
 ];
 

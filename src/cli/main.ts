@@ -45,6 +45,7 @@ const OPTIONS = {
   remove: { type: 'boolean' },
   file: { type: 'string' },
   number: { type: 'string' },
+  protocol: { type: 'string' },
   email: { type: 'string' },
   yes: { type: 'boolean' },
   'allow-stale': { type: 'boolean' },

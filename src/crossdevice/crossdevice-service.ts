@@ -42,6 +42,9 @@ export interface StartInput {
   userId?: string;
 }
 
+/** Who approved a request, with which credential, and the amr values that proof earns (without `mca`). */
+export interface Approval { userId: string; email?: string; credentialId: string; amr: string[] }
+
 /** What the phone (or SDK) is shown before it approves; the SDK owns the wire format. */
 export type { RequestDetails };
 
@@ -163,17 +166,26 @@ export class CrossDeviceService {
    * right one returns the passkey options for the approval, bound to this request.
    */
   async choose(tenant: Tenant, id: string, picked: number, now = Date.now()): Promise<CeremonyStart<PublicKeyCredentialRequestOptionsJSON>> {
-    const request = await this.requirePending(tenant.id, id, now);
+    const request = await this.pickNumber(tenant.id, id, picked, now);
+    return this.passkeys.startSignIn(tenant, approvalBinding(id), request.userId ? { userId: request.userId } : {});
+  }
+
+  /**
+   * Checks the number the phone picked, whatever proof follows (a passkey, a UAF authenticator):
+   * a wrong pick ends the request, the right one is recorded so only then can an approval count.
+   */
+  async pickNumber(tenantId: string, id: string, picked: number, now = Date.now()): Promise<CrossDeviceRequest> {
+    const request = await this.requirePending(tenantId, id, now);
     if (picked !== request.number) {
-      if (await this.requests.transition(tenant.id, id, ['pending'], 'failed', now, { failureReason: 'wrong_number' })) {
-        await this.requests.recordEvent({ tenantId: tenant.id, requestId: id, userId: request.userId, type: 'wrong_number', detail: String(picked), at: now });
-        await this.audit.record({ type: 'push.wrong_number', tenantId: tenant.id, userId: request.userId ?? undefined, detail: { requestId: id, kind: request.kind } });
+      if (await this.requests.transition(tenantId, id, ['pending'], 'failed', now, { failureReason: 'wrong_number' })) {
+        await this.requests.recordEvent({ tenantId, requestId: id, userId: request.userId, type: 'wrong_number', detail: String(picked), at: now });
+        await this.audit.record({ type: 'push.wrong_number', tenantId, userId: request.userId ?? undefined, detail: { requestId: id, kind: request.kind } });
         await this.waiters.changed(id);
       }
       throw badRequest('That is not the number shown on your computer, so this request was cancelled to keep your account safe. If it was you, start again on the computer.', 'wrong_number');
     }
-    if (!(await this.requests.confirmNumber(tenant.id, id, now))) throw this.noLongerPending();
-    return this.passkeys.startSignIn(tenant, approvalBinding(id), request.userId ? { userId: request.userId } : {});
+    if (!(await this.requests.confirmNumber(tenantId, id, now))) throw this.noLongerPending();
+    return request;
   }
 
   async approve(tenant: Tenant, id: string, input: { challengeId: string; response: AuthenticationResponse }, now = Date.now()): Promise<void> {
@@ -181,14 +193,29 @@ export class CrossDeviceService {
     if (!request.numberConfirmed) throw badRequest('Pick the number shown on your computer first.', 'number_required');
     // With a username, the challenge was issued for that user (choose), so another account's passkey is refused there.
     const signedIn = await this.passkeys.finishSignIn(tenant, approvalBinding(id), input);
+    await this.recordApproval(tenant.id, request, { userId: signedIn.user.id, email: signedIn.user.email, credentialId: signedIn.credentialId, amr: signedIn.amr }, now);
+  }
+
+  /**
+   * An approval proved by another protocol (a FIDO UAF authenticator, src/crossdevice/uaf-approval.ts):
+   * the caller verified the signature over this request; the number must have been picked first.
+   */
+  async approveVerified(tenantId: string, id: string, approval: Approval, now = Date.now()): Promise<void> {
+    const request = await this.requirePending(tenantId, id, now);
+    if (!request.numberConfirmed) throw badRequest('Pick the number shown on your computer first.', 'number_required');
+    if (request.userId && request.userId !== approval.userId) throw forbidden('This sign-in request is for another account.', 'wrong_account');
+    await this.recordApproval(tenantId, request, approval, now);
+  }
+
+  private async recordApproval(tenantId: string, request: CrossDeviceRequest, approval: Approval, now: number): Promise<void> {
     // mca (RFC 8176): more than one channel — the desktop browser and the phone.
-    const amr = ['mca', ...signedIn.amr];
-    if (!(await this.requests.transition(tenant.id, id, ['pending'], 'approved', now, { approvedUserId: signedIn.user.id, approvedAmr: amr }))) {
+    const amr = ['mca', ...approval.amr];
+    if (!(await this.requests.transition(tenantId, request.id, ['pending'], 'approved', now, { approvedUserId: approval.userId, approvedAmr: amr }))) {
       throw this.noLongerPending();
     }
-    await this.requests.recordEvent({ tenantId: tenant.id, requestId: id, userId: signedIn.user.id, type: 'approved', detail: signedIn.credentialId, at: now });
-    await this.audit.record({ type: 'push.approved', tenantId: tenant.id, userId: signedIn.user.id, email: signedIn.user.email, detail: { requestId: id, kind: request.kind, credentialId: signedIn.credentialId } });
-    await this.waiters.changed(id);
+    await this.requests.recordEvent({ tenantId, requestId: request.id, userId: approval.userId, type: 'approved', detail: approval.credentialId, at: now });
+    await this.audit.record({ type: 'push.approved', tenantId, userId: approval.userId, email: approval.email, detail: { requestId: request.id, kind: request.kind, credentialId: approval.credentialId } });
+    await this.waiters.changed(request.id);
   }
 
   async deny(tenantId: string, id: string, now = Date.now()): Promise<void> {

@@ -32,7 +32,8 @@ const sha256 = (value: string) => createHash('sha256').update(value).digest('bas
 const parseFailed = (message: string) => badRequest(`The UAF message is not valid: ${message}.`, 'uaf_malformed');
 
 export interface UafEnrolled { deviceId: string; deviceToken: string; userId: string; aaid: string; keyId: string }
-export interface UafAuthenticated { userId: string; aaid: string; keyId: string; payload: Record<string, unknown>; userVerified: boolean; transactionConfirmed: boolean }
+/** `attested`: the key's registration carried a basic full attestation verified to a trusted root. */
+export interface UafAuthenticated { userId: string; aaid: string; keyId: string; payload: Record<string, unknown>; userVerified: boolean; transactionConfirmed: boolean; attested: boolean }
 
 /**
  * The FIDO UAF server of a tenant: issues Reg, Auth and Dereg requests (each challenge single-use
@@ -129,7 +130,7 @@ export class UafService {
     const userVerified = assertion.info.authenticationMode === 0x01 || assertion.info.authenticationMode === 0x02;
     this.checkPolicy(assertion.aaid, userVerified);
     if (!(await this.repo.advanceCounter(key, verified.signCounter, now))) throw badRequest('This key was used at the same moment by another sign-in; try again.', 'uaf_counter');
-    return { userId: key.userId, aaid: key.aaid, keyId: key.keyId, payload: issued.payload, userVerified, transactionConfirmed: verified.transactionConfirmed };
+    return { userId: key.userId, aaid: key.aaid, keyId: key.keyId, payload: issued.payload, userVerified, transactionConfirmed: verified.transactionConfirmed, attested: key.attestationTrusted };
   }
 
   /** Removes the account's registrations the request names (all when none is named) and returns the DeregistrationRequest for the client. */

@@ -1,4 +1,6 @@
+import assert from 'node:assert/strict';
 import type { TestServer } from './server.js';
+import type { SoftwareAuthenticator } from '../../sdk/software-authenticator.js';
 import type { Client } from '../../src/storage/repositories/clients.js';
 import { UserAgent } from './user-agent.js';
 import { authorizeUrl, openSignInPage } from './flow.js';
@@ -15,3 +17,15 @@ export async function desktopStarts(server: TestServer, client: Client, body: Re
   return { ua, base, started, request: started.json() as Started };
 }
 
+
+/** Signs in on the account page with a passkey and asks for a Passport enrolment link (…/passport/#enrol=<token>). */
+export async function enrolmentLink(server: TestServer, authenticator: SoftwareAuthenticator): Promise<string> {
+  const ua = new UserAgent(server.origin);
+  const account = `${server.origin}/demo/account`;
+  await ua.get(account);
+  const start = (await ua.postJson(`${account}/signin/options`, {})).json();
+  assert.equal((await ua.postJson(`${account}/signin/verify`, { challengeId: start.challengeId, response: authenticator.getAssertion(start.options, server.origin) })).status, 200);
+  const link = await ua.postJson(`${account}/passport/link`, {});
+  assert.equal(link.status, 200, link.text);
+  return link.json().link;
+}
