@@ -4,6 +4,7 @@ import { encodeCBOR } from '@levischuck/tiny-cbor';
 import { badRequest } from '../errors.js';
 import { okpCurve, verifyCoseSignature } from './attestation/cose-key.js';
 import type { AuthenticationResponse } from './response-schema.js';
+import { checkFraming, type FramingPolicy } from './framing.js';
 
 export interface AssertionExpectation {
   challenge: string;
@@ -11,6 +12,8 @@ export interface AssertionExpectation {
   rpId: string | string[];
   requireUserVerification: boolean;
   credential: { id: string; publicKey: Uint8Array; counter: number };
+  /** Top origins a framed ceremony may run under (framing.ts); none by default. */
+  framing?: FramingPolicy;
 }
 
 export interface VerifiedAssertion {
@@ -24,19 +27,22 @@ export interface VerifiedAssertion {
 
 /**
  * Verifies a WebAuthn assertion against a stored credential: challenge, origin, RP ID hash,
- * user presence (and verification when required) and signature. Whether a non-zero sign counter
+ * user presence (and verification when required) and signature (ML-DSA through
+ * @simplewebauthn/server's WebCrypto path, where the runtime has it; Ed448 below). Whether a non-zero sign counter
  * moved forward is reported, not enforced: a counter that did not is the mark of a cloned
  * authenticator, and the tenant's policy says what follows (the library would only throw).
  */
 export async function verifyAssertion(response: AuthenticationResponse, expected: AssertionExpectation): Promise<VerifiedAssertion> {
   let result;
   try {
+    const topOrigin = checkFraming(response.response.clientDataJSON, expected.framing ?? []);
     const { checkedResponse, publicKey } = substituteEd448(response, expected.credential.publicKey);
     result = await verifyAuthenticationResponse({
       response: checkedResponse as never,
       expectedChallenge: expected.challenge,
       expectedOrigin: expected.origin,
       expectedRPID: expected.rpId,
+      expectedTopOrigin: topOrigin,
       requireUserVerification: expected.requireUserVerification,
       credential: { id: expected.credential.id, publicKey: publicKey as Uint8Array<ArrayBuffer>, counter: 0 },
     });
