@@ -32,7 +32,8 @@ const EC_CURVES: Record<number, string> = { 1: 'P-256', 2: 'P-384', 3: 'P-521' }
 const OKP_CURVES: Record<number, string> = { 6: 'Ed25519', 7: 'Ed448' };
 
 export function decodeCoseKey(cose: Uint8Array): Map<number, unknown> {
-  const decoded = decodeCBOR(cose);
+  // A copy: tiny-cbor cannot read a view into a larger buffer (a Node.js Buffer from its pool).
+  const decoded = decodeCBOR(Uint8Array.from(cose));
   if (!(decoded instanceof Map)) throw new Error('the public key is not a COSE key');
   return decoded as Map<number, unknown>;
 }
