@@ -1,12 +1,12 @@
 import { generateKeyPairSync, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import {
-  AlgorithmIdentifier, AttributeTypeAndValue, AttributeValue, BasicConstraints, Certificate, Extension, Extensions, id_ce_basicConstraints,
-  Name, RelativeDistinguishedName, SubjectPublicKeyInfo, TBSCertificate, Validity,
+  AlgorithmIdentifier, AttributeTypeAndValue, AttributeValue, BasicConstraints, Certificate, Extension, Extensions, GeneralName, id_ce_basicConstraints,
+  id_ce_subjectAltName, Name, RelativeDistinguishedName, SubjectAlternativeName, SubjectPublicKeyInfo, TBSCertificate, Validity,
 } from '@peculiar/asn1-x509';
 
 /**
- * X.509 certificates for attestation tests, made with the ASN.1 library the server reads them
+ * X.509 certificates for attestation (and https) tests, made with the ASN.1 library the server reads them
  * with and signed with node:crypto (ECDSA P-256, SHA-256). Unlike the openssl CLI, any validity
  * period can be given, so a chain can be expired "at the clock" on purpose.
  */
@@ -15,11 +15,18 @@ export interface TestCertificate {
   pem: string;
   x509: X509Certificate;
   privateKey: KeyObject;
+  /** The private key as PKCS#8 PEM, for an https server. */
+  keyPem: string;
 }
 
 const ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
 const NAME_OIDS: Record<string, string> = { C: '2.5.4.6', O: '2.5.4.10', OU: '2.5.4.11', CN: '2.5.4.3' };
 const DAY = 86_400_000;
+
+/** The DER value of a subjectAltName extension naming these DNS names (for https test servers). */
+export function dnsNames(...names: string[]): { oid: string; value: Uint8Array } {
+  return { oid: id_ce_subjectAltName, value: new Uint8Array(AsnConvert.serialize(new SubjectAlternativeName(names.map((dNSName) => new GeneralName({ dNSName }))))) };
+}
 
 export interface CertificateOptions {
   /** e.g. { C: 'DE', O: 'Acme', OU: 'Authenticator Attestation', CN: 'Acme Key' } */
@@ -59,7 +66,7 @@ export function makeCertificate(options: CertificateOptions): TestCertificate {
     signatureValue: signature.buffer.slice(signature.byteOffset, signature.byteOffset + signature.length),
   })));
   const x509 = new X509Certificate(der);
-  return { der, pem: x509.toString(), x509, privateKey };
+  return { der, pem: x509.toString(), x509, privateKey, keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
 }
 
 /** A root CA and an attestation certificate under it, as a security key maker has them. */
