@@ -2,7 +2,6 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { sign } from 'node:crypto';
 import { SoftwareAuthenticator } from '../sdk/software-authenticator.js';
 import { parseAttestationRoots } from '../src/webauthn/attestation/tenant-roots.js';
 import { verifyRegistration } from '../src/webauthn/verify-registration.js';
@@ -14,6 +13,7 @@ import { databases, startTestServer, type TestServer } from './support/server.js
 import { UserAgent } from './support/user-agent.js';
 import { authorizeUrl, createClient, openSignInPage, proveEmail } from './support/flow.js';
 import { sesameCli } from './support/cli.js';
+import { blobPayload, testBlobSigner } from './support/mds-blob.js';
 
 /**
  * Attestation trust: the roots a tenant gives (checked on input, `sesame trust`), chains verified to
@@ -170,21 +170,11 @@ for (const db of await databases()) {
 
     test('a root from the FIDO metadata statement: source "mds", the model\'s name, icon and certification level recorded; "certified" policies count it', async () => {
       const maker = attestationChain('Metadata Maker');
-      const blobRoot = makeCertificate({ subject: { CN: 'Trust Test MDS Root' }, ca: true });
-      const blobSigner = makeCertificate({ subject: { CN: 'mds.trust.test' }, issuer: blobRoot, ca: false });
-      const payload = {
-        legalHeader: 'Sesame test BLOB', no: 1, nextUpdate: new Date(Date.now() + 30 * DAY).toISOString().slice(0, 10),
-        entries: [{
-          aaguid: MDS_AAGUID,
-          metadataStatement: { aaguid: MDS_AAGUID, description: 'Metadata Test Key', icon: ICON, attestationRootCertificates: [maker.root.der.toString('base64')] },
-          statusReports: [{ status: 'FIDO_CERTIFIED_L2', effectiveDate: '2024-06-01' }],
-          timeOfLastStatusChange: '2024-06-01',
-        }],
-      };
-      const header = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'JWT', x5c: [blobSigner.der.toString('base64')] })).toString('base64url');
-      const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
-      const signature = sign('sha256', Buffer.from(`${header}.${body}`), { key: blobSigner.privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url');
-      await server.services.metadata.load(`${header}.${body}.${signature}`, { source: 'test', extraRootsPem: [blobRoot.pem] });
+      const blob = testBlobSigner();
+      await server.services.metadata.load(blob.sign(blobPayload(1, [{
+        aaguid: MDS_AAGUID, level: 'L2',
+        statement: { description: 'Metadata Test Key', icon: ICON, attestationRootCertificates: [maker.root.der.toString('base64')] },
+      }])), { source: 'test', extraRootsPem: [blob.rootPem] });
 
       const l3 = await tenantWith({ trust: 'certified:L3' });
       const tooLow = await register(l3, keyWith(maker.leaf, [maker.leaf], MDS_AAGUID), 'l3@example.com');

@@ -48,7 +48,7 @@ export function makeCertificate(options: CertificateOptions): TestCertificate {
     ...(options.extensions ?? []).map((e) => new Extension({ extnID: e.oid, critical: e.critical ?? false, extnValue: new OctetString(e.value) })),
   ];
   const serial = randomBytes(8);
-  serial[0]! &= 0x7f;
+  serial[0] = (serial[0]! & 0x7f) | 0x40; // positive and minimal in DER (a leading zero byte would not be)
   const tbs = new TBSCertificate({
     version: 2,
     serialNumber: serial.buffer.slice(serial.byteOffset, serial.byteOffset + serial.length),
