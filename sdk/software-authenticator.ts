@@ -2,8 +2,8 @@ import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign, t
 import { encodeCBOR, type CBORType } from '@levischuck/tiny-cbor';
 
 /**
- * A software FIDO2 authenticator: makes real ES256 credentials and signs real assertions, in
- * memory (or from a JSON file via export/import). It is what a phone app or a test uses where
+ * A software FIDO2 authenticator: makes real ES256 (or, where Node.js has it, ML-DSA) credentials
+ * and signs real assertions, in memory (or from a JSON file via export/import). It is what a phone app or a test uses where
  * there is no platform authenticator. Options and responses use the WebAuthn JSON shapes
  * (PublicKeyCredentialCreationOptionsJSON / RegistrationResponseJSON, ...).
  */
@@ -16,9 +16,20 @@ const FLAG_BE = 0x08;
 const FLAG_BS = 0x10;
 const FLAG_AT = 0x40;
 
+/** COSE algorithms of the keys it can make; ML-DSA needs a Node.js that has it (24.7 and later). */
+export const SOFTWARE_ALGORITHMS = { ES256: -7, 'ML-DSA-44': -48, 'ML-DSA-65': -49, 'ML-DSA-87': -50 } as const;
+export type SoftwareAlgorithm = keyof typeof SOFTWARE_ALGORITHMS;
+
 export interface SoftwareAuthenticatorOptions {
-  /** Attestation statement format for new credentials: none, or packed self attestation. */
+  /** Attestation statement format for new credentials: none, or packed (self attestation, or basic with attestationCertificate). */
   attestation?: 'none' | 'packed';
+  /**
+   * Packed basic attestation: the attestation certificate chain (DER, the attestation certificate
+   * first) and the attestation certificate's P-256 private key, as a security key's maker installs them.
+   */
+  attestationCertificate?: { chain: Uint8Array[]; privateKey: KeyObject };
+  /** The algorithm of new credentials' keys (ES256 by default). */
+  algorithm?: SoftwareAlgorithm;
   /** AAGUID of this authenticator model (16 bytes, hex with or without dashes). Zeros by default. */
   aaguid?: string;
   /** Report user verification (PIN/biometric) as done. */
@@ -62,7 +73,8 @@ export interface RequestOptionsJSON {
 
 export class SoftwareAuthenticator {
   readonly credentials = new Map<string, StoredSoftwareCredential>();
-  private readonly options: Required<SoftwareAuthenticatorOptions>;
+  private readonly options: Required<Omit<SoftwareAuthenticatorOptions, 'attestationCertificate'>>;
+  private readonly attestationCertificate: SoftwareAuthenticatorOptions['attestationCertificate'];
 
   constructor(options: SoftwareAuthenticatorOptions = {}) {
     this.options = {
@@ -71,7 +83,9 @@ export class SoftwareAuthenticator {
       userVerification: options.userVerification ?? true,
       synced: options.synced ?? false,
       counter: options.counter ?? !options.synced,
+      algorithm: options.algorithm ?? 'ES256',
     };
+    this.attestationCertificate = options.attestationCertificate;
   }
 
   /** navigator.credentials.create() */
@@ -80,14 +94,8 @@ export class SoftwareAuthenticator {
     for (const excluded of options.excludeCredentials ?? []) {
       if (this.credentials.has(excluded.id)) throw new Error('InvalidStateError: a credential in excludeCredentials is on this authenticator');
     }
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const { privateKey, coseKey } = newKey(this.options.algorithm);
     const credentialId = randomBytes(32);
-    const jwk = publicKey.export({ format: 'jwk' });
-    const coseKey = cbor.encode(new Map<number, CBORType>([
-      [1, 2], [3, -7], [-1, 1],
-      [-2, new Uint8Array(Buffer.from(jwk.x!, 'base64url'))],
-      [-3, new Uint8Array(Buffer.from(jwk.y!, 'base64url'))],
-    ]));
     const credential: StoredSoftwareCredential = {
       id: credentialId.toString('base64url'),
       rpId,
@@ -104,10 +112,16 @@ export class SoftwareAuthenticator {
     const authData = Buffer.concat([this.authDataPrefix(rpId, credential.signCount, FLAG_AT), attestedCredentialData]);
     const clientDataJSON = clientData('webauthn.create', options.challenge, origin);
     const attStmt = new Map<string, CBORType>();
-    if (this.options.attestation === 'packed') {
-      // Self attestation: signed with the credential's own key, no certificate chain.
+    const signed = Buffer.concat([authData, sha256(clientDataJSON)]);
+    if (this.options.attestation === 'packed' && this.attestationCertificate) {
+      // Basic attestation: signed with the attestation certificate's key, the chain beside it.
       attStmt.set('alg', -7);
-      attStmt.set('sig', new Uint8Array(sign('sha256', Buffer.concat([authData, sha256(clientDataJSON)]), privateKey)));
+      attStmt.set('sig', new Uint8Array(sign('sha256', signed, this.attestationCertificate.privateKey)));
+      attStmt.set('x5c', this.attestationCertificate.chain.map((der) => new Uint8Array(der)));
+    } else if (this.options.attestation === 'packed') {
+      // Self attestation: signed with the credential's own key, no certificate chain.
+      attStmt.set('alg', SOFTWARE_ALGORITHMS[this.options.algorithm]);
+      attStmt.set('sig', new Uint8Array(signWith(privateKey, signed)));
     }
     const attestationObject = cbor.encode(new Map<string, CBORType>([
       ['fmt', this.options.attestation],
@@ -134,7 +148,7 @@ export class SoftwareAuthenticator {
     if (this.options.counter) credential.signCount += 1;
     const authData = this.authDataPrefix(usedAppId ? appid! : rpId, this.options.counter ? credential.signCount : 0, 0);
     const clientDataJSON = clientData('webauthn.get', options.challenge, origin);
-    const signature = sign('sha256', Buffer.concat([authData, sha256(clientDataJSON)]), credential.privateKey);
+    const signature = signWith(credential.privateKey, Buffer.concat([authData, sha256(clientDataJSON)]));
     return publicKeyCredential(credential.id, {
       clientDataJSON: clientDataJSON.toString('base64url'),
       authenticatorData: authData.toString('base64url'),
@@ -168,6 +182,31 @@ export class SoftwareAuthenticator {
     counter.writeUInt32BE(signCount);
     return Buffer.concat([sha256(Buffer.from(rpId)), Buffer.from([flags]), counter]);
   }
+}
+
+/** A new key pair and its COSE public key: EC2 P-256 for ES256, AKP (draft-ietf-cose-dilithium) for ML-DSA. */
+function newKey(algorithm: SoftwareAlgorithm): { privateKey: KeyObject; coseKey: Buffer } {
+  if (algorithm === 'ES256') {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const jwk = publicKey.export({ format: 'jwk' });
+    return {
+      privateKey,
+      coseKey: cbor.encode(new Map<number, CBORType>([
+        [1, 2], [3, -7], [-1, 1],
+        [-2, new Uint8Array(Buffer.from(jwk.x!, 'base64url'))],
+        [-3, new Uint8Array(Buffer.from(jwk.y!, 'base64url'))],
+      ])),
+    };
+  }
+  // Node.js 20's types do not know ML-DSA; on a runtime without it this throws, as it should.
+  const { privateKey, publicKey } = (generateKeyPairSync as unknown as (type: string) => { publicKey: KeyObject; privateKey: KeyObject })(algorithm.toLowerCase());
+  const pub = (publicKey.export({ format: 'jwk' }) as { pub?: string }).pub!;
+  return { privateKey, coseKey: cbor.encode(new Map<number, CBORType>([[1, 7], [3, SOFTWARE_ALGORITHMS[algorithm]], [-1, new Uint8Array(Buffer.from(pub, 'base64url'))]])) };
+}
+
+/** ES256 signs a SHA-256 digest (DER signature); ML-DSA signs the message itself. */
+function signWith(privateKey: KeyObject, data: Buffer): Buffer {
+  return privateKey.asymmetricKeyType === 'ec' ? sign('sha256', data, privateKey) : sign(null, data, privateKey);
 }
 
 /** The PublicKeyCredential JSON envelope a browser would hand to the page. */

@@ -43,6 +43,8 @@ import { MdsRepository } from './storage/repositories/mds.js';
 import { MetadataService } from './webauthn/metadata/metadata-service.js';
 import { AuditLog } from './audit/audit-log.js';
 import { AuditRepository } from './audit/audit-repository.js';
+import { AttestationRootRepository } from './storage/repositories/attestation-roots.js';
+import { AttestationRootService } from './tenants/attestation-roots.js';
 
 const CODE_SENDS_PER_ADDRESS_PER_MINUTE = 3;
 
@@ -65,7 +67,9 @@ export function createServices(config: Config, database: Database, log: Logger, 
   const emailVerification = new EmailVerificationService(db, secrets, mail.service, config.publicUrl, audit);
   const metadata = new MetadataService(new MdsRepository(db), { url: config.mds.url, refusedStatuses: config.mds.refusedStatuses,
     outbound: { allowPrivate: config.outboundAllowPrivate, extraCa: options.outboundCa } }, log);
-  const passkeys = new PasskeyService(db, challenges, relyingPartyFor(config.publicUrl), emailVerification, metadata);
+  const tenants = new TenantService(tenantRepository, clientRepository, signingKeys);
+  const attestationRoots = new AttestationRootService(new AttestationRootRepository(db), tenants);
+  const passkeys = new PasskeyService(db, challenges, relyingPartyFor(config.publicUrl), emailVerification, metadata, attestationRoots);
   const crossDeviceRequests = new CrossDeviceRepository(db);
   const passportDevices = new PassportDeviceRepository(db);
   const outbound = new OutboundClient({ allowPrivate: config.outboundAllowPrivate, extraCa: options.outboundCa });
@@ -89,7 +93,9 @@ export function createServices(config: Config, database: Database, log: Logger, 
     userAdmin: new UserAdministration(db, new UserRepository(db), new CredentialRepository(db), passportDevices, sessions),
     signingKeys,
     challenges,
-    tenants: new TenantService(tenantRepository, clientRepository, signingKeys),
+    tenants,
+    /** Attestation roots each tenant trusts besides the FIDO metadata's (sesame trust add | list | remove). */
+    attestationRoots,
     registry,
     sessions,
     accountSessions: new AccountSessions(sessions),

@@ -7,6 +7,8 @@ import { authorizeUrl, createClient, exchangeCode, finishAtRp, openSignInPage, s
 import { acrsFor, amrFor, chooseAcr } from '../src/webauthn/amr.js';
 import { requestedAcr } from '../src/oidc/requested-acr.js';
 import type { Client } from '../src/storage/repositories/clients.js';
+import { attestationChain } from './support/attestation-certificates.js';
+import { blobPayload, testBlobSigner } from './support/mds-blob.js';
 
 describe('acr and amr: rules', () => {
   test('amr per RFC 8176: hwk/swk by backup eligibility, user and mfa only with user verification', () => {
@@ -35,6 +37,8 @@ describe('acr and amr: rules', () => {
     assert.deepEqual(requestedAcr({ claims: '{not json' }), { values: [], essential: false });
   });
 });
+
+const HARDWARE_AAGUID = '4a6f2c1e-0b7d-4e55-8a1c-6d2f0e9b7a11';
 
 for (const db of await databases()) {
   describe(`acr and amr over OIDC (${db})`, () => {
@@ -95,6 +99,26 @@ for (const db of await databases()) {
       const { base } = await openSignInPage(ua, authorizeUrl(server, client, { acr_values: 'phrh' }));
       const result = await finishAtRp(ua, (await ua.postJson(`${base}/abort`, {})).json().redirectTo);
       assert.equal(result.params.error, 'access_denied');
+    });
+
+    test('phrh for real: a device-bound key attested to its model\'s FIDO metadata root, the model keeping keys in hardware', async () => {
+      const maker = attestationChain('Hardware Maker');
+      const blob = testBlobSigner();
+      await server.services.metadata.load(blob.sign(blobPayload(1, [{
+        aaguid: HARDWARE_AAGUID, level: 'L2',
+        statement: { description: 'Hardware Test Key', keyProtection: ['hardware', 'secure_element'], attestationRootCertificates: [maker.root.der.toString('base64')] },
+      }])), { source: 'test', extraRootsPem: [blob.rootPem] });
+      await server.services.tenants.changeAuthenticatorPolicy('demo', { attestation: 'direct' });
+      try {
+        const key = new SoftwareAuthenticator({ aaguid: HARDWARE_AAGUID, attestation: 'packed', attestationCertificate: { chain: [maker.leaf.der], privateKey: maker.leaf.privateKey } });
+        const signedUp = await signUpThroughRp(server, client, 'hardware@example.com', 'H', key, { acr_values: 'phrh' });
+        assert.equal(signedUp.claims.acr, 'phrh');
+        assert.deepEqual(signedUp.claims.amr, ['hwk', 'user', 'mfa']);
+        const unattested = await signUpThroughRp(server, client, 'claims@example.com', 'C', new SoftwareAuthenticator({ aaguid: HARDWARE_AAGUID }), { acr_values: 'phr' });
+        assert.equal(unattested.claims.acr, 'phr', 'the same AAGUID without a verified attestation is only a claim');
+      } finally {
+        await server.services.tenants.changeAuthenticatorPolicy('demo', { attestation: 'none' });
+      }
     });
 
     test('a session signed in with phr is not reused for acr_values=phrh: the sign-in page is shown again', async () => {

@@ -53,6 +53,7 @@ async function completeRecovery(server: TestServer, client: Client, device: Awai
   assert.equal(saved.status, 200, saved.text);
   const cleanup = await ua.get(`${base}/recovery`);
   assert.match(cleanup.text, /Remove your old passkeys\?/);
+  assert.match(cleanup.text, /<label for="old-[^"]+">Passkey \(device-bound passkey\), added \d{4}-\d\d-\d\d \d\d:\d\d, last used /, 'old passkeys by name and kind');
   const oldIds = [...cleanup.text.matchAll(/name="remove" value="([^"]+)"/g)].map((m) => m[1]!);
   const done = await ua.postJson(`${base}/recovery/finish`, { remove: remove === 'all' ? oldIds : [] });
   assert.equal(done.status, 200, done.text);

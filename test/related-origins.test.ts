@@ -5,12 +5,33 @@ import { databases, startTestServer, type TestServer } from './support/server.js
 import { UserAgent } from './support/user-agent.js';
 import { authorizeUrl, createClient, openSignInPage, proveEmail, signUp } from './support/flow.js';
 import { setTenantSettings } from '../src/cli/tenant-settings.js';
+import { checkFraming } from '../src/webauthn/framing.js';
 
 /**
  * Related Origin Requests over HTTP: the software authenticator signs for whatever origin it is
  * given, as a browser would for a page on a related origin once /.well-known/webauthn lists it.
  * Chromium itself is not driven here: it fetches the list only over https from a real domain.
  */
+describe('framed ceremonies (crossOrigin / topOrigin)', () => {
+  const clientData = (fields: object) => Buffer.from(JSON.stringify({ type: 'webauthn.get', challenge: 'x', origin: 'https://shop.example.com', ...fields })).toString('base64url');
+  const tenantOrigins = ['https://login.example.com', 'https://shop.example.com'];
+
+  test('a top-level ceremony passes; a framed one only under a top origin the tenant knows', () => {
+    assert.equal(checkFraming(clientData({ crossOrigin: false }), tenantOrigins), undefined);
+    assert.equal(checkFraming(clientData({}), []), undefined);
+    assert.equal(checkFraming(clientData({ crossOrigin: true, topOrigin: 'https://login.example.com' }), tenantOrigins), 'https://login.example.com');
+    assert.throws(() => checkFraming(clientData({ crossOrigin: true, topOrigin: 'https://evil.example' }), tenantOrigins),
+      /in a frame inside https:\/\/evil\.example, a top origin this relying party does not expect/);
+    assert.throws(() => checkFraming(clientData({ crossOrigin: true }), tenantOrigins), /whose origin the browser did not name/);
+    assert.throws(() => checkFraming(clientData({ topOrigin: 'https://evil.example' }), tenantOrigins), /top origin/, 'a topOrigin without crossOrigin is checked too');
+  });
+
+  test('"any" (a vector source that stated a framed ceremony valid) accepts every framing', () => {
+    assert.equal(checkFraming(clientData({ crossOrigin: true, topOrigin: 'https://example.com' }), 'any'), 'https://example.com');
+    assert.equal(checkFraming(clientData({ crossOrigin: true }), 'any'), undefined);
+  });
+});
+
 for (const db of await databases()) {
   describe(`related origins (${db})`, () => {
     let server: TestServer;

@@ -52,4 +52,36 @@ export function passkeyIcon(metadataIcon: string | undefined): string | undefine
     : undefined;
 }
 
+/** What Sesame recorded about a passkey's model and attestation at registration (StoredCredential). */
+export interface RecordedPasskey extends PasskeyFacts {
+  authenticatorName?: string | null;
+  authenticatorIcon?: string | null;
+  attestationTrusted?: boolean;
+  certificationLevel?: string | null;
+}
+
+export interface PasskeyView extends PasskeyLabel {
+  icon: string | undefined;
+  /** Whether the passkey proved its make and model, in words: "Make and model verified · FIDO Certified L2". */
+  attestation: string;
+  attested: boolean;
+}
+
+/**
+ * How the account page (and later the admin console) shows a passkey: the model's name and icon
+ * recorded at registration (FIDO metadata, else the bundled list); for a passkey saved before
+ * Sesame recorded them, what the metadata in force says now (`current`). The certification level
+ * is said only for a verified attestation: an unproven AAGUID is only a claim.
+ */
+export function describePasskey(passkey: RecordedPasskey, current?: { description?: string; icon?: string }): PasskeyView {
+  const attested = passkey.attestationTrusted === true;
+  const certified = attested && passkey.certificationLevel ? ` · FIDO Certified ${passkey.certificationLevel}` : '';
+  return {
+    ...labelPasskey(passkey, passkey.authenticatorName ?? current?.description),
+    icon: passkeyIcon(passkey.authenticatorIcon ?? current?.icon),
+    attested,
+    attestation: attested ? `Make and model verified${certified}` : 'Make and model not verified',
+  };
+}
+
 const capitalise = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);

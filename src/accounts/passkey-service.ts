@@ -17,6 +17,9 @@ import { acrsFor, amrFor, chooseAcr } from '../webauthn/amr.js';
 import type { MetadataService } from '../webauthn/metadata/metadata-service.js';
 import { checkRegistration, USER_VERIFICATION_MISSING } from '../webauthn/policy/check-registration.js';
 import { registrationOptionsFor } from '../webauthn/policy/ceremony-options.js';
+import { offeredAlgorithms } from '../webauthn/policy/authenticator-policy.js';
+import { passkeyIcon, providerName } from './passkey-names.js';
+import type { AttestationRootService } from '../tenants/attestation-roots.js';
 import { certificationLevelOf, type AttestationFacts } from '../webauthn/policy/attestation-facts.js';
 import { acrUnmet, type RequestedAcr } from '../oidc/requested-acr.js';
 
@@ -39,6 +42,10 @@ export interface SignedIn {
 export interface SignInRequirements {
   acr?: RequestedAcr;
 }
+
+/** A verified new passkey with what its attestation proved and its model, as the credential row keeps them. */
+type NewPasskey = VerifiedRegistration & Required<Pick<StoredCredential, 'attestationTrusted' | 'attestationType' | 'attestationRoot' | 'attestationNote'
+  | 'certificationLevel' | 'authenticatorName' | 'authenticatorIcon'>>;
 
 interface SignUpPayload {
   userId: string;
@@ -63,6 +70,7 @@ export class PasskeyService {
     private readonly rp: RelyingParty,
     private readonly verifications: EmailVerificationService,
     private readonly metadata: Pick<MetadataService, 'assertAuthenticatorAllowed' | 'assertCredentialAllowed' | 'entryFor' | 'statusFor'>,
+    private readonly attestationRoots: Pick<AttestationRootService, 'pemsFor'>,
   ) {
     this.users = new UserRepository(db);
     this.credentials = new CredentialRepository(db);
@@ -172,22 +180,37 @@ export class PasskeyService {
    * A new passkey must verify (from PUBLIC_URL's origin or one of the tenant's related origins), its
    * model must not be one the FIDO metadata reports unsafe, and it must meet the tenant's policy.
    * User verification is checked by the policy, so that a refusal says it in the person's words.
+   * Its attestation chain is verified to the FIDO metadata's roots for its AAGUID, the platform
+   * vendors' and the tenant's own (`sesame trust add`).
    */
-  private async verifyNewPasskey(tenant: Tenant, response: RegistrationResponse, challenge: string): Promise<VerifiedRegistration & { attestationTrusted: boolean }> {
+  private async verifyNewPasskey(tenant: Tenant, response: RegistrationResponse, challenge: string): Promise<NewPasskey> {
     const policy = policyOf(tenant);
     const verified = await verifyRegistration(response, {
-      challenge, origin: this.originsOf(tenant), rpId: this.rp.rpId, requireUserVerification: false, supportedAlgorithms: policy.algorithms,
-      attestation: { metadataFor: (aaguid) => this.metadata.entryFor(aaguid) },
+      challenge, origin: this.originsOf(tenant), rpId: this.rp.rpId, requireUserVerification: false,
+      supportedAlgorithms: await offeredAlgorithms(policy), framing: this.originsOf(tenant),
+      attestation: { metadataFor: (aaguid) => this.metadata.entryFor(aaguid), tenantRootsPem: await this.attestationRoots.pemsFor(tenant.id) },
     });
     this.metadata.assertAuthenticatorAllowed(verified.aaguid);
     const facts = this.attestationFacts(verified);
-    checkRegistration(policy, verified, facts, this.metadata.entryFor(verified.aaguid)?.description);
-    return { ...verified, attestationTrusted: facts.verified };
+    const metadata = this.metadata.entryFor(verified.aaguid);
+    checkRegistration(policy, verified, facts, metadata?.description);
+    const { trust, type } = verified.attestation;
+    return {
+      ...verified,
+      attestationTrusted: facts.verified,
+      attestationType: type,
+      attestationRoot: trust.root ?? null,
+      attestationNote: trust.verified ? null : trust.reason ?? null,
+      certificationLevel: facts.certificationLevel ?? null,
+      authenticatorName: metadata?.description ?? providerName(verified.aaguid) ?? null,
+      authenticatorIcon: passkeyIcon(metadata?.icon) ?? null,
+    };
   }
 
   /**
    * What the new passkey's attestation proved: its chain reached a trusted root (the FIDO metadata's
-   * roots for its AAGUID, or an attestation vendor's) at registration. Certification counts only then.
+   * roots for its AAGUID, a platform vendor's or the tenant's) at registration. The certification
+   * level is the metadata's for the AAGUID; the policy counts it only for a verified attestation.
    */
   private attestationFacts(verified: VerifiedRegistration): AttestationFacts {
     const trust = verified.attestation.trust;
@@ -217,7 +240,7 @@ export class PasskeyService {
   }
 
   /** Registration options from the tenant's policy (attestation, resident key, user verification, algorithms, hints). */
-  private registrationOptions(tenant: Tenant, user: { id: string; email: string; displayName: string }, challenge: string,
+  private async registrationOptions(tenant: Tenant, user: { id: string; email: string; displayName: string }, challenge: string,
     excludeCredentials: Array<{ id: string; transports?: AuthenticatorTransport[] }>): Promise<PublicKeyCredentialCreationOptionsJSON> {
     return generateRegistrationOptions({
       rpName: tenant.name,
@@ -229,10 +252,11 @@ export class PasskeyService {
       timeout: CHALLENGE_TTL_MS,
       excludeCredentials,
       ...registrationOptionsFor(policyOf(tenant)),
+      supportedAlgorithmIDs: await offeredAlgorithms(policyOf(tenant)),
     });
   }
 
-  private toStoredCredential(tenantId: string, userId: string, verified: VerifiedRegistration & { attestationTrusted: boolean }, now: number): StoredCredential {
+  private toStoredCredential(tenantId: string, userId: string, verified: NewPasskey, now: number): StoredCredential {
     return {
       tenantId,
       id: verified.credentialId,
@@ -246,6 +270,12 @@ export class PasskeyService {
       attestationFormat: verified.attestationFormat,
       userVerified: verified.userVerified,
       attestationTrusted: verified.attestationTrusted,
+      attestationType: verified.attestationType,
+      attestationRoot: verified.attestationRoot,
+      attestationNote: verified.attestationNote,
+      certificationLevel: verified.certificationLevel,
+      authenticatorName: verified.authenticatorName,
+      authenticatorIcon: verified.authenticatorIcon,
       createdAt: now,
       lastUsedAt: null,
       name: null,
@@ -304,6 +334,7 @@ export class PasskeyService {
       rpId: viaAppId ? credential.u2fAppId! : this.rp.rpId,
       requireUserVerification: false,
       credential: { id: credential.id, publicKey: credential.publicKey, counter: credential.signCount },
+      framing: this.originsOf(tenant),
     });
     // After the signature, so that only the passkey's holder learns it is refused. A key imported from
     // U2F can never verify the user: the operator who imported it chose presence for it (amr says so).

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import type { Services } from '../services.js';
 import { checkLogo, contrastRatio, logoFromDataUrl, textColourOn, type Logo } from '../tenants/branding.js';
 import { OutboundError } from '../net/outbound.js';
-import { ALGORITHM_NAMES, CERTIFICATION_LEVELS, type AuthenticatorPolicy } from '../webauthn/policy/authenticator-policy.js';
+import { ALGORITHM_NAMES, CERTIFICATION_LEVELS, offeredAlgorithms, type AuthenticatorPolicy } from '../webauthn/policy/authenticator-policy.js';
+import { isMlDsa, mlDsaAlgorithms } from '../webauthn/attestation/algorithms.js';
 import { normaliseAaguid } from '../webauthn/metadata/authenticator-status.js';
 
 /**
@@ -30,13 +31,14 @@ function oneOf<T extends string>(flag: string, value: string, words: readonly T[
 }
 
 /** A setting of the tenant's authenticator policy: parses the flag's value into a change, answers one line. */
-function policySetting(value: string, help: string[], change: (value: string) => Partial<AuthenticatorPolicy>, said: (policy: AuthenticatorPolicy) => string): Setting {
+function policySetting(value: string, help: string[], change: (value: string) => Partial<AuthenticatorPolicy> | Promise<Partial<AuthenticatorPolicy>>,
+  said: (policy: AuthenticatorPolicy) => string | Promise<string>): Setting {
   return {
     value,
     help,
     async set(services, tenantId, given) {
-      const policy = await services.tenants.changeAuthenticatorPolicy(tenantId, change(given));
-      return `Tenant "${tenantId}": ${said(policy)}`;
+      const policy = await services.tenants.changeAuthenticatorPolicy(tenantId, await change(given));
+      return `Tenant "${tenantId}": ${await said(policy)}`;
     },
   };
 }
@@ -52,16 +54,26 @@ function aaguidList(flag: string, value: string): string[] {
   });
 }
 
-function algorithmList(value: string): number[] {
-  if (value === 'default') return Object.values(ALGORITHM_NAMES);
+/** `default`, or names of algorithms this runtime verifies (ML-DSA only where it has it). */
+async function algorithmList(value: string): Promise<AuthenticatorPolicy['algorithms']> {
+  if (value === 'default') return 'default';
+  const verifiable = await mlDsaAlgorithms();
   return value.split(',').map((name) => {
     const id = ALGORITHM_NAMES[name.trim()];
     if (id === undefined) throw new TenantSettingError(`--algorithms: "${name}" is not one of ${Object.keys(ALGORITHM_NAMES).join(', ')}.`);
+    if (isMlDsa(id) && !verifiable.includes(id)) {
+      throw new TenantSettingError(`--algorithms: this server's runtime cannot verify ${name.trim()} (its Node.js has no ML-DSA; Node.js 24.7 and later have it).`);
+    }
     return id;
   });
 }
 
 const algorithmNames = (ids: number[]) => ids.map((id) => Object.keys(ALGORITHM_NAMES).find((name) => ALGORITHM_NAMES[name] === id) ?? String(id)).join(', ');
+
+async function saidAlgorithms(policy: AuthenticatorPolicy): Promise<string> {
+  if (policy.algorithms === 'default') return `new passkeys may use every algorithm this server verifies (${algorithmNames(await offeredAlgorithms(policy))}).`;
+  return `new passkeys may use ${algorithmNames(policy.algorithms)}.`;
+}
 
 /** The `tenant set` flags of the authenticator policy (src/webauthn/policy, docs/acr-amr.md). */
 const POLICY_SETTINGS: Record<string, Setting> = {
@@ -82,8 +94,9 @@ const POLICY_SETTINGS: Record<string, Setting> = {
     (p) => p.syncedPasskeys === 'allowed' ? 'synced passkeys are accepted.' : 'only passkeys that stay on one device are accepted.'),
   'user-verification': policySetting('required|preferred', ['required (default): every passkey ceremony must verify the person (PIN, biometric).'],
     (v) => ({ userVerification: oneOf('user-verification', v, ['required', 'preferred'] as const) }), (p) => `user verification is ${p.userVerification}.`),
-  algorithms: policySetting('<name>[,<name>…]|default', [`Signature algorithms new passkeys may use: ${Object.keys(ALGORITHM_NAMES).join(', ')}.`],
-    (v) => ({ algorithms: algorithmList(v) }), (p) => `new passkeys may use ${algorithmNames(p.algorithms)}.`),
+  algorithms: policySetting('<name>[,<name>…]|default', [`Signature algorithms new passkeys may use: ${Object.keys(ALGORITHM_NAMES).join(', ')}.`,
+    'default: every one the server verifies, in a sensible order (ML-DSA last, where the runtime has it).'],
+    async (v) => ({ algorithms: await algorithmList(v) }), saidAlgorithms),
   'resident-key': policySetting('required|preferred', ['required (default): passkeys are discoverable, so people sign in without typing a name.'],
     (v) => ({ residentKey: oneOf('resident-key', v, ['required', 'preferred'] as const) }), (p) => `discoverable passkeys are ${p.residentKey}.`),
   attachment: policySetting('any|platform|cross-platform|hybrid', ['Which authenticator the browser offers first when a passkey is made: this device, a', 'security key, or a phone (hybrid); any (default): the browser chooses.'],

@@ -483,6 +483,44 @@ export const buildMigrations = (context: MigrationContext): Record<string, Migra
     },
   },
   '0020_audit_log': auditLogMigration,
+  '0021_credential_attestation': {
+    async up(db: Kysely<any>) {
+      // What a passkey's attestation proved at registration, and its model's name and icon (src/webauthn/attestation, docs/attestation.md).
+      for (const column of ['attestation_type', 'attestation_root_source', 'attestation_root_subject', 'attestation_root_fingerprint',
+        'attestation_note', 'certification_level', 'authenticator_name', 'authenticator_icon']) {
+        await db.schema.alterTable('credentials').addColumn(column, 'text').execute();
+      }
+    },
+  },
+  '0022_tenant_attestation_roots': {
+    async up(db: Kysely<any>) {
+      // Roots a tenant trusts for attestation chains besides the FIDO metadata's (sesame trust add).
+      await db.schema.createTable('tenant_attestation_roots')
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+        .addColumn('fingerprint', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('pem', 'text', (c) => c.notNull())
+        .addColumn('not_after', 'bigint', (c) => c.notNull())
+        .addColumn('added_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('tenant_attestation_roots_pk', ['tenant_id', 'fingerprint'])
+        .execute();
+    },
+  },
+  '0023_policy_default_algorithms': {
+    async up(db: Kysely<any>) {
+      // A policy that took the algorithm list by default stored the list itself; it becomes "default"
+      // again, so that it follows the runtime (ML-DSA where it exists). The two lists are the old
+      // schema default and what `tenant set --algorithms default` stored.
+      const defaults = ['-7,-8,-19,-53,-257,-35,-36,-37,-38,-39,-258,-259,-65535', '-8,-7,-35,-36,-37,-38,-39,-257,-258,-259,-65535'];
+      const rows = await db.selectFrom('tenants').select(['id', 'authenticator_policy']).where('authenticator_policy', 'is not', null).execute();
+      for (const row of rows) {
+        const policy = JSON.parse(row.authenticator_policy as string) as { algorithms?: unknown };
+        if (!Array.isArray(policy.algorithms) || !defaults.includes(policy.algorithms.join(','))) continue;
+        policy.algorithms = 'default';
+        await db.updateTable('tenants').set({ authenticator_policy: JSON.stringify(policy) }).where('id', '=', row.id).execute();
+      }
+    },
+  },
 });
 
 /**

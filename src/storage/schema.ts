@@ -136,6 +136,24 @@ export interface CredentialsTable {
   u2f_app_id: string | null; // the U2F AppID an imported credential signs under (src/u2f)
   possibly_cloned: number; // 1 once its sign count failed to move forward
   attestation_trusted: number; // 1 when its attestation was verified to a trusted root
+  // What its attestation proved at registration (src/webauthn/attestation); null for rows made before 0021.
+  attestation_type: string | null; // none | self | basic | attca | anonca
+  attestation_root_source: string | null; // mds | vendor | tenant: where the root its chain reached came from
+  attestation_root_subject: string | null;
+  attestation_root_fingerprint: string | null; // SHA-256, colon-separated hex
+  attestation_note: string | null; // why it is not verified, when it is not
+  certification_level: string | null; // FIDO certification of its model (L1 … L3plus) in the metadata at registration
+  authenticator_name: string | null; // its model's name from the FIDO metadata, else the bundled AAGUID list
+  authenticator_icon: string | null; // a data: URL from the FIDO metadata
+}
+
+export interface TenantAttestationRootsTable {
+  tenant_id: string;
+  fingerprint: string; // SHA-256, colon-separated hex
+  subject: string;
+  pem: string;
+  not_after: number;
+  added_at: number;
 }
 
 export interface CredentialEventsTable {
@@ -289,6 +307,7 @@ export interface Schema {
   signing_keys: SigningKeysTable;
   users: UsersTable;
   credentials: CredentialsTable;
+  tenant_attestation_roots: TenantAttestationRootsTable;
   webauthn_challenges: ChallengesTable;
   oidc_payloads: OidcPayloadsTable;
   settings: SettingsTable;

@@ -126,7 +126,8 @@ export function verifyRegAssertion(reg: RegAssertion, checked: CheckedResponse, 
     if (!verifyUafSignature(alg, chain[0]!.x509.publicKey, reg.signedBytes, reg.attestation.signature)) {
       throw refused('uaf_bad_signature', 'The attestation signature does not match the attestation certificate.');
     }
-    attestation = { type: 'basic_full', ...anchorChain(chain, trust.roots, trust.at) };
+    // The roots the operator's UAF policy trusts.
+    attestation = { type: 'basic_full', ...anchorChain(chain, trust.roots.map((certificate) => ({ certificate, source: 'tenant' as const })), trust.at) };
   }
   return {
     aaid: reg.aaid,

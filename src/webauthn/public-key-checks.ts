@@ -1,6 +1,7 @@
 import { createPublicKey } from 'node:crypto';
 import { decodeCBOR } from '@levischuck/tiny-cbor';
 import { badRequest } from '../errors.js';
+import { ML_DSA_ALGORITHMS } from './attestation/algorithms.js';
 
 /**
  * A registration whose attestation verifies can still carry a public key that no signature will
@@ -25,8 +26,11 @@ const OKP_CURVES: Record<number, { name: string; bytes: number; onCurve: (x: Uin
   7: { name: 'Ed448', bytes: 57, onCurve: (x) => isEdwardsPoint(x, 2n ** 448n - 2n ** 224n - 1n, 1n, -39081n, 1n) },
 };
 
-const COSE = { kty: 1, alg: 3, crv: -1, x: -2, y: -3, n: -1, e: -2 } as const;
-const KTY = { OKP: 1, EC2: 2, RSA: 3 } as const;
+/** FIPS 204 public key sizes of ML-DSA-44/65/87. */
+const ML_DSA_KEY_BYTES: Record<number, number> = { [-48]: 1312, [-49]: 1952, [-50]: 2592 };
+
+const COSE = { kty: 1, alg: 3, crv: -1, x: -2, y: -3, n: -1, e: -2, pub: -1 } as const;
+const KTY = { OKP: 1, EC2: 2, RSA: 3, AKP: 7 } as const;
 
 export function checkCredentialId(credentialId: Uint8Array): void {
   if (credentialId.length < 1 || credentialId.length > MAX_CREDENTIAL_ID_BYTES) {
@@ -50,6 +54,7 @@ export function checkCredentialPublicKey(coseKey: Uint8Array): void {
   if (kty === KTY.EC2) checkEc2(key, alg);
   else if (kty === KTY.OKP) checkOkp(key, alg);
   else if (kty === KTY.RSA) checkRsa(key, alg);
+  else if (kty === KTY.AKP) checkAkp(key, alg);
   else throw invalid(`its key type (${String(kty)}) is not one Sesame supports`);
 }
 
@@ -87,6 +92,15 @@ function checkRsa(key: Map<number, unknown>, alg: number): void {
   if (modulus % 2n === 0n) throw invalid('its RSA modulus is even');
   if (exponent < 3n || exponent % 2n === 0n || exponent >= modulus) throw invalid('its RSA exponent is not valid');
   importJwk({ kty: 'RSA', n: b64url(n), e: b64url(e) }, 'its RSA key cannot be read');
+}
+
+/** ML-DSA (AKP keys): the algorithm names the parameter set, whose public key has a fixed size. */
+function checkAkp(key: Map<number, unknown>, alg: number): void {
+  const name = ML_DSA_ALGORITHMS[alg];
+  if (!name) throw invalid(`its algorithm (${alg}) is not ML-DSA, as its key type (AKP) requires`);
+  const pub = bytes(key.get(COSE.pub));
+  if (pub?.length !== ML_DSA_KEY_BYTES[alg]) throw invalid(`its ${name} key is not ${ML_DSA_KEY_BYTES[alg]} bytes long`);
+  importJwk({ kty: 'AKP', alg: name, pub: b64url(pub) }, `its ${name} key cannot be read`);
 }
 
 /**

@@ -2,8 +2,10 @@ import { verifyAuthenticationResponse } from '@simplewebauthn/server';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { encodeCBOR } from '@levischuck/tiny-cbor';
 import { badRequest } from '../errors.js';
-import { okpCurve, verifyCoseSignature } from './attestation/cose-key.js';
+import { coseAlgorithm, okpCurve, verifyCoseSignature } from './attestation/cose-key.js';
+import { isMlDsa, mlDsaAlgorithms, ML_DSA_ALGORITHMS } from './attestation/algorithms.js';
 import type { AuthenticationResponse } from './response-schema.js';
+import { checkFraming, type FramingPolicy } from './framing.js';
 
 export interface AssertionExpectation {
   challenge: string;
@@ -11,6 +13,8 @@ export interface AssertionExpectation {
   rpId: string | string[];
   requireUserVerification: boolean;
   credential: { id: string; publicKey: Uint8Array; counter: number };
+  /** Top origins a framed ceremony may run under (framing.ts); none by default. */
+  framing?: FramingPolicy;
 }
 
 export interface VerifiedAssertion {
@@ -24,19 +28,23 @@ export interface VerifiedAssertion {
 
 /**
  * Verifies a WebAuthn assertion against a stored credential: challenge, origin, RP ID hash,
- * user presence (and verification when required) and signature. Whether a non-zero sign counter
+ * user presence (and verification when required) and signature (ML-DSA through
+ * @simplewebauthn/server's WebCrypto path, where the runtime has it; Ed448 below). Whether a non-zero sign counter
  * moved forward is reported, not enforced: a counter that did not is the mark of a cloned
  * authenticator, and the tenant's policy says what follows (the library would only throw).
  */
 export async function verifyAssertion(response: AuthenticationResponse, expected: AssertionExpectation): Promise<VerifiedAssertion> {
+  await refuseAlgorithmRuntimeLacks(expected.credential.publicKey);
   let result;
   try {
+    const topOrigin = checkFraming(response.response.clientDataJSON, expected.framing ?? []);
     const { checkedResponse, publicKey } = substituteEd448(response, expected.credential.publicKey);
     result = await verifyAuthenticationResponse({
       response: checkedResponse as never,
       expectedChallenge: expected.challenge,
       expectedOrigin: expected.origin,
       expectedRPID: expected.rpId,
+      expectedTopOrigin: topOrigin,
       requireUserVerification: expected.requireUserVerification,
       credential: { id: expected.credential.id, publicKey: publicKey as Uint8Array<ArrayBuffer>, counter: 0 },
     });
@@ -74,4 +82,17 @@ function substituteEd448(response: AuthenticationResponse, publicKey: Uint8Array
   const coseKey = encodeCBOR(new Map<number, unknown>([[1, 1], [3, -8], [-1, 6], [-2, x]]) as never);
   const signature = sign(null, signed, oneTime.privateKey).toString('base64url');
   return { checkedResponse: { ...response, response: { ...response.response, signature } }, publicKey: coseKey };
+}
+
+/** A stored ML-DSA passkey on a runtime without ML-DSA (a server moved back to an older Node.js) is refused in words. */
+async function refuseAlgorithmRuntimeLacks(publicKey: Uint8Array): Promise<void> {
+  let alg: number | undefined;
+  try {
+    alg = coseAlgorithm(publicKey);
+  } catch {
+    return;
+  }
+  if (alg === undefined || !isMlDsa(alg) || (await mlDsaAlgorithms()).includes(alg)) return;
+  throw badRequest(`This passkey uses ${ML_DSA_ALGORITHMS[alg]}, a post-quantum signature algorithm that this server cannot verify `
+    + '(its runtime has no ML-DSA). Sign in with another passkey.', 'algorithm_unsupported');
 }

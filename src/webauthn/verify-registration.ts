@@ -1,20 +1,23 @@
 import { verifyRegistrationResponse } from '@simplewebauthn/server';
 import { decodeAttestationObject, parseAuthenticatorData } from '@simplewebauthn/server/helpers';
 import { encodeCBOR } from '@levischuck/tiny-cbor';
-import { badRequest } from '../errors.js';
+import { badRequest, SesameError } from '../errors.js';
 import type { RegistrationResponse } from './response-schema.js';
 import { checkCredentialId, checkCredentialPublicKey } from './public-key-checks.js';
 import { verifyAttestation, type AttestationOptions, type AttestationResult } from './attestation/verify-attestation.js';
-import { SUPPORTED_ALGORITHMS } from './attestation/algorithms.js';
-
-export { SUPPORTED_ALGORITHMS };
+import { isMlDsa, mlDsaAlgorithms, ML_DSA_ALGORITHMS, runtimeAlgorithms } from './attestation/algorithms.js';
+import { coseAlgorithm } from './attestation/cose-key.js';
+import { checkFraming, type FramingPolicy } from './framing.js';
 
 export interface RegistrationExpectation {
   challenge: string;
   origin: string | string[];
   rpId: string | string[];
   requireUserVerification: boolean;
+  /** The COSE algorithms the relying party accepts; every one this runtime verifies by default. */
   supportedAlgorithms?: number[];
+  /** Top origins a framed ceremony may run under (framing.ts); none by default. */
+  framing?: FramingPolicy;
   /** Trust anchors, metadata and clock for the attestation statement. */
   attestation?: AttestationOptions & {
     /** The FIDO metadata of an AAGUID (known only once the response is read): its roots anchor the chain. */
@@ -56,6 +59,8 @@ export async function verifyRegistration(response: RegistrationResponse, expecte
     const attStmt = decoded.get('attStmt');
     const authData = decoded.get('authData');
     if (typeof fmt !== 'string' || !(attStmt instanceof Map) || !(authData instanceof Uint8Array)) throw new Error('the attestation object is malformed');
+    await refuseAlgorithmRuntimeLacks(authData);
+    checkFraming(response.response.clientDataJSON, expected.framing ?? []);
     const ceremonyOnly = Buffer.from(encodeCBOR(new Map<string, unknown>([['fmt', 'none'], ['attStmt', new Map()], ['authData', authData]]) as never)).toString('base64url');
     result = await verifyRegistrationResponse({
       response: { ...response, response: { ...response.response, attestationObject: ceremonyOnly } } as never,
@@ -63,7 +68,7 @@ export async function verifyRegistration(response: RegistrationResponse, expecte
       expectedOrigin: expected.origin,
       expectedRPID: expected.rpId,
       requireUserVerification: expected.requireUserVerification,
-      supportedAlgorithmIDs: expected.supportedAlgorithms ?? SUPPORTED_ALGORITHMS,
+      supportedAlgorithmIDs: expected.supportedAlgorithms ?? await runtimeAlgorithms(),
     });
     if (!result.verified) throw new Error('its authenticator data did not verify');
     const parsed = parseAuthenticatorData(authData);
@@ -78,6 +83,7 @@ export async function verifyRegistration(response: RegistrationResponse, expecte
       aaguid: parsed.aaguid!,
     }, { ...expected.attestation, metadata: expected.attestation?.metadata ?? expected.attestation?.metadataFor?.(uuidOf(parsed.aaguid!)) });
   } catch (error) {
+    if (error instanceof SesameError) throw error;
     throw badRequest(`The passkey could not be registered: ${(error as Error).message}`, 'registration_invalid');
   }
   const info = result.registrationInfo;
@@ -101,4 +107,21 @@ export async function verifyRegistration(response: RegistrationResponse, expecte
 function uuidOf(bytes: Uint8Array): string {
   const hex = Buffer.from(bytes).toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * A passkey whose algorithm this runtime cannot verify (ML-DSA before Node.js has it) is refused
+ * before anything else, in words: "unexpected public key alg" would tell the person nothing.
+ */
+async function refuseAlgorithmRuntimeLacks(authData: Parameters<typeof parseAuthenticatorData>[0]): Promise<void> {
+  let alg: number | undefined;
+  try {
+    const key = parseAuthenticatorData(authData).credentialPublicKey;
+    alg = key ? coseAlgorithm(key) : undefined;
+  } catch {
+    return; // unreadable authenticator data is refused by the ceremony's own checks
+  }
+  if (alg === undefined || !isMlDsa(alg) || (await mlDsaAlgorithms()).includes(alg)) return;
+  throw badRequest(`This passkey uses ${ML_DSA_ALGORITHMS[alg]}, a post-quantum signature algorithm that this server cannot verify yet `
+    + '(its runtime has no ML-DSA), so it was not saved. Use another passkey or security key; most offer a classical algorithm too.', 'algorithm_unsupported');
 }

@@ -19,7 +19,7 @@ import { jsonForScript, renderPage } from '../../views/render.js';
 import { brandingOf } from '../../tenants/branding.js';
 import { requireJson } from './require-json.js';
 import { counted } from '../../metrics.js';
-import { labelPasskey, passkeyIcon, PASSKEY_NAME_MAX_LENGTH } from '../../accounts/passkey-names.js';
+import { describePasskey, PASSKEY_NAME_MAX_LENGTH } from '../../accounts/passkey-names.js';
 import type { MetadataService } from '../../webauthn/metadata/metadata-service.js';
 import { qrSvg } from '../../crossdevice/qr.js';
 import type { PassportService } from '../../passport/passport-service.js';
@@ -116,8 +116,7 @@ export function accountRoutes(deps: AccountDeps): Router {
       nameMaxLength: PASSKEY_NAME_MAX_LENGTH,
       passkeys: passkeys.map((p) => ({
         id: p.id,
-        ...labelPasskey(p, deps.metadata.entryFor(p.aaguid)?.description),
-        icon: passkeyIcon(deps.metadata.entryFor(p.aaguid)?.icon),
+        ...describePasskey(p, deps.metadata.entryFor(p.aaguid)),
         thisDevice: p.id === found?.session.credentialId,
         createdAt: pageTime(p.createdAt, true),
         lastUsedAt: p.lastUsedAt === null ? null : pageTime(p.lastUsedAt, true),

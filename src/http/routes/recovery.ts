@@ -19,6 +19,7 @@ import { brandingOf } from '../../tenants/branding.js';
 import { requireJson } from './require-json.js';
 import { counted } from '../../metrics.js';
 import type { AuditLog } from '../../audit/audit-log.js';
+import { describePasskey } from '../../accounts/passkey-names.js';
 
 const timeZone = z.string().max(64).regex(/^[A-Za-z0-9_+\-/]+$/).optional().catch(undefined);
 const code = z.string().trim().min(1, 'Enter the code.').max(64, 'This is not a code we sent.');
@@ -156,7 +157,9 @@ export function recoveryRoutes(deps: RecoveryDeps): Router {
         method: recovery.method,
         oldPasskeys: old.map((p) => ({
           id: p.id,
-          kind: p.deviceType === 'multiDevice' ? 'Synced passkey' : 'Device-bound passkey',
+          // The name the person gave it, or its model's as recorded at registration (passkey-names.ts).
+          name: describePasskey(p).name,
+          kind: p.deviceType === 'multiDevice' ? 'synced passkey' : 'device-bound passkey',
           createdAt: new Date(p.createdAt).toISOString().slice(0, 16).replace('T', ' '),
           lastUsedAt: p.lastUsedAt ? new Date(p.lastUsedAt).toISOString().slice(0, 16).replace('T', ' ') : 'never',
         })),

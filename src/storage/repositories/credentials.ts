@@ -26,6 +26,17 @@ export interface StoredCredential {
   possiblyCloned?: boolean;
   /** Its attestation was verified to a trusted root at registration. */
   attestationTrusted?: boolean;
+  /** The attestation type (none, self, basic, attca, anonca); null for a passkey saved before Sesame recorded it. */
+  attestationType?: string | null;
+  /** The root its attestation chain reached, and where Sesame had that root from (also when the chain was out of date). */
+  attestationRoot?: { source: string; subject: string; fingerprint: string } | null;
+  /** Why its attestation is not verified ("the authenticator gave no attestation" …). */
+  attestationNote?: string | null;
+  /** The FIDO certification level (L1 … L3plus) the metadata gave its model at registration. */
+  certificationLevel?: string | null;
+  /** Its model's name (FIDO metadata, else the bundled AAGUID list) and icon (a data: URL from the metadata), at registration. */
+  authenticatorName?: string | null;
+  authenticatorIcon?: string | null;
 }
 
 export class CredentialRepository {
@@ -50,6 +61,14 @@ export class CredentialRepository {
       u2f_app_id: credential.u2fAppId ?? null,
       possibly_cloned: credential.possiblyCloned ? 1 : 0,
       attestation_trusted: credential.attestationTrusted ? 1 : 0,
+      attestation_type: credential.attestationType ?? null,
+      attestation_root_source: credential.attestationRoot?.source ?? null,
+      attestation_root_subject: credential.attestationRoot?.subject ?? null,
+      attestation_root_fingerprint: credential.attestationRoot?.fingerprint ?? null,
+      attestation_note: credential.attestationNote ?? null,
+      certification_level: credential.certificationLevel ?? null,
+      authenticator_name: credential.authenticatorName ?? null,
+      authenticator_icon: credential.authenticatorIcon ?? null,
     }).execute();
   }
 
@@ -140,5 +159,12 @@ function toCredential(row: Schema['credentials']): StoredCredential {
     u2fAppId: row.u2f_app_id,
     possiblyCloned: Number(row.possibly_cloned) === 1,
     attestationTrusted: Number(row.attestation_trusted) === 1,
+    attestationType: row.attestation_type,
+    attestationRoot: row.attestation_root_fingerprint === null ? null
+      : { source: row.attestation_root_source ?? 'mds', subject: row.attestation_root_subject ?? '', fingerprint: row.attestation_root_fingerprint },
+    attestationNote: row.attestation_note,
+    certificationLevel: row.certification_level,
+    authenticatorName: row.authenticator_name,
+    authenticatorIcon: row.authenticator_icon,
   };
 }

@@ -1,10 +1,12 @@
 import { createPublicKey, verify as verifySignature, constants, type KeyObject } from 'node:crypto';
 import { decodeCBOR } from '@levischuck/tiny-cbor';
+import { isMlDsa, ML_DSA_ALGORITHMS } from './algorithms.js';
 
 /**
  * COSE public keys (RFC 9052/9053, RFC 8812) as node:crypto keys, and the signatures WebAuthn
  * makes with them. Sesame verifies these itself where @simplewebauthn/server cannot: Ed448
- * (COSE -53 with crv 7, which it refuses) and attestation signatures checked against its own clock.
+ * (COSE -53 with crv 7, which it refuses) and attestation signatures checked against its own clock;
+ * ML-DSA keys (AKP) where the runtime's node:crypto has them (algorithms.ts finds out).
  */
 
 type Verifier = { hash: string | null; padding?: number; saltLength?: number; kty: number; ecdsaDer?: boolean };
@@ -25,15 +27,13 @@ export const COSE_ALGORITHMS: Record<number, Verifier & { name: string }> = {
   [-39]: { name: 'PS512', hash: 'sha512', kty: 3, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 64 },
 };
 
-/** ML-DSA-44/65/87 (COSE -48/-49/-50, draft-ietf-cose-dilithium): not verifiable on Node.js 20. */
-export const ML_DSA_ALGORITHMS = [-48, -49, -50];
-
 const KEY_TYPES: Record<number, string> = { 1: 'ed25519', 2: 'ec', 3: 'rsa' };
 const EC_CURVES: Record<number, string> = { 1: 'P-256', 2: 'P-384', 3: 'P-521' };
 const OKP_CURVES: Record<number, string> = { 6: 'Ed25519', 7: 'Ed448' };
 
 export function decodeCoseKey(cose: Uint8Array): Map<number, unknown> {
-  const decoded = decodeCBOR(cose);
+  // A copy: tiny-cbor cannot read a view into a larger buffer (a Node.js Buffer from its pool).
+  const decoded = decodeCBOR(Uint8Array.from(cose));
   if (!(decoded instanceof Map)) throw new Error('the public key is not a COSE key');
   return decoded as Map<number, unknown>;
 }
@@ -68,6 +68,16 @@ export function coseToKeyObject(cose: Uint8Array): KeyObject {
     return createPublicKey({ key: { kty: 'OKP', crv, x: b64(-2) }, format: 'jwk' });
   }
   if (kty === 3) return createPublicKey({ key: { kty: 'RSA', n: b64(-1), e: b64(-2) }, format: 'jwk' });
+  if (kty === 7) {
+    // AKP (draft-ietf-cose-dilithium): the algorithm names the parameter set, -1 holds the public key.
+    const name = ML_DSA_ALGORITHMS[key.get(3) as number];
+    if (!name) throw new Error('the COSE AKP key names no ML-DSA algorithm');
+    try {
+      return createPublicKey({ key: { kty: 'AKP', alg: name, pub: b64(-1) } as never, format: 'jwk' });
+    } catch {
+      throw new Error(`${name} keys cannot be read by this server's runtime`);
+    }
+  }
   throw new Error(`the COSE key type ${String(kty)} is not supported`);
 }
 
@@ -76,7 +86,15 @@ export function coseToKeyObject(cose: Uint8Array): KeyObject {
  * ASN.1 DER form WebAuthn specifies (§6.5.5); EdDSA picks Ed25519 or Ed448 from the key.
  */
 export function verifyWithAlgorithm(alg: number, key: KeyObject, data: Uint8Array, signature: Uint8Array): boolean {
-  if (ML_DSA_ALGORITHMS.includes(alg)) throw new Error(`ML-DSA (COSE ${alg}) cannot be verified by this Node.js version`);
+  if (isMlDsa(alg)) {
+    // FIPS 204 ML-DSA with an empty context, as WebAuthn signs; the key must be of the same parameter set.
+    if (key.asymmetricKeyType !== ML_DSA_ALGORITHMS[alg]!.toLowerCase()) return false;
+    try {
+      return verifySignature(null, data, key, signature);
+    } catch {
+      return false;
+    }
+  }
   const verifier = COSE_ALGORITHMS[alg];
   if (!verifier) throw new Error(`unsupported algorithm (COSE ${alg})`);
   // A key of another type than its algorithm must not verify (an RS256 signature presented as ES256).

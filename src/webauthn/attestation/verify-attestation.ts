@@ -6,7 +6,7 @@ import { verifyApple } from './apple.js';
 import { verifyFidoU2f } from './fido-u2f.js';
 import { verifyPacked } from './packed.js';
 import { verifyTpm } from './tpm.js';
-import { anchorChain, type TrustResult } from './trust.js';
+import { anchorChain, type TrustAnchor, type TrustResult } from './trust.js';
 import type { AttestationType, StatementInput, VerifiedStatement } from './statement.js';
 import type { AuthenticatorMetadata } from '../metadata/authenticator-status.js';
 
@@ -96,22 +96,25 @@ export function verifyAttestation(input: AttestationInput, options: AttestationO
   return { ...described, type: statement.type, trust };
 }
 
-function anchorsFor(fmt: string, options: AttestationOptions): X509Certificate[] {
-  const pems = [
-    ...(options.tenantRootsPem ?? []),
-    ...((VENDOR_ROOTS as readonly string[]).includes(fmt) ? SettingsService.getRootCertificates({ identifier: fmt as (typeof VENDOR_ROOTS)[number] }) : []),
-  ];
+/**
+ * The anchors a chain of this format may reach, each with where it came from: the FIDO metadata
+ * statement of the AAGUID first (the most specific), then the platform vendor's roots, then the
+ * tenant's own (`sesame trust add`).
+ */
+function anchorsFor(fmt: string, options: AttestationOptions): TrustAnchor[] {
   const listed = options.metadata?.entry.metadataStatement?.attestationRootCertificates;
   const mdsRoots = Array.isArray(listed) ? listed.filter((r): r is string => typeof r === 'string') : [];
-  const anchors: X509Certificate[] = [];
-  for (const pem of pems) anchors.push(...readPem(pem));
+  const vendorRoots = (VENDOR_ROOTS as readonly string[]).includes(fmt) ? SettingsService.getRootCertificates({ identifier: fmt as (typeof VENDOR_ROOTS)[number] }) : [];
+  const anchors: TrustAnchor[] = [];
   for (const der of mdsRoots) {
     try {
-      anchors.push(new X509Certificate(Buffer.from(der, 'base64')));
+      anchors.push({ certificate: new X509Certificate(Buffer.from(der, 'base64')), source: 'mds' });
     } catch {
       // A malformed root in a metadata statement anchors nothing; the others still may.
     }
   }
+  for (const pem of vendorRoots) anchors.push(...readPem(pem).map((certificate) => ({ certificate, source: 'vendor' as const })));
+  for (const pem of options.tenantRootsPem ?? []) anchors.push(...readPem(pem).map((certificate) => ({ certificate, source: 'tenant' as const })));
   return anchors;
 }
 

@@ -1,7 +1,8 @@
 import type { AuthenticatorPolicy } from './authenticator-policy.js';
 
 /**
- * The parts of the registration options the tenant's policy decides (SimpleWebAuthn's names).
+ * The parts of the registration options the tenant's policy decides (SimpleWebAuthn's names), but
+ * the algorithms, which depend on the runtime too (offeredAlgorithms).
  * Asking for a level of trust needs the attestation, so any trust but `any` asks for it directly
  * even when the conveyance setting is `none`.
  */
@@ -9,7 +10,6 @@ export function registrationOptionsFor(policy: AuthenticatorPolicy) {
   return {
     attestationType: policy.trust !== 'any' && policy.attestation === 'none' ? 'direct' as const : policy.attestation,
     authenticatorSelection: { residentKey: policy.residentKey, userVerification: policy.userVerification },
-    supportedAlgorithmIDs: policy.algorithms,
     ...(policy.attachment === 'any' ? {} : { preferredAuthenticatorType: PREFERRED_TYPE[policy.attachment] }),
   };
 }
