@@ -41,6 +41,8 @@ import { MdsRepository } from './storage/repositories/mds.js';
 import { MetadataService } from './webauthn/metadata/metadata-service.js';
 import { AuditLog } from './audit/audit-log.js';
 import { AuditRepository } from './audit/audit-repository.js';
+import { ClientAdministration } from './tenants/client-administration.js';
+import { SessionTermination } from './oidc/session-termination.js';
 
 const CODE_SENDS_PER_ADDRESS_PER_MINUTE = 3;
 
@@ -72,6 +74,11 @@ export function createServices(config: Config, database: Database, log: Logger, 
   const registry = new ProviderRegistry(tenantRepository, signingKeys, { db, sessions, publicUrl: config.publicUrl, secrets }, log);
   const passkeyRemoval = new PasskeyRemoval(db, passkeys, sessions, passportDevices);
   const rateLimitCounts = new RateLimitRepository(db);
+  const users = new UserRepository(db);
+  const tenants = new TenantService(tenantRepository, clientRepository, signingKeys);
+  const recovery = new RecoveryService(new RecoveryRepository(db), users, passkeys, passkeyRemoval, mail.service, rateLimitCounts,
+    new RecoveryHasher(secrets), config.publicUrl, log);
+  const sessionTermination = new SessionTermination(db, sessions, registry, audit, log);
   const crossDevice = new CrossDeviceService(crossDeviceRequests, passkeys, new CrossDeviceWaiters(database.pubsub), push, config.pushLimitPerDay, audit);
   return {
     config,
@@ -81,18 +88,21 @@ export function createServices(config: Config, database: Database, log: Logger, 
     /** `audit.record({ type, tenantId, userId, detail })`: the request's IP, User-Agent and id come from its context. */
     audit,
     clients: clientRepository,
-    users: new UserRepository(db),
-    /** sesame user disable | enable | delete. */
-    userAdmin: new UserAdministration(db, new UserRepository(db), new CredentialRepository(db), passportDevices, sessions),
+    users,
+    /** Users by id (console, admin API) and by address (sesame user disable | enable | delete): search, view, disable, delete, recovery links. */
+    userAdmin: new UserAdministration(users, new CredentialRepository(db), passportDevices, sessionTermination, recovery, audit, metadata),
+    /** A tenant's clients for the console and the admin API: list, create (secret and B2C values once), rotate, redirect URIs, delete. */
+    clientAdmin: new ClientAdministration(tenants, clientRepository, audit, config.publicUrl),
+    /** Ends a user's sessions and sends back-channel logout tokens. */
+    sessionTermination,
     signingKeys,
     challenges,
-    tenants: new TenantService(tenantRepository, clientRepository, signingKeys),
+    tenants,
     registry,
     sessions,
     accountSessions: new AccountSessions(sessions),
     passkeyRemoval,
-    recovery: new RecoveryService(new RecoveryRepository(db), new UserRepository(db), passkeys, passkeyRemoval, mail.service, rateLimitCounts,
-      new RecoveryHasher(secrets), config.publicUrl, log),
+    recovery,
     passkeys,
     /** FIDO metadata: the BLOB in force, what it says per AAGUID, `sesame mds load`, the daily refresh. */
     metadata,

@@ -13,6 +13,7 @@ import { createServices, type Services } from '../services.js';
 import { SesameError } from '../errors.js';
 import { issuerFor } from '../oidc/issuer.js';
 import { PUBLISH_AHEAD_MS } from '../oidc/signing-keys.js';
+import { relyingPartySetup, type RelyingPartySetup } from '../tenants/relying-party-setup.js';
 import type { ClientAuth } from '../storage/repositories/clients.js';
 import { PassportUsageError, runPassportCommand } from './passport-commands.js';
 import { setTenantSettings, TENANT_SETTINGS, TenantSettingError } from './tenant-settings.js';
@@ -183,7 +184,6 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
       await services.audit.record({ type: 'admin.client_created', tenantId, detail: { clientId: client.clientId, name: client.name, authMethod: client.auth.method, redirectUris: client.redirectUris } });
       const method = client.auth.method;
       const hasSecret = method !== 'private_key_jwt';
-      const metadataUrl = `${issuerFor(config.publicUrl, tenantId)}/.well-known/openid-configuration`;
       out(`Client "${client.name}" created in tenant "${tenantId}".`);
       out();
       out(`  Client ID:      ${client.clientId}`);
@@ -191,54 +191,11 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
       out(`  Authentication: ${describeAuth(client.auth)}`);
       if (hasSecret) out('  The secret is shown only now (Sesame keeps no readable copy): store it in your relying party (or B2C) straight away.');
       out();
-      if (typeof flags.b2c === 'string') {
-        out('In the Azure portal: Azure AD B2C → Identity providers → New OpenID Connect provider, enter:');
-        out(`  Name:           Sesame passkeys   (any name; users see it on the button)`);
-        out(`  Metadata url:   ${metadataUrl}`);
-        out(`  Client ID:      ${client.clientId}`);
-        if (hasSecret) out(`  Client secret:  ${client.clientSecret}`);
-        out('  Scope:          openid profile email');
-        out('  Response type:  code');
-        out('  Response mode:  form_post');
-        out('  Domain hint:    (leave empty)');
-        out('  Identity provider claims mapping:');
-        out('    User ID:       sub');
-        out('    Display name:  name');
-        out('    Given name:    (leave empty)');
-        out('    Surname:       (leave empty)');
-        out('    Email:         email');
-        if (method === 'private_key_jwt') {
-          out('  User flows can only send a client secret: use a custom policy whose technical profile has');
-          out('  token_endpoint_auth_method = private_key_jwt and your RSA key as assertion_signing_key.');
-        } else if (method === 'client_secret_basic') {
-          out('  User flows send the secret in the body; a custom policy can set token_endpoint_auth_method = client_secret_basic.');
-        }
-        out();
-        if (!config.publicUrl.startsWith('https://')) {
-          out(`  Note: B2C only accepts https metadata URLs; set PUBLIC_URL to this server's public https address (now ${config.publicUrl}).`);
-          out();
-        }
-      }
-      if (typeof flags.entra === 'string') {
-        out('In the Microsoft Entra admin center (external tenant): External Identities → All identity providers →');
-        out('Custom → Add new → OpenID Connect, enter:');
-        out('  Display name:               Sesame passkeys');
-        out(`  Well-known endpoint:        ${metadataUrl}`);
-        out(`  Issuer URI:                 ${issuerFor(config.publicUrl, tenantId)}`);
-        out(`  Client ID:                  ${client.clientId}`);
-        out(`  Client authentication:      ${method === 'client_secret_post' ? 'client_secret' : method}`);
-        if (hasSecret) out(`  Client secret:              ${client.clientSecret}`);
-        out('  Scope:                      openid profile email');
-        out('  Response type:              code');
-        out('  Claims mapping:             Sub → sub, Name → name, Email → email, Email verified → email_verified');
-        out('  Note: External ID creates accounts only for verified e-mail addresses: keep this tenant\'s');
-        out(`  e-mail verification on (the default; sesame tenant set ${tenantId} --email-verification required).`);
-        out();
-      }
-      if (typeof flags.b2c !== 'string' && typeof flags.entra !== 'string') {
-        out(`  Metadata URL:   ${metadataUrl}`);
-        out();
-      }
+      for (const setup of relyingPartySetup(config.publicUrl, {
+        tenantId, clientId: client.clientId, authMethod: method, clientSecret: client.clientSecret,
+        b2cTenant: typeof flags.b2c === 'string' ? flags.b2c : undefined,
+        entraSubdomain: typeof flags.entra === 'string' ? flags.entra : undefined,
+      })) printSetup(setup, out);
       out('Redirect URIs registered:');
       for (const uri of client.redirectUris) out(`  ${uri}`);
       if (client.postLogoutRedirectUris.length) {
@@ -274,7 +231,6 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
       const tenantId = tenantFlag();
       await services.tenants.requireTenant(tenantId);
       const user = await services.userAdmin.disable(tenantId, emailFlag(flags, command));
-      await services.audit.record({ type: 'admin.user_disabled', tenantId, userId: user.id, email: user.email });
       out(`${user.displayName} <${user.email}> is disabled in tenant "${tenantId}": they cannot sign in, and their sessions have ended.`);
       out(`To undo: sesame user enable --tenant ${tenantId} --email ${user.email}`);
       return;
@@ -283,7 +239,6 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
       const tenantId = tenantFlag();
       await services.tenants.requireTenant(tenantId);
       const user = await services.userAdmin.enable(tenantId, emailFlag(flags, command));
-      await services.audit.record({ type: 'admin.user_enabled', tenantId, userId: user.id, email: user.email });
       out(`${user.displayName} <${user.email}> can sign in to tenant "${tenantId}" again.`);
       return;
     }
@@ -300,7 +255,6 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
         return;
       }
       const { user, passkeys, phones } = await services.userAdmin.delete(tenantId, email);
-      await services.audit.record({ type: 'admin.user_deleted', tenantId, userId: user.id, email: user.email, detail: { passkeys, phones } });
       out(`Deleted ${user.displayName} <${user.email}> from tenant "${tenantId}", with ${plural(passkeys, 'passkey')} and ${plural(phones, 'phone')}; their sessions have ended.`);
       return;
     }
@@ -332,6 +286,23 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
     default:
       throw new UsageError(`Unknown command "${command}".`);
   }
+}
+
+/** The values of one Microsoft form (or a relying party's settings), aligned as a person copies them. */
+function printSetup(setup: RelyingPartySetup, out: (line?: string) => void): void {
+  const width = setup.product === 'entra-external-id' ? 28 : 16;
+  if (setup.product === 'azure-ad-b2c') out(`In the Azure portal: ${setup.where}, enter:`);
+  else if (setup.product === 'entra-external-id') out(`In the ${setup.where}, enter:`);
+  let group: string | undefined;
+  // The client's id and secret are printed above it already.
+  const fields = setup.product === 'openid-connect' ? setup.fields.filter((f) => f.label === 'Metadata URL') : setup.fields;
+  for (const field of fields) {
+    if (field.group && field.group !== group) out(`  ${field.group}:`);
+    group = field.group;
+    out(field.group ? `    ${`${field.label}:`.padEnd(width - 1)}${field.value}` : `  ${`${field.label}:`.padEnd(width)}${field.value}`);
+  }
+  for (const note of setup.notes) out(`  ${note}`);
+  out();
 }
 
 function emailFlag(flags: Flags, command: string): string {

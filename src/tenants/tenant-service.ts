@@ -226,7 +226,7 @@ function clientCredentials(input: NewClient, clientId: string): { auth: ClientAu
   return { auth, clientSecret: secret };
 }
 
-function checkRedirectUri(uri: string): void {
+export function checkRedirectUri(uri: string): void {
   let url: URL;
   try {
     url = new URL(uri);

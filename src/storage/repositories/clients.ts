@@ -67,6 +67,30 @@ export class ClientRepository {
     }).execute();
   }
 
+  /** Replaces the stored secret: its hash (client_secret_basic/post) or, sealed, the secret itself (client_secret_jwt). */
+  async replaceSecret(client: ClientRecord, secret: string, hash: (s: string) => string): Promise<void> {
+    const stored = client.auth.method === 'client_secret_jwt'
+      ? this.secrets.seal(secret, sealedColumn.clientSecret(client.tenantId, client.clientId))
+      : hash(secret);
+    await this.db.updateTable('clients').set({ client_secret: stored })
+      .where('tenant_id', '=', client.tenantId).where('client_id', '=', client.clientId).execute();
+    await announceChange(this.db, cacheKey(client.tenantId, client.clientId));
+  }
+
+  async setRedirectUris(tenantId: string, clientId: string, redirectUris: string[], postLogoutRedirectUris: string[]): Promise<void> {
+    await this.db.updateTable('clients')
+      .set({ redirect_uris: JSON.stringify(redirectUris), post_logout_redirect_uris: JSON.stringify(postLogoutRedirectUris) })
+      .where('tenant_id', '=', tenantId).where('client_id', '=', clientId).execute();
+    await announceChange(this.db, cacheKey(tenantId, clientId));
+  }
+
+  /** Deletes the client; its codes and tokens stop working, because oidc-provider no longer finds the client they name. */
+  async delete(tenantId: string, clientId: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('clients').where('tenant_id', '=', tenantId).where('client_id', '=', clientId).executeTakeFirst();
+    await announceChange(this.db, cacheKey(tenantId, clientId));
+    return Number(result.numDeletedRows) > 0;
+  }
+
   /** Replaces the secret hash of a client_secret_basic/post client. */
   async setSecretHash(tenantId: string, clientId: string, secretHash: string): Promise<void> {
     await this.db.updateTable('clients').set({ client_secret: secretHash })
