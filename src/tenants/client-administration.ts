@@ -4,6 +4,7 @@ import { hashClientSecret } from '../secrets/client-secret.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { ClientAuthMethod, ClientRecord, ClientRepository } from '../storage/repositories/clients.js';
 import { checkRedirectUri, type TenantService } from './tenant-service.js';
+import type { GroupService } from '../accounts/groups.js';
 import { relyingPartySetup, type RelyingPartySetup } from './relying-party-setup.js';
 
 /** A client as administrators see it: never its secret. */
@@ -16,6 +17,10 @@ export interface ClientSummary {
   postLogoutRedirectUris: string[];
   requirePkce: boolean;
   createdAt: number;
+  /** Where OIDC Back-Channel Logout tokens go, or null. */
+  backchannelLogoutUri: string | null;
+  /** Only members of these groups may sign in to it; empty: everyone. */
+  allowedGroups: string[];
 }
 
 export interface ClientCreation {
@@ -32,6 +37,14 @@ export interface ClientCreation {
   /** private_key_jwt: the client's public JWKS, or the https URL it publishes it at. */
   jwks?: unknown;
   jwksUri?: string;
+  backchannelLogoutUri?: string;
+  allowedGroups?: string[];
+}
+
+export interface ClientAccess {
+  /** null removes it. */
+  backchannelLogoutUri?: string | null;
+  allowedGroups?: string[];
 }
 
 export interface CreatedClient {
@@ -56,6 +69,7 @@ export class ClientAdministration {
   constructor(
     private readonly tenants: TenantService,
     private readonly clients: ClientRepository,
+    private readonly groups: Pick<GroupService, 'requireGroups'>,
     private readonly audit: AuditLog,
     private readonly publicUrl: string,
   ) {}
@@ -71,7 +85,9 @@ export class ClientAdministration {
 
   async create(tenantId: string, input: ClientCreation): Promise<CreatedClient> {
     checkUriCount([...(input.redirectUris ?? []), ...(input.postLogoutRedirectUris ?? [])]);
-    const client = await this.tenants.createClient({ tenantId, ...input, redirectUris: input.redirectUris ?? [] });
+    await this.tenants.requireTenant(tenantId);
+    const allowedGroups = input.allowedGroups && await this.groups.requireGroups(tenantId, input.allowedGroups);
+    const client = await this.tenants.createClient({ tenantId, ...input, allowedGroups, redirectUris: input.redirectUris ?? [] });
     await this.audit.record({ type: 'admin.client_created', tenantId, detail: { clientId: client.clientId, name: client.name, authMethod: client.auth.method, redirectUris: client.redirectUris } });
     const hasSecret = client.auth.method !== 'private_key_jwt';
     return {
@@ -109,6 +125,20 @@ export class ClientAdministration {
     return { ...summary(client), redirectUris, postLogoutRedirectUris: postLogout };
   }
 
+  /** Changes where back-channel logout tokens go and which groups' members may sign in (what is not given stays). */
+  async setAccess(tenantId: string, clientId: string, change: ClientAccess): Promise<ClientSummary> {
+    const client = await this.require(tenantId, clientId);
+    const backchannelLogoutUri = change.backchannelLogoutUri === undefined ? client.backchannelLogoutUri ?? null : change.backchannelLogoutUri;
+    if (backchannelLogoutUri !== null) {
+      checkUriCount([backchannelLogoutUri]);
+      checkRedirectUri(backchannelLogoutUri);
+    }
+    const allowedGroups = change.allowedGroups === undefined ? client.allowedGroups ?? [] : await this.groups.requireGroups(tenantId, change.allowedGroups);
+    await this.clients.setAccess(tenantId, clientId, { backchannelLogoutUri, allowedGroups });
+    await this.audit.record({ type: 'admin.client_changed', tenantId, detail: { clientId, backchannelLogoutUri, allowedGroups } });
+    return { ...summary(client), backchannelLogoutUri, allowedGroups };
+  }
+
   async delete(tenantId: string, clientId: string): Promise<void> {
     const client = await this.require(tenantId, clientId);
     await this.clients.delete(tenantId, clientId);
@@ -133,6 +163,8 @@ export function summary(client: ClientRecord): ClientSummary {
     postLogoutRedirectUris: client.postLogoutRedirectUris,
     requirePkce: client.requirePkce,
     createdAt: client.createdAt,
+    backchannelLogoutUri: client.backchannelLogoutUri ?? null,
+    allowedGroups: client.allowedGroups ?? [],
   };
 }
 

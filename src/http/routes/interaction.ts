@@ -19,6 +19,7 @@ import { challengeId, email, emailCode, optionalEmail, timeZone, verificationId 
 import type { EmailVerificationService } from '../../accounts/email-verification.js';
 import type { SecurityNotices } from '../../accounts/security-notices.js';
 import { requestedAcr } from '../../oidc/requested-acr.js';
+import { ACCESS_PROMPT } from '../../oidc/provider-factory.js';
 import type { AuditLog } from '../../audit/audit-log.js';
 
 const signInOptionsBody = z.object({ email: optionalEmail });
@@ -83,6 +84,21 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const clientName = await clientNameOf(oidc, interaction, tenant.name);
     rememberApp(ctx, interaction);
     ctx.type = 'html';
+    if (interaction.prompt.name === ACCESS_PROMPT) {
+      // Signed in, but the client admits only members of groups this person is not in: say so, and let the application know (access_denied).
+      ctx.status = 403;
+      ctx.body = renderPage('error', {
+        nonce: ctx.state.cspNonce,
+        title: `No access · ${tenant.name}`,
+        heading: `You cannot use ${clientName} with this account`,
+        message: `Your account is signed in, but ${clientName} is open only to some people of ${tenant.name}, and your account is not among them.`,
+        hint: `If you think you should have access, ask the people who run ${clientName}. You can also go back and sign in with another account.`,
+        code: 'access_denied',
+        requestId: ctx.state.requestId,
+        form: { action: `/${tenant.id}/interaction/${interaction.uid}/deny`, label: `Back to ${clientName}` },
+      });
+      return;
+    }
     try {
       requireOpenIdScope(interaction, clientName);
     } catch (error) {
@@ -200,6 +216,16 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     // The confirmation step says where the passkey went: a passkey that may be backed up lives in a
     // password manager (synced), the other kind on this device only.
     ctx.body = { redirectTo, savedIn: signedIn.deviceType === 'multiDevice' ? 'password_manager' : 'device' };
+  });
+
+  // The "no access" page's button: the application gets access_denied (RFC 6749 4.1.2.1).
+  router.post('/:tenant/interaction/:uid/deny', async (ctx) => {
+    const { oidc, interaction } = await loadInteraction(ctx, deps);
+    if (interaction.prompt.name !== ACCESS_PROMPT) throw badRequest('This sign-in is not refused: go back to the sign-in page.', 'not_refused');
+    const redirectTo = await oidc.provider.interactionResult(ctx.req, ctx.res,
+      { error: 'access_denied', error_description: 'The user is not a member of a group this client admits.' }, { mergeWithLastSubmission: false });
+    ctx.status = 303;
+    ctx.redirect(redirectTo);
   });
 
   router.post('/:tenant/interaction/:uid/abort', requireJson, async (ctx) => {

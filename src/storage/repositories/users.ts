@@ -25,6 +25,7 @@ export class UserRepository {
       email_verified: user.emailVerified ? 1 : 0,
       display_name: user.displayName,
       created_at: user.createdAt,
+      custom_claims: '{}',
     }).execute();
   }
 
@@ -112,7 +113,7 @@ export class UserRepository {
    */
   async deleteWithEverything(tenantId: string, id: string): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      for (const table of ['credentials', 'passport_devices', 'passport_enrolment_tokens', 'user_devices', 'recovery_codes', 'recovery_requests', 'recoveries', 'email_verifications', 'account_sessions'] as const) {
+      for (const table of ['group_members', 'credentials', 'passport_devices', 'passport_enrolment_tokens', 'user_devices', 'recovery_codes', 'recovery_requests', 'recoveries', 'email_verifications', 'account_sessions'] as const) {
         await trx.deleteFrom(table).where('tenant_id', '=', tenantId).where('user_id', '=', id).execute();
       }
       await trx.deleteFrom('users').where('tenant_id', '=', tenantId).where('id', '=', id).execute();
@@ -132,7 +133,7 @@ export class UserRepository {
   }
 }
 
-function toUser(row: Omit<Schema['users'], 'disabled_at'> & { disabled_at?: number | null }): User {
+function toUser(row: Omit<Schema['users'], 'disabled_at' | 'custom_claims'> & { disabled_at?: number | null }): User {
   return {
     tenantId: row.tenant_id,
     id: row.id,
