@@ -47,6 +47,8 @@ import { GroupRepository } from './storage/repositories/groups.js';
 import { GroupService } from './accounts/groups.js';
 import { CustomClaims } from './accounts/custom-claims.js';
 import { ApiTokenService } from './admin/api-tokens.js';
+import { InvitationService } from './accounts/invitations.js';
+import { InvitationRepository } from './storage/repositories/invitations.js';
 import { ApiTokenRepository } from './storage/repositories/api-tokens.js';
 import { announceChange, CACHE_CHANNEL } from './storage/read-cache.js';
 
@@ -114,6 +116,8 @@ export function createServices(config: Config, database: Database, log: Logger, 
     /** Groups, their members and claims; custom claim definitions and users' values. */
     groups,
     customClaims,
+    /** Sign-up invitations for tenants whose sign-up is closed. */
+    invitations: new InvitationService(new InvitationRepository(db), groupRepository, groups, audit, config.publicUrl),
     /** Admin API tokens (sesame token create | list | revoke, the console). */
     apiTokens: new ApiTokenService(new ApiTokenRepository(db), tenants, rateLimitCounts, audit),
     /** Ends a user's sessions and sends back-channel logout tokens. */

@@ -80,7 +80,7 @@ export class ApiTokenService {
       }
       throw unauthorized(authorization
         ? 'This API token is not valid: it is wrong, expired or revoked.'
-        : 'The admin API needs an API token: send it as Authorization: Bearer <token> (make one with sesame token create).', 'invalid_token');
+        : 'The admin API needs an API token: send it as Authorization: Bearer <token> (make one with sesame token create).', authorization ? 'invalid_token' : 'missing_token');
     }
     if (await this.counts.peek(key, 60_000, now) > API_AUTH_FAILURES_PER_MINUTE) {
       throw tooManyRequests('Too many requests with a wrong API token came from your network. Wait a minute.', 60);

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import path from 'node:path';
 import readline from 'node:readline/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig, type Config } from '../config.js';
@@ -25,6 +24,7 @@ import { MdsUsageError, runMdsCommand } from './mds-commands.js';
 import { runU2fCommand, U2fUsageError } from './u2f-commands.js';
 import { AuditUsageError, runAuditCommand } from './audit-commands.js';
 import { runWithAuditContext } from '../audit/audit-context.js';
+import { sesameVersion } from '../version.js';
 
 class UsageError extends Error {}
 
@@ -54,23 +54,15 @@ const OPTIONS = {
   type: { type: 'string' },
   since: { type: 'string' },
   until: { type: 'string' },
+  operator: { type: 'boolean' },
+  expires: { type: 'string' },
   // tenant set: one per entry of TENANT_SETTINGS
   ...Object.fromEntries(Object.keys(TENANT_SETTINGS).map((flag) => [flag, { type: 'string' }])),
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const satisfies ParseArgsConfig['options'];
 
-/** package.json's version, from src/cli or dist/src/cli. */
-export function sesameVersion(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const file = path.join(dir, 'package.json');
-    if (fs.existsSync(file)) return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
-    const parent = path.dirname(dir);
-    if (parent === dir) return 'unknown';
-    dir = parent;
-  }
-}
+export { sesameVersion };
 
 async function run(argv: string[], out: (line?: string) => void): Promise<void> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
@@ -270,6 +262,38 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
       out();
       out(`It works once, until ${new Date(expiresAt).toISOString()} (${RECOVERY_TTL_MS / 60_000} minutes), and leads to saving a new passkey.`);
       out('Give it to the person over a channel you trust them on: whoever opens it gets into the account.');
+      return;
+    }
+    case 'token create': {
+      if ((typeof flags.tenant === 'string') === (flags.operator === true)) throw new UsageError('Give either --tenant <id> (one tenant) or --operator (every tenant).');
+      const days = typeof flags.expires === 'string' ? Number(flags.expires) : undefined;
+      if (days !== undefined && !/^\d+$/.test(String(flags.expires))) throw new UsageError(`--expires takes a number of days, not "${flags.expires}".`);
+      const { token, record } = await services.apiTokens.create({ tenantId: flags.operator === true ? null : tenantFlag(), name: typeof flags.name === 'string' ? flags.name : undefined, expiresInDays: days });
+      out(`API token ${record.id} ("${record.name}") for ${record.tenantId === null ? 'every tenant (operator)' : `tenant "${record.tenantId}"`}, valid until ${new Date(record.expiresAt).toISOString()}:`);
+      out();
+      out(`  ${token}`);
+      out();
+      out('It is shown only now (Sesame keeps only its hash). Send it as Authorization: Bearer <token>.');
+      out(`The API: ${config.publicUrl}/api/openapi.json. Revoke it with: sesame token revoke ${record.id}`);
+      return;
+    }
+    case 'token list': {
+      const scope = flags.operator === true ? null : typeof flags.tenant === 'string' ? flags.tenant : undefined;
+      const now = Date.now();
+      const tokens = await services.apiTokens.list(scope);
+      if (tokens.length === 0) out('No API tokens. Make one with: sesame token create --tenant <id>');
+      else {
+        const state = (t: { revokedAt: number | null; expiresAt: number }) => (t.revokedAt !== null ? 'revoked' : t.expiresAt <= now ? 'expired' : 'active');
+        const rows = tokens.map((t) => [t.id, t.tenantId ?? '* (operator)', t.name, new Date(t.expiresAt).toISOString().slice(0, 10), state(t), t.lastUsedAt ? new Date(t.lastUsedAt).toISOString().slice(0, 16) : '-']);
+        for (const line of table(['ID', 'TENANT', 'NAME', 'EXPIRES', 'STATE', 'LAST USED'], rows)) out(line);
+      }
+      return;
+    }
+    case 'token revoke': {
+      const [id] = rest;
+      if (!id) throw new UsageError('Give the token\'s id (sesame token list shows it): sesame token revoke <id>.');
+      const token = await services.apiTokens.revoke(id);
+      out(`API token ${token.id} ("${token.name}") is revoked: it no longer works.`);
       return;
     }
     case 'keys rotate': {

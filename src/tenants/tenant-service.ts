@@ -144,13 +144,24 @@ export class TenantService {
     return known;
   }
 
-  /** Changes some of the tenant's authenticator policy (src/webauthn/policy); answers the whole policy in force. */
-  async changeAuthenticatorPolicy(tenantId: string, change: Partial<AuthenticatorPolicy>): Promise<AuthenticatorPolicy> {
+  /** Throws as changeAuthenticatorPolicy would, changing nothing. */
+  async checkAuthenticatorPolicy(tenantId: string, change: Partial<AuthenticatorPolicy>): Promise<AuthenticatorPolicy> {
     const tenant = await this.requireTenant(tenantId);
     const parsed = authenticatorPolicySchema.safeParse({ ...policyOf(tenant), ...change });
     if (!parsed.success) throw badRequest(`This policy setting is not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}.`, 'invalid_setting');
-    await this.tenants.setAuthenticatorPolicy(tenantId, parsed.data);
     return parsed.data;
+  }
+
+  /** Throws unless `colour` is a colour setBrandColour takes. */
+  checkBrandColour(colour: string): string {
+    return checkColour(colour);
+  }
+
+  /** Changes some of the tenant's authenticator policy (src/webauthn/policy); answers the whole policy in force. */
+  async changeAuthenticatorPolicy(tenantId: string, change: Partial<AuthenticatorPolicy>): Promise<AuthenticatorPolicy> {
+    const policy = await this.checkAuthenticatorPolicy(tenantId, change);
+    await this.tenants.setAuthenticatorPolicy(tenantId, policy);
+    return policy;
   }
 
   /**

@@ -20,6 +20,8 @@ import type { EmailVerificationService } from '../../accounts/email-verification
 import type { SecurityNotices } from '../../accounts/security-notices.js';
 import { requestedAcr } from '../../oidc/requested-acr.js';
 import { ACCESS_PROMPT } from '../../oidc/provider-factory.js';
+import type { InvitationService } from '../../accounts/invitations.js';
+import { invitationToken } from './invitation.js';
 import type { AuditLog } from '../../audit/audit-log.js';
 
 const signInOptionsBody = z.object({ email: optionalEmail });
@@ -41,6 +43,7 @@ export interface InteractionDeps {
   emailVerification: EmailVerificationService;
   securityNotices: SecurityNotices;
   audit: AuditLog;
+  invitations: InvitationService;
 }
 
 /**
@@ -177,6 +180,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     if (tenant.emailVerification === 'off') throw badRequest('This sign-up needs no code: create the passkey right away.', 'email_verification_off');
     const body = parseInput(signUpEmailBody, ctx.request.body);
     await deps.codeRateLimits.consume(ctx.ip, `code:${tenant.id}:${body.email}`);
+    await deps.invitations.requireForSignUp(tenant, invitationToken(ctx), body.email);
     const existing = await deps.passkeys.findUserByEmail(tenant.id, body.email);
     const sent = await deps.emailVerification.send(tenant, { purpose: 'signup', interactionUid: interaction.uid, ...body });
     // An account holding the address without having proved it is closed when this sign-up completes: the page says so first.
@@ -202,6 +206,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     requireOpenIdScope(interaction, await clientNameOf(oidc, interaction, tenant.name));
     const body = parseInput(signUpOptionsBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip, `${tenant.id}:${body.email}`);
+    await deps.invitations.requireForSignUp(tenant, invitationToken(ctx), body.email);
     ctx.body = await deps.passkeys.startSignUp(tenant, interaction.uid, body);
   });
 
@@ -209,7 +214,8 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const { tenant, oidc, interaction } = await loadInteraction(ctx, deps);
     const body = parseInput(signUpVerifyBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip);
-    const signedIn = await counted('signup', deps.passkeys.finishSignUp(tenant, interaction.uid, body, { acr: requestedAcr(interaction.params) }));
+    const signedIn = await counted('signup', deps.invitations.signUpWith(tenant, invitationToken(ctx),
+      () => deps.passkeys.finishSignUp(tenant, interaction.uid, body, { acr: requestedAcr(interaction.params) })));
     await deps.audit.record({ type: 'signup.succeeded', tenantId: tenant.id, userId: signedIn.user.id, email: signedIn.user.email, detail: { credentialId: signedIn.credentialId, amr: signedIn.amr } });
     await deps.securityNotices.signedIn(signedIn.user, { userAgent: ctx.get('user-agent'), timeZone: body.timeZone }, { firstSignIn: true });
     const redirectTo = await finishLogin(ctx, oidc, interaction, { accountId: signedIn.user.id, acr: signedIn.acr, amr: signedIn.amr, credentialId: signedIn.credentialId });
