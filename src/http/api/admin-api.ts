@@ -15,7 +15,7 @@ import * as s from './api-schemas.js';
  * (which audits the change), and answers JSON; errors are problem details (src/errors.ts).
  */
 export function adminApiRoutes(services: Services): Router {
-  return apiRouter(adminApiDefinitions(services), { apiTokens: services.apiTokens, publicUrl: services.config.publicUrl, version: sesameVersion() });
+  return apiRouter(adminApiDefinitions(services), { apiTokens: services.apiTokens, requireTenant: (id) => services.tenants.requireTenant(id), publicUrl: services.config.publicUrl, version: sesameVersion() });
 }
 
 export function adminApiDefinitions(services: Services): ApiRoute[] {

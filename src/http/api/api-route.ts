@@ -65,7 +65,7 @@ const errorResponses = (definition: ApiRoute) => ({
 const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: problemSchema } } });
 
 /** The Koa router of the admin API and its OpenAPI document, both made from the same route definitions. */
-export function apiRouter(routes: ApiRoute[], deps: { apiTokens: ApiTokenService; publicUrl: string; version: string }): Router {
+export function apiRouter(routes: ApiRoute[], deps: { apiTokens: ApiTokenService; requireTenant: (id: string) => Promise<unknown>; publicUrl: string; version: string }): Router {
   const router = new Router();
   const document = openApiDocument(routes, deps.publicUrl, deps.version);
   router.get('/api/openapi.json', (ctx) => {
@@ -83,6 +83,8 @@ export function apiRouter(routes: ApiRoute[], deps: { apiTokens: ApiTokenService
       if (tenant !== undefined && principal.tenantId !== null && principal.tenantId !== tenant) {
         throw notFound(`There is no tenant called "${tenant}".`, 'unknown_tenant');
       }
+      // Before the query and body: a tenant that does not exist is answered alike whatever was sent.
+      if (tenant !== undefined) await deps.requireTenant(tenant);
       const query = parseInput(definition.query ?? z.object({}), ctx.query);
       const body = definition.body ? parseInput(definition.body, requireJsonBody(ctx)) : undefined;
       const context = currentAuditContext();
