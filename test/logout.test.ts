@@ -6,7 +6,6 @@ import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { databases, startTestServer, type TestServer } from './support/server.js';
 import { localhostCertificate } from './support/tls.js';
 import { authorizeUrl, finishAtRp, issuer, RP_REDIRECT, signUpThroughRp } from './support/flow.js';
-import { UserAgent } from './support/user-agent.js';
 import type { Client } from '../src/storage/repositories/clients.js';
 
 /**
