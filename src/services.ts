@@ -90,7 +90,11 @@ export function createServices(config: Config, database: Database, log: Logger, 
   database.pubsub.subscribe(CACHE_CHANNEL, (key) => {
     if (key.startsWith(tenantCacheKey(''))) registry.invalidate(key.slice(tenantCacheKey('').length));
   });
-  customClaims = new CustomClaims(groupRepository, audit, (tenantId) => announceChange(db, tenantCacheKey(tenantId)));
+  // This node drops the provider at once; the announcement makes the others do the same.
+  customClaims = new CustomClaims(groupRepository, audit, (tenantId) => {
+    registry.invalidate(tenantId);
+    return announceChange(db, tenantCacheKey(tenantId));
+  });
   const passkeyRemoval = new PasskeyRemoval(db, passkeys, sessions, passportDevices);
   const rateLimitCounts = new RateLimitRepository(db);
   const users = new UserRepository(db);

@@ -258,7 +258,22 @@ for (const db of await databases()) {
       assert.equal((await call('get', '/api/tenants/demo/users/search-1', { token: tokens.demo })).status, 404);
     });
 
-    test('wrong tokens are rate-limited per network: beyond 10 a minute even a right token waits', async () => {
+    test('a rotated signing key is published in the tenant\'s JWKS at once; settings change together or not at all', async () => {
+      const rotated = await call('post', '/api/tenants/demo/signing-keys/rotate', { token: tokens.demo });
+      assert.equal(rotated.status, 200, rotated.text);
+      const jwks = await (await fetch(`${issuer(server)}/jwks`)).json() as { keys: Array<{ kid: string }> };
+      assert.ok(jwks.keys.some((k) => k.kid === rotated.json().kid), 'published without waiting for the provider refresh');
+      assert.ok(rotated.json().activatesAt > Date.now() + 47 * 3600_000);
+
+      const changed = await call('patch', '/api/tenants/demo/settings', { token: tokens.demo, body: { displayName: 'Demo Shop Ltd', emailRecovery: false, brandColour: '#114488' } });
+      assert.equal(changed.status, 200, changed.text);
+      assert.deepEqual([changed.json().name, changed.json().emailRecovery, changed.json().brandColour], ['Demo Shop Ltd', false, '#114488']);
+      const events = (await call('get', '/api/tenants/demo/audit?type=admin.tenant_changed', { token: tokens.demo })).json().events;
+      assert.deepEqual(events.at(-1).detail.settings, ['displayName', 'emailRecovery', 'brandColour']);
+      await call('patch', '/api/tenants/demo/settings', { token: tokens.demo, body: { displayName: 'Demo Shop', emailRecovery: true, brandColour: null } });
+    });
+
+        test('wrong tokens are rate-limited per network: beyond 10 a minute even a right token waits', async () => {
       const ip = '192.0.2.44';
       for (let i = 0; i < 10; i += 1) assert.equal((await call('get', '/api/tenants', { token: 'sesame_at_wrong', ip })).status, 401);
       const limited = await call('get', '/api/tenants', { token: 'sesame_at_wrong', ip });

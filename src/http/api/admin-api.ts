@@ -82,6 +82,7 @@ export function adminApiDefinitions(services: Services): ApiRoute[] {
         const { next, removed } = await services.signingKeys.rotate(params.tenant);
         await audit.record({ type: 'admin.keys_rotated', tenantId: params.tenant, detail: { kid: next.kid, activatesAt: new Date(next.activatesAt).toISOString(), removed } });
         // Every node rebuilds the tenant's provider, so the new key is in the JWKS at once.
+        services.registry.invalidate(params.tenant);
         await announceChange(services.database.db, tenantCacheKey(params.tenant));
         return { kid: next.kid, activatesAt: next.activatesAt, removed };
       },
