@@ -5,8 +5,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
  * services record events without passing the request around.
  */
 export interface AuditContext {
-  /** 'user': a person through HTTP; 'cli': an administrator at the `sesame` command. */
-  actor: 'user' | 'cli';
+  /** 'user': a person through HTTP; 'cli': an administrator at the `sesame` command; 'api:<token id>': the admin API. */
+  actor: 'user' | 'cli' | `api:${string}`;
   requestId?: string;
   /** The client address as src/http/client-ip.ts decided it. */
   ip?: string;

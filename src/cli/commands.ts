@@ -26,7 +26,7 @@ export const COMMANDS: CommandHelp[] = [
   { name: 'client create', group: 'Clients (relying parties)',
     args: '--tenant <id> --name <name> [--redirect-uri <url>]... [--b2c <b2c-tenant-name>] [--entra <subdomain> [--entra-tenant-id <id>]] '
       + '[--post-logout-redirect-uri <url>]... [--require-pkce] [--auth-method client_secret_post|client_secret_basic|client_secret_jwt|private_key_jwt] '
-      + '[--jwks-uri <url> | --jwks <file>]',
+      + '[--jwks-uri <url> | --jwks <file>] [--backchannel-logout-uri <url>]',
     summary: 'Register a client; prints its id and secret (once)',
     details: [
       '--name: what people read on the sign-in page ("Sign in to <name>"). Without it you are asked',
@@ -35,6 +35,8 @@ export const COMMANDS: CommandHelp[] = [
       '--entra does the same for Entra External ID.',
       '--auth-method: how it authenticates at the token endpoint (default client_secret_post); a',
       '    private_key_jwt client has no secret but public keys (--jwks-uri, or a JWKS file with --jwks).',
+      '--backchannel-logout-uri: where OIDC Back-Channel Logout tokens are posted when a user\'s session ends',
+      '    (sign-out, or an administrator disables or deletes the user).',
     ] },
   { name: 'client list', group: 'Clients (relying parties)', args: '--tenant <id>', summary: 'List a tenant\'s clients' },
   { name: 'user list', group: 'Users', args: '--tenant <id>', summary: 'List a tenant\'s users, their passkeys and whether they are disabled' },
@@ -46,6 +48,13 @@ export const COMMANDS: CommandHelp[] = [
   { name: 'user delete', group: 'Users', args: '--tenant <id> --email <address> [--yes]', summary: 'Delete a person with their passkeys, phones and sessions',
     details: ['Without --yes it only says what would be deleted. It cannot be undone.'] },
   { name: 'keys rotate', group: 'Keys', args: '--tenant <id>', summary: 'Publish a new signing key; it signs 48 hours later' },
+  { name: 'token create', group: 'Admin API tokens', args: '(--tenant <id> | --operator) [--name <name>] [--expires <days>]',
+    summary: 'Make an admin API token; prints it once',
+    details: ['--tenant: the token manages that tenant only; --operator: every tenant (and may create tenants).',
+      '--expires: days until it stops working (default 90, at most 366). Sesame keeps only its hash.',
+      'Use it as Authorization: Bearer <token>; the API is described at PUBLIC_URL/api/openapi.json (docs/admin-api.md).'] },
+  { name: 'token list', group: 'Admin API tokens', args: '[--tenant <id> | --operator]', summary: 'List tokens (never the tokens themselves): id, tenant, name, expiry, state' },
+  { name: 'token revoke', group: 'Admin API tokens', args: '<token id>', summary: 'Revoke a token: it stops working at once' },
   { name: 'mds load', group: 'FIDO metadata (MDS3)', args: '<file or https URL> [--allow-stale] [--root <pem file>]...', summary: 'Verify a metadata BLOB and put it in force',
     details: ['--allow-stale and --root (an extra trusted root) are for test and conformance BLOBs only.'] },
   { name: 'mds status', group: 'FIDO metadata (MDS3)', args: '', summary: 'The BLOB in force, its security reports and the passkeys they flag' },
