@@ -14,7 +14,9 @@ export type AuditEventType =
   | 'email.verified' | 'email.changed'
   | 'admin.tenant_created' | 'admin.tenant_changed' | 'admin.client_created'
   | 'admin.user_disabled' | 'admin.user_enabled' | 'admin.user_deleted' | 'admin.recovery_link_created'
-  | 'admin.keys_rotated' | 'admin.mds_loaded' | 'admin.u2f_imported';
+  | 'admin.keys_rotated' | 'admin.mds_loaded' | 'admin.u2f_imported'
+  | 'admin.signed_in' | 'admin.enrolled' | 'admin.invited' | 'admin.invitation_withdrawn' | 'admin.removed'
+  | 'onboarding.requested';
 
 /** Identifiers, names, counts, flags: never a secret, code or token (each call site is reviewed for it). */
 export type AuditDetail = Record<string, string | number | boolean | string[] | null>;
@@ -61,6 +63,11 @@ export class AuditLog {
 
   list(filter: AuditFilter): AsyncGenerator<AuditEntry> {
     return this.repository.list(filter);
+  }
+
+  /** A page of events, newest first (the console). */
+  page(filter: AuditFilter, limit: number, before?: { at: number; id: string }): Promise<AuditEntry[]> {
+    return this.repository.page(filter, limit, before);
   }
 
   /** Housekeeping: events older than AUDIT_RETENTION_DAYS are deleted (the only delete there is). */

@@ -5,6 +5,7 @@ import { isSealed, type SecretBox } from '../secrets/secret-box.js';
 import { hashClientSecret, isClientSecretHash } from '../secrets/client-secret.js';
 import { sealedColumn } from '../secrets/sealed-columns.js';
 import { auditLogMigration } from '../audit/audit-table.js';
+import { adminConsoleMigration, rateLimitWindowsMigration } from '../admin/admin-tables.js';
 
 /** What migrations that convert data (not only SQL) need from the running configuration. */
 export interface MigrationContext {
@@ -483,6 +484,8 @@ export const buildMigrations = (context: MigrationContext): Record<string, Migra
     },
   },
   '0020_audit_log': auditLogMigration,
+  '0025_admin_console': adminConsoleMigration,
+  '0026_rate_limit_windows': rateLimitWindowsMigration,
 });
 
 /**
