@@ -65,6 +65,11 @@ export class AuditLog {
     return this.repository.list(filter);
   }
 
+  /** The kinds of event the tenant's log holds (the console's filter offers these). */
+  typesOf(tenantId: string): Promise<string[]> {
+    return this.repository.typesOf(tenantId);
+  }
+
   /** A page of events, newest first (the console). */
   page(filter: AuditFilter, limit: number, before?: { at: number; id: string }): Promise<AuditEntry[]> {
     return this.repository.page(filter, limit, before);
@@ -99,4 +104,12 @@ export class AuditLog {
       this.log[loud ? 'error' : 'warn']({ err, audit: entry }, 'an audit event could not be recorded; the action went ahead');
     }
   }
+}
+
+/** One event as `sesame audit export` and the console's download write it: one JSON object per line. */
+export function exportedEntry(e: AuditEntry) {
+  return {
+    time: new Date(e.at).toISOString(), tenant: e.tenantId, type: e.type, actor: e.actor,
+    userId: e.userId, email: e.userEmail, ip: e.ip, userAgent: e.userAgent, requestId: e.requestId, count: e.count, detail: e.detail, id: e.id,
+  };
 }

@@ -78,6 +78,11 @@ export class AuditRepository {
     }
   }
 
+  async typesOf(tenantId: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('audit_log').select('type').distinct().where('tenant_id', '=', tenantId).orderBy('type').execute();
+    return rows.map((r) => r.type);
+  }
+
   /** Newest first, `limit` at most, older than the cursor (the last row of the previous page): the console's pages. */
   async page(filter: AuditFilter, limit: number, before?: { at: number; id: string }): Promise<AuditEntry[]> {
     let query = this.db.selectFrom('audit_log').selectAll().where('tenant_id', '=', filter.tenantId);

@@ -45,7 +45,7 @@ export class AuditStats {
     const firstDay = Math.floor(now / DAY_MS) - (days - 1);
     const since = firstDay * DAY_MS;
     const via = this.detailField('via');
-    const dayOf = sql<number>`(at / ${DAY_MS})`;
+    const dayOf = sql<number>`(at / ${sql.lit(DAY_MS)})`;
     const rows = await this.db.selectFrom('audit_log')
       .select([dayOf.as('day'), 'type', via.as('via')])
       .select((eb) => eb.fn.sum<number>('count').as('total'))

@@ -18,6 +18,8 @@ const tenantSetArgs = `<id> ${Object.entries(TENANT_SETTINGS).map(([flag, s]) =>
 export const COMMANDS: CommandHelp[] = [
   { name: 'tenant create', group: 'Tenants', args: '<id> --name "<display name>"', summary: 'Create a tenant (its issuer is PUBLIC_URL/<id>/oidc)',
     details: ['The display name is what people read on the sign-in pages and in mails; change it with tenant set --display-name.'] },
+  { name: 'tenant invite', group: 'Tenants', args: '<email>', summary: 'Invite an organisation to set up its tenant at PUBLIC_URL/onboard (prints and mails the link)',
+    details: ['Needs ONBOARDING=invite (or open) on the server. The link works once, for 24 hours.'] },
   { name: 'tenant list', group: 'Tenants', args: '', summary: 'List tenants with their issuers' },
   { name: 'tenant set', group: 'Tenants', args: tenantSetArgs, summary: 'Change a tenant\'s settings and branding',
     details: Object.entries(TENANT_SETTINGS).flatMap(([flag, s]) => [`--${flag} ${s.value}`, ...s.help.map((line) => `    ${line}`)]) },
@@ -45,6 +47,9 @@ export const COMMANDS: CommandHelp[] = [
   { name: 'user enable', group: 'Users', args: '--tenant <id> --email <address>', summary: 'Let a disabled person sign in again' },
   { name: 'user delete', group: 'Users', args: '--tenant <id> --email <address> [--yes]', summary: 'Delete a person with their passkeys, phones and sessions',
     details: ['Without --yes it only says what would be deleted. It cannot be undone.'] },
+  { name: 'admin create', group: 'Console administrators', args: '<email>', summary: 'Make an operator administrator (every tenant): prints a one-time enrolment link',
+    details: ['The link (24 hours, once) creates the passkey that signs in to PUBLIC_URL/admin. For an existing',
+      'administrator it adds a passkey (a lost one is replaced this way).'] },
   { name: 'keys rotate', group: 'Keys', args: '--tenant <id>', summary: 'Publish a new signing key; it signs 48 hours later' },
   { name: 'mds load', group: 'FIDO metadata (MDS3)', args: '<file or https URL> [--allow-stale] [--root <pem file>]...', summary: 'Verify a metadata BLOB and put it in force',
     details: ['--allow-stale and --root (an extra trusted root) are for test and conformance BLOBs only.'] },

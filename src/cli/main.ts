@@ -24,6 +24,7 @@ import { MdsUsageError, runMdsCommand } from './mds-commands.js';
 import { runU2fCommand, U2fUsageError } from './u2f-commands.js';
 import { AuditUsageError, runAuditCommand } from './audit-commands.js';
 import { runWithAuditContext } from '../audit/audit-context.js';
+import { AdminUsageError, runAdminCreate, runTenantInvite } from './admin-commands.js';
 
 class UsageError extends Error {}
 
@@ -158,6 +159,12 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
       await services.audit.record({ type: 'admin.tenant_changed', tenantId: id, detail: { settings: Object.keys(TENANT_SETTINGS).filter((flag) => flags[flag] !== undefined) } });
       return;
     }
+    case 'tenant invite':
+      await runTenantInvite(rest, services, out);
+      return;
+    case 'admin create':
+      await runAdminCreate(rest, services, out);
+      return;
     case 'tenant list': {
       const tenants = await services.tenants.listTenants();
       if (tenants.length === 0) out('No tenants yet. Create one with: sesame tenant create <id> --name "<display name>"');
@@ -383,7 +390,7 @@ export async function main(
     await run(argv, out);
     return 0;
   } catch (error) {
-    if (error instanceof UsageError || error instanceof PassportUsageError || error instanceof TenantSettingError || error instanceof MdsUsageError || error instanceof U2fUsageError || error instanceof AuditUsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (error instanceof UsageError || error instanceof PassportUsageError || error instanceof TenantSettingError || error instanceof MdsUsageError || error instanceof U2fUsageError || error instanceof AuditUsageError || error instanceof AdminUsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '.');
       // The command's own usage line, not the whole list: the one thing to fix is in it.
       const command = findCommand(argv.filter((a) => !a.startsWith('-')).slice(0, 2));

@@ -30,6 +30,13 @@ import { u2fRoutes } from './routes/u2f.js';
 import { wellKnownWebauthnRoutes } from './routes/well-known-webauthn.js';
 import { uafRoutes } from './routes/uaf.js';
 import { staticFiles } from './routes/static-files.js';
+import { adminAuthRoutes } from './routes/admin/admin-auth.js';
+import { adminTenantRoutes } from './routes/admin/admin-tenants.js';
+import { adminSettingsRoutes } from './routes/admin/admin-settings.js';
+import { adminKeyRoutes } from './routes/admin/admin-keys.js';
+import { adminAuditRoutes } from './routes/admin/admin-audit.js';
+import { adminAdminsRoutes } from './routes/admin/admin-admins.js';
+import { onboardingRoutes } from './routes/admin/onboarding.js';
 import { demoRpRoutes } from '../demo-rp/demo-rp-routes.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), fileURLToPath(import.meta.url).includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..');
@@ -87,6 +94,13 @@ export function sesameRouters(services: Services, options: AppOptions): Router[]
     u2fRoutes(services),
     wellKnownWebauthnRoutes(services),
     uafRoutes(services),
+    adminAuthRoutes(services),
+    adminTenantRoutes(services),
+    adminSettingsRoutes(services),
+    adminKeyRoutes(services),
+    adminAuditRoutes(services),
+    adminAdminsRoutes(services),
+    onboardingRoutes(services),
     ...(config.demo ? [demoRpRoutes({ clients: services.clients, secrets: services.database.secrets, publicUrl: config.publicUrl, internalUrl: options.internalUrl })] : []),
   ];
 }

@@ -60,3 +60,33 @@ export async function verificationMail(origin: string, to: string, since: number
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/**
+ * The data of the newest mail of `template` to `to` queued at or after `since` (waits for it), read from
+ * the outbox with the server's key before the worker sends it, or from the dev outbox's text after.
+ */
+export async function queuedMail<T = Record<string, unknown>>(origin: string, to: string, template: string, since: number, timeoutMs = 10_000): Promise<{ data?: T; text?: string }> {
+  const services = servicesOf(origin);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rows = await services.database.db.selectFrom('mail_outbox').select(['id', 'data'])
+      .where('recipient', '=', to).where('template', '=', template).where('created_at', '>=', since)
+      .orderBy('created_at', 'desc').execute();
+    const newest = rows[0];
+    if (newest && newest.data !== '') return { data: JSON.parse(services.database.secrets.open(newest.data, sealedColumn.mailData(newest.id))) as T };
+    if (newest && services.config.mail.devOutbox) {
+      const entry = (await listDevOutbox(devOutboxDir(services.config))).find((m) => m.id === newest.id);
+      if (entry) return { text: entry.text };
+    }
+    if (Date.now() > deadline) throw new Error(`no ${template} mail to ${to}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The first link to Sesame (`origin`) in a mail's data or text that contains `path`. */
+export async function mailedLink(origin: string, to: string, template: string, since: number, path: string): Promise<string> {
+  const mail = await queuedMail<{ link?: string }>(origin, to, template, since);
+  const link = mail.data?.link ?? new RegExp(`(https?://\\S*${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\S*)`).exec(mail.text ?? '')?.[1];
+  if (!link) throw new Error(`the ${template} mail to ${to} holds no ${path} link`);
+  return link;
+}
