@@ -1,7 +1,7 @@
 import type { Config } from './config.js';
 import type { Database } from './storage/db.js';
 import type { Logger } from './log.js';
-import { TenantRepository } from './storage/repositories/tenants.js';
+import { TenantRepository, tenantCacheKey } from './storage/repositories/tenants.js';
 import { ClientRepository } from './storage/repositories/clients.js';
 import { SigningKeyRepository } from './storage/repositories/signing-keys.js';
 import { ChallengeRepository } from './storage/repositories/challenges.js';
@@ -45,6 +45,16 @@ import { AuditStats } from './audit/audit-stats.js';
 import { AdminAccounts } from './admin/admin-accounts.js';
 import { Onboarding } from './admin/onboarding.js';
 import { KeyedRateLimit } from './http/middleware/rate-limit.js';
+import { ClientAdministration } from './tenants/client-administration.js';
+import { SessionTermination } from './oidc/session-termination.js';
+import { GroupRepository } from './storage/repositories/groups.js';
+import { GroupService } from './accounts/groups.js';
+import { CustomClaims } from './accounts/custom-claims.js';
+import { ApiTokenService } from './admin/api-tokens.js';
+import { InvitationService } from './accounts/invitations.js';
+import { InvitationRepository } from './storage/repositories/invitations.js';
+import { ApiTokenRepository } from './storage/repositories/api-tokens.js';
+import { announceChange, CACHE_CHANNEL } from './storage/read-cache.js';
 
 const CODE_SENDS_PER_ADDRESS_PER_MINUTE = 3;
 
@@ -73,11 +83,27 @@ export function createServices(config: Config, database: Database, log: Logger, 
   const outbound = new OutboundClient({ allowPrivate: config.outboundAllowPrivate, extraCa: options.outboundCa });
   const push = new PushDispatcher(db, passportDevices, crossDeviceRequests, { publicUrl: config.publicUrl, vapidSubject: config.vapidSubject, pushServiceHosts: config.pushServiceHosts, outbound, secrets }, log);
   const sessions = new SessionRepository(db);
-  const registry = new ProviderRegistry(tenantRepository, signingKeys, { db, sessions, publicUrl: config.publicUrl, secrets }, log);
+  const groupRepository = new GroupRepository(db);
+  // Defined below; the provider asks for a user's custom claims only while serving requests.
+  let customClaims: CustomClaims | undefined;
+  const registry = new ProviderRegistry(tenantRepository, signingKeys, {
+    db, sessions, publicUrl: config.publicUrl, secrets, outbound,
+    customClaims: (tenantId, userId) => customClaims!.claimsFor(tenantId, userId),
+  }, log);
+  // A tenant changed on any node (settings, branding, custom claim names): its provider is rebuilt on next use.
+  database.pubsub.subscribe(CACHE_CHANNEL, (key) => {
+    if (key.startsWith(tenantCacheKey(''))) registry.invalidate(key.slice(tenantCacheKey('').length));
+  });
+  customClaims = new CustomClaims(groupRepository, audit, (tenantId) => announceChange(db, tenantCacheKey(tenantId)));
   const passkeyRemoval = new PasskeyRemoval(db, passkeys, sessions, passportDevices);
   const rateLimitCounts = new RateLimitRepository(db);
-  const crossDevice = new CrossDeviceService(crossDeviceRequests, passkeys, new CrossDeviceWaiters(database.pubsub), push, config.pushLimitPerDay, audit);
+  const users = new UserRepository(db);
   const tenants = new TenantService(tenantRepository, clientRepository, signingKeys);
+  const recovery = new RecoveryService(new RecoveryRepository(db), users, passkeys, passkeyRemoval, mail.service, rateLimitCounts,
+    new RecoveryHasher(secrets), config.publicUrl, log);
+  const sessionTermination = new SessionTermination(db, sessions, registry, audit, log);
+  const groups = new GroupService(groupRepository, users, customClaims, audit);
+  const crossDevice = new CrossDeviceService(crossDeviceRequests, passkeys, new CrossDeviceWaiters(database.pubsub), push, config.pushLimitPerDay, audit);
   const adminAccounts = new AdminAccounts(db, challenges, relyingPartyFor(config.publicUrl), tenants, config.publicUrl);
   const perHour = (points: number) => ({ points, durationSeconds: 3600 });
   return {
@@ -88,9 +114,20 @@ export function createServices(config: Config, database: Database, log: Logger, 
     /** `audit.record({ type, tenantId, userId, detail })`: the request's IP, User-Agent and id come from its context. */
     audit,
     clients: clientRepository,
-    users: new UserRepository(db),
-    /** sesame user disable | enable | delete. */
-    userAdmin: new UserAdministration(db, new UserRepository(db), new CredentialRepository(db), passportDevices, sessions),
+    users,
+    /** Users by id (console, admin API) and by address (sesame user disable | enable | delete): search, view, disable, delete, recovery links. */
+    userAdmin: new UserAdministration(users, new CredentialRepository(db), passportDevices, sessionTermination, recovery, audit, metadata),
+    /** A tenant's clients for the console and the admin API: list, create (secret and B2C values once), rotate, redirect URIs, delete. */
+    clientAdmin: new ClientAdministration(tenants, clientRepository, groups, audit, config.publicUrl),
+    /** Groups, their members and claims; custom claim definitions and users' values. */
+    groups,
+    customClaims,
+    /** Sign-up invitations for tenants whose sign-up is closed. */
+    invitations: new InvitationService(new InvitationRepository(db), groupRepository, groups, audit, config.publicUrl),
+    /** Admin API tokens (sesame token create | list | revoke, the console). */
+    apiTokens: new ApiTokenService(new ApiTokenRepository(db), tenants, rateLimitCounts, audit),
+    /** Ends a user's sessions and sends back-channel logout tokens. */
+    sessionTermination,
     signingKeys,
     challenges,
     tenants,
@@ -98,8 +135,7 @@ export function createServices(config: Config, database: Database, log: Logger, 
     sessions,
     accountSessions: new AccountSessions(sessions),
     passkeyRemoval,
-    recovery: new RecoveryService(new RecoveryRepository(db), new UserRepository(db), passkeys, passkeyRemoval, mail.service, rateLimitCounts,
-      new RecoveryHasher(secrets), config.publicUrl, log),
+    recovery,
     passkeys,
     /** FIDO metadata: the BLOB in force, what it says per AAGUID, `sesame mds load`, the daily refresh. */
     metadata,

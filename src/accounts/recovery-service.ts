@@ -110,12 +110,28 @@ export class RecoveryService {
   async createAdminLink(tenantId: string, email: string, now = Date.now()): Promise<{ link: string; expiresAt: number; user: User }> {
     const user = await this.users.findByEmail(tenantId, email.trim().toLowerCase());
     if (!user) throw notFound(`Tenant "${tenantId}" has no user with the e-mail address ${email}.`, 'unknown_account');
+    return this.createAdminLinkFor(user, now);
+  }
+
+  /** The same for an account an administrator found by id (the console, the admin API). */
+  async createAdminLinkFor(user: User, now = Date.now()): Promise<{ link: string; expiresAt: number; user: User }> {
+    const { tenantId } = user;
     if (user.disabled) throw badRequest(`${user.email} is disabled: enable the account first (sesame user enable).`, 'account_disabled');
     const token = newLinkToken();
     const expiresAt = now + RECOVERY_TTL_MS;
     await this.repository.insertLink({ id: randomId(), tenantId, userId: user.id, secretHash: this.hasher.hash(`link:${tenantId}`, token), createdAt: now, expiresAt });
     // In the fragment: it never reaches a server's logs, and a mail scanner that opens the link cannot use it.
     return { link: `${this.publicUrl}/${tenantId}/recovery/link#token=${token}`, expiresAt, user };
+  }
+
+  /** Makes the link and mails it to the person's own address (the administrator never sees it). */
+  async mailAdminLink(user: User, now = Date.now()): Promise<{ expiresAt: number; sentTo: string }> {
+    const { link, expiresAt } = await this.createAdminLinkFor(user, now);
+    await this.mail.enqueue({
+      tenantId: user.tenantId, to: user.email, template: 'recovery-link',
+      data: { link, expiresInMinutes: RECOVERY_TTL_MS / 60_000, displayName: user.displayName },
+    });
+    return { expiresAt, sentTo: user.email };
   }
 
   async redeemAdminLink(tenant: Tenant, token: string, browserBinding: string, client: RecoveringClient, now = Date.now()): Promise<Recovery> {

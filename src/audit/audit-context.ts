@@ -7,9 +7,9 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 export interface AuditContext {
   /**
    * 'user': a person through HTTP; 'cli': an administrator at the `sesame` command;
-   * 'admin:<address>': an administrator signed in to the console.
+   * 'admin:<address>': an administrator signed in to the console; 'api:<token id>': the admin API.
    */
-  actor: 'user' | 'cli' | `admin:${string}`;
+  actor: 'user' | 'cli' | `admin:${string}` | `api:${string}`;
   requestId?: string;
   /** The client address as src/http/client-ip.ts decided it. */
   ip?: string;

@@ -16,7 +16,12 @@ export type AuditEventType =
   | 'admin.user_disabled' | 'admin.user_enabled' | 'admin.user_deleted' | 'admin.recovery_link_created'
   | 'admin.keys_rotated' | 'admin.mds_loaded' | 'admin.u2f_imported'
   | 'admin.signed_in' | 'admin.enrolled' | 'admin.invited' | 'admin.invitation_withdrawn' | 'admin.removed'
-  | 'onboarding.requested';
+  | 'onboarding.requested'
+  | 'admin.client_changed' | 'admin.client_deleted' | 'admin.client_secret_rotated'
+  | 'admin.api_token_created' | 'admin.api_token_revoked'
+  | 'admin.group_created' | 'admin.group_changed' | 'admin.group_deleted' | 'admin.claims_changed'
+  | 'admin.invitation_created' | 'admin.invitation_revoked' | 'admin.recovery_link_sent'
+  | 'logout.backchannel_sent' | 'logout.backchannel_failed';
 
 /** Identifiers, names, counts, flags: never a secret, code or token (each call site is reviewed for it). */
 export type AuditDetail = Record<string, string | number | boolean | string[] | null>;

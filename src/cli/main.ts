@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import path from 'node:path';
 import readline from 'node:readline/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig, type Config } from '../config.js';
@@ -13,6 +12,7 @@ import { createServices, type Services } from '../services.js';
 import { SesameError } from '../errors.js';
 import { issuerFor } from '../oidc/issuer.js';
 import { PUBLISH_AHEAD_MS } from '../oidc/signing-keys.js';
+import { relyingPartySetup, type RelyingPartySetup } from '../tenants/relying-party-setup.js';
 import type { ClientAuth } from '../storage/repositories/clients.js';
 import { PassportUsageError, runPassportCommand } from './passport-commands.js';
 import { setTenantSettings, TENANT_SETTINGS, TenantSettingError } from './tenant-settings.js';
@@ -25,6 +25,7 @@ import { runU2fCommand, U2fUsageError } from './u2f-commands.js';
 import { AuditUsageError, runAuditCommand } from './audit-commands.js';
 import { runWithAuditContext } from '../audit/audit-context.js';
 import { AdminUsageError, runAdminCreate, runTenantInvite } from './admin-commands.js';
+import { sesameVersion } from '../version.js';
 
 class UsageError extends Error {}
 
@@ -54,23 +55,15 @@ const OPTIONS = {
   type: { type: 'string' },
   since: { type: 'string' },
   until: { type: 'string' },
+  operator: { type: 'boolean' },
+  expires: { type: 'string' },
   // tenant set: one per entry of TENANT_SETTINGS
   ...Object.fromEntries(Object.keys(TENANT_SETTINGS).map((flag) => [flag, { type: 'string' }])),
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const satisfies ParseArgsConfig['options'];
 
-/** package.json's version, from src/cli or dist/src/cli. */
-export function sesameVersion(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const file = path.join(dir, 'package.json');
-    if (fs.existsSync(file)) return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
-    const parent = path.dirname(dir);
-    if (parent === dir) return 'unknown';
-    dir = parent;
-  }
-}
+export { sesameVersion };
 
 async function run(argv: string[], out: (line?: string) => void): Promise<void> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
@@ -190,7 +183,6 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
       await services.audit.record({ type: 'admin.client_created', tenantId, detail: { clientId: client.clientId, name: client.name, authMethod: client.auth.method, redirectUris: client.redirectUris } });
       const method = client.auth.method;
       const hasSecret = method !== 'private_key_jwt';
-      const metadataUrl = `${issuerFor(config.publicUrl, tenantId)}/.well-known/openid-configuration`;
       out(`Client "${client.name}" created in tenant "${tenantId}".`);
       out();
       out(`  Client ID:      ${client.clientId}`);
@@ -198,54 +190,11 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
       out(`  Authentication: ${describeAuth(client.auth)}`);
       if (hasSecret) out('  The secret is shown only now (Sesame keeps no readable copy): store it in your relying party (or B2C) straight away.');
       out();
-      if (typeof flags.b2c === 'string') {
-        out('In the Azure portal: Azure AD B2C → Identity providers → New OpenID Connect provider, enter:');
-        out(`  Name:           Sesame passkeys   (any name; users see it on the button)`);
-        out(`  Metadata url:   ${metadataUrl}`);
-        out(`  Client ID:      ${client.clientId}`);
-        if (hasSecret) out(`  Client secret:  ${client.clientSecret}`);
-        out('  Scope:          openid profile email');
-        out('  Response type:  code');
-        out('  Response mode:  form_post');
-        out('  Domain hint:    (leave empty)');
-        out('  Identity provider claims mapping:');
-        out('    User ID:       sub');
-        out('    Display name:  name');
-        out('    Given name:    (leave empty)');
-        out('    Surname:       (leave empty)');
-        out('    Email:         email');
-        if (method === 'private_key_jwt') {
-          out('  User flows can only send a client secret: use a custom policy whose technical profile has');
-          out('  token_endpoint_auth_method = private_key_jwt and your RSA key as assertion_signing_key.');
-        } else if (method === 'client_secret_basic') {
-          out('  User flows send the secret in the body; a custom policy can set token_endpoint_auth_method = client_secret_basic.');
-        }
-        out();
-        if (!config.publicUrl.startsWith('https://')) {
-          out(`  Note: B2C only accepts https metadata URLs; set PUBLIC_URL to this server's public https address (now ${config.publicUrl}).`);
-          out();
-        }
-      }
-      if (typeof flags.entra === 'string') {
-        out('In the Microsoft Entra admin center (external tenant): External Identities → All identity providers →');
-        out('Custom → Add new → OpenID Connect, enter:');
-        out('  Display name:               Sesame passkeys');
-        out(`  Well-known endpoint:        ${metadataUrl}`);
-        out(`  Issuer URI:                 ${issuerFor(config.publicUrl, tenantId)}`);
-        out(`  Client ID:                  ${client.clientId}`);
-        out(`  Client authentication:      ${method === 'client_secret_post' ? 'client_secret' : method}`);
-        if (hasSecret) out(`  Client secret:              ${client.clientSecret}`);
-        out('  Scope:                      openid profile email');
-        out('  Response type:              code');
-        out('  Claims mapping:             Sub → sub, Name → name, Email → email, Email verified → email_verified');
-        out('  Note: External ID creates accounts only for verified e-mail addresses: keep this tenant\'s');
-        out(`  e-mail verification on (the default; sesame tenant set ${tenantId} --email-verification required).`);
-        out();
-      }
-      if (typeof flags.b2c !== 'string' && typeof flags.entra !== 'string') {
-        out(`  Metadata URL:   ${metadataUrl}`);
-        out();
-      }
+      for (const setup of relyingPartySetup(config.publicUrl, {
+        tenantId, clientId: client.clientId, authMethod: method, clientSecret: client.clientSecret,
+        b2cTenant: typeof flags.b2c === 'string' ? flags.b2c : undefined,
+        entraSubdomain: typeof flags.entra === 'string' ? flags.entra : undefined,
+      })) printSetup(setup, out);
       out('Redirect URIs registered:');
       for (const uri of client.redirectUris) out(`  ${uri}`);
       if (client.postLogoutRedirectUris.length) {
@@ -281,7 +230,6 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
       const tenantId = tenantFlag();
       await services.tenants.requireTenant(tenantId);
       const user = await services.userAdmin.disable(tenantId, emailFlag(flags, command));
-      await services.audit.record({ type: 'admin.user_disabled', tenantId, userId: user.id, email: user.email });
       out(`${user.displayName} <${user.email}> is disabled in tenant "${tenantId}": they cannot sign in, and their sessions have ended.`);
       out(`To undo: sesame user enable --tenant ${tenantId} --email ${user.email}`);
       return;
@@ -290,7 +238,6 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
       const tenantId = tenantFlag();
       await services.tenants.requireTenant(tenantId);
       const user = await services.userAdmin.enable(tenantId, emailFlag(flags, command));
-      await services.audit.record({ type: 'admin.user_enabled', tenantId, userId: user.id, email: user.email });
       out(`${user.displayName} <${user.email}> can sign in to tenant "${tenantId}" again.`);
       return;
     }
@@ -307,7 +254,6 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
         return;
       }
       const { user, passkeys, phones } = await services.userAdmin.delete(tenantId, email);
-      await services.audit.record({ type: 'admin.user_deleted', tenantId, userId: user.id, email: user.email, detail: { passkeys, phones } });
       out(`Deleted ${user.displayName} <${user.email}> from tenant "${tenantId}", with ${plural(passkeys, 'passkey')} and ${plural(phones, 'phone')}; their sessions have ended.`);
       return;
     }
@@ -325,6 +271,38 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
       out('Give it to the person over a channel you trust them on: whoever opens it gets into the account.');
       return;
     }
+    case 'token create': {
+      if ((typeof flags.tenant === 'string') === (flags.operator === true)) throw new UsageError('Give either --tenant <id> (one tenant) or --operator (every tenant).');
+      const days = typeof flags.expires === 'string' ? Number(flags.expires) : undefined;
+      if (days !== undefined && !/^\d+$/.test(String(flags.expires))) throw new UsageError(`--expires takes a number of days, not "${flags.expires}".`);
+      const { token, record } = await services.apiTokens.create({ tenantId: flags.operator === true ? null : tenantFlag(), name: typeof flags.name === 'string' ? flags.name : undefined, expiresInDays: days });
+      out(`API token ${record.id} ("${record.name}") for ${record.tenantId === null ? 'every tenant (operator)' : `tenant "${record.tenantId}"`}, valid until ${new Date(record.expiresAt).toISOString()}:`);
+      out();
+      out(`  ${token}`);
+      out();
+      out('It is shown only now (Sesame keeps only its hash). Send it as Authorization: Bearer <token>.');
+      out(`The API: ${config.publicUrl}/api/openapi.json. Revoke it with: sesame token revoke ${record.id}`);
+      return;
+    }
+    case 'token list': {
+      const scope = flags.operator === true ? null : typeof flags.tenant === 'string' ? flags.tenant : undefined;
+      const now = Date.now();
+      const tokens = await services.apiTokens.list(scope);
+      if (tokens.length === 0) out('No API tokens. Make one with: sesame token create --tenant <id>');
+      else {
+        const state = (t: { revokedAt: number | null; expiresAt: number }) => (t.revokedAt !== null ? 'revoked' : t.expiresAt <= now ? 'expired' : 'active');
+        const rows = tokens.map((t) => [t.id, t.tenantId ?? '* (operator)', t.name, new Date(t.expiresAt).toISOString().slice(0, 10), state(t), t.lastUsedAt ? new Date(t.lastUsedAt).toISOString().slice(0, 16) : '-']);
+        for (const line of table(['ID', 'TENANT', 'NAME', 'EXPIRES', 'STATE', 'LAST USED'], rows)) out(line);
+      }
+      return;
+    }
+    case 'token revoke': {
+      const [id] = rest;
+      if (!id) throw new UsageError('Give the token\'s id (sesame token list shows it): sesame token revoke <id>.');
+      const token = await services.apiTokens.revoke(id);
+      out(`API token ${token.id} ("${token.name}") is revoked: it no longer works.`);
+      return;
+    }
     case 'keys rotate': {
       const tenantId = tenantFlag();
       await services.tenants.requireTenant(tenantId);
@@ -339,6 +317,23 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
     default:
       throw new UsageError(`Unknown command "${command}".`);
   }
+}
+
+/** The values of one Microsoft form (or a relying party's settings), aligned as a person copies them. */
+function printSetup(setup: RelyingPartySetup, out: (line?: string) => void): void {
+  const width = setup.product === 'entra-external-id' ? 28 : 16;
+  if (setup.product === 'azure-ad-b2c') out(`In the Azure portal: ${setup.where}, enter:`);
+  else if (setup.product === 'entra-external-id') out(`In the ${setup.where}, enter:`);
+  let group: string | undefined;
+  // The client's id and secret are printed above it already.
+  const fields = setup.product === 'openid-connect' ? setup.fields.filter((f) => f.label === 'Metadata URL') : setup.fields;
+  for (const field of fields) {
+    if (field.group && field.group !== group) out(`  ${field.group}:`);
+    group = field.group;
+    out(field.group ? `    ${`${field.label}:`.padEnd(width - 1)}${field.value}` : `  ${`${field.label}:`.padEnd(width)}${field.value}`);
+  }
+  for (const note of setup.notes) out(`  ${note}`);
+  out();
 }
 
 function emailFlag(flags: Flags, command: string): string {

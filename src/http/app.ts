@@ -37,6 +37,8 @@ import { adminKeyRoutes } from './routes/admin/admin-keys.js';
 import { adminAuditRoutes } from './routes/admin/admin-audit.js';
 import { adminAdminsRoutes } from './routes/admin/admin-admins.js';
 import { onboardingRoutes } from './routes/admin/onboarding.js';
+import { invitationRoutes } from './routes/invitation.js';
+import { adminApiRoutes } from './api/admin-api.js';
 import { demoRpRoutes } from '../demo-rp/demo-rp-routes.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), fileURLToPath(import.meta.url).includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..');
@@ -68,7 +70,8 @@ export function createApp(services: Services, options: AppOptions): Koa {
   app.use(oidcDispatch(services.registry, services.rateLimits));
   app.use(async (ctx, next) => {
     // The demo RP's callback receives the form_post from the IdP page: it is protected by its state, like any RP.
-    if (ctx.path === '/demo-rp/callback') return next();
+    // The admin API takes no cookies (a bearer token in each request), so a cross-site request gains nothing.
+    if (ctx.path === '/demo-rp/callback' || ctx.path.startsWith('/api/')) return next();
     return requireSameOrigin(new URL(config.publicUrl).origin)(ctx, next);
   });
   app.use(bodyParser({ enableTypes: ['json', 'form'], jsonLimit: '100kb', formLimit: '100kb', encoding: 'utf-8', onError: bodyParseError }));
@@ -101,6 +104,8 @@ export function sesameRouters(services: Services, options: AppOptions): Router[]
     adminAuditRoutes(services),
     adminAdminsRoutes(services),
     onboardingRoutes(services),
+    invitationRoutes(services),
+    adminApiRoutes(services),
     ...(config.demo ? [demoRpRoutes({ clients: services.clients, secrets: services.database.secrets, publicUrl: config.publicUrl, internalUrl: options.internalUrl })] : []),
   ];
 }

@@ -34,6 +34,12 @@ export const templateSchemas = {
     link: url.optional(),
     displayName: name.optional(),
   }).strict(),
+  /** An administrator's one-time link back into an account whose passkeys are lost (it leads to saving a new passkey). */
+  'recovery-link': z.object({
+    link: url,
+    expiresInMinutes: z.number().int().positive(),
+    displayName: name.optional(),
+  }).strict(),
   /** Something changed how the account is signed in to: the person should know, and act if it was not them. */
   'security-notice': z.object({
     event: z.enum(SECURITY_EVENTS),
@@ -109,6 +115,7 @@ export function subjectOf<T extends TemplateName>(template: T, data: TemplateDat
     case 'onboarding-invite': return 'Set up passwordless sign-in for your organisation';
     case 'tenant-ready': return `The tenant of ${(data as TemplateData['tenant-ready']).organisation} is ready`;
     case 'client-created': return `Application "${(data as TemplateData['client-created']).clientName}" created`;
+    case 'recovery-link': return 'A link to get back into your account';
     default: return SECURITY_SUBJECTS[(data as TemplateData['security-notice']).event];
   }
 }

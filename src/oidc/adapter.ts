@@ -117,17 +117,23 @@ export class SqlAdapter implements Adapter {
   }
 }
 
+/** A session that was ended: whose it was, and the clients it had signed in to with their `sid` (for back-channel logout). */
+export interface EndedSession {
+  accountId: string | undefined;
+  clients: Array<{ clientId: string; sid: string | undefined }>;
+}
+
 /**
  * Ends one OIDC session, found by its uid (its id, the cookie value, is stored only hashed), with
  * every grant it holds and every code and token issued under them, in one transaction.
  */
-export async function endOidcSession(db: Kysely<Schema>, tenantId: string, sessionUid: string): Promise<void> {
-  await db.transaction().execute(async (trx) => {
+export async function endOidcSession(db: Kysely<Schema>, tenantId: string, sessionUid: string): Promise<EndedSession | undefined> {
+  return db.transaction().execute(async (trx) => {
     const row = await trx.selectFrom('oidc_payloads').select('payload')
       .where('tenant_id', '=', tenantId).where('model', '=', 'Session').where('uid', '=', sessionUid)
       .executeTakeFirst();
-    if (!row) return;
-    const { authorizations = {} } = JSON.parse(row.payload) as { authorizations?: Record<string, { grantId?: string }> };
+    if (!row) return undefined;
+    const { accountId, authorizations = {} } = JSON.parse(row.payload) as { accountId?: string; authorizations?: Record<string, { grantId?: string; sid?: string }> };
     const grantIds = Object.values(authorizations).flatMap((a) => (a.grantId ? [a.grantId] : []));
     if (grantIds.length) {
       await trx.deleteFrom('oidc_payloads').where('tenant_id', '=', tenantId)
@@ -135,6 +141,7 @@ export async function endOidcSession(db: Kysely<Schema>, tenantId: string, sessi
         .execute();
     }
     await trx.deleteFrom('oidc_payloads').where('tenant_id', '=', tenantId).where('model', '=', 'Session').where('uid', '=', sessionUid).execute();
+    return { accountId, clients: Object.entries(authorizations).map(([clientId, a]) => ({ clientId, sid: a.sid })) };
   });
 }
 

@@ -15,6 +15,8 @@ export function clientMetadata(client: ClientRecord): ClientMetadata {
     ...credentials(client.auth),
     id_token_signed_response_alg: 'RS256',
     sesame_require_pkce: client.requirePkce,
+    sesame_allowed_groups: client.allowedGroups ?? [],
+    ...(client.backchannelLogoutUri ? { backchannel_logout_uri: client.backchannelLogoutUri, backchannel_logout_session_required: true } : {}),
   };
 }
 

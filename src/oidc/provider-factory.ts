@@ -15,9 +15,16 @@ import { issuerFor } from './issuer.js';
 import type { SessionRepository } from '../storage/repositories/sessions.js';
 import { compareHashedClientSecrets } from './client-secret-check.js';
 import type { SecretBox } from '../secrets/secret-box.js';
+import type { OutboundClient } from '../net/outbound.js';
+import { GroupRepository } from '../storage/repositories/groups.js';
+import { CLAIMS_SCOPE } from '../accounts/custom-claims.js';
 
 export interface ProviderDeps {
   db: Kysely<Schema>;
+  /** Every outbound request of oidc-provider (back-channel logout tokens, a client's jwks_uri) goes through it. */
+  outbound: OutboundClient;
+  /** A user's custom claims for the `claims` scope (CustomClaims.claimsFor). */
+  customClaims: (tenantId: string, userId: string) => Promise<Record<string, unknown>>;
   /** Where the passkey behind each OIDC session is recorded (removing it ends the session). */
   sessions: SessionRepository;
   publicUrl: string;
@@ -28,13 +35,14 @@ export interface ProviderDeps {
  * Builds one tenant's oidc-provider. Built once per tenant (and again only when its signing keys
  * change); everything per request happens inside the provider.
  */
-export function buildProvider(tenant: Tenant, jwks: { keys: Array<Record<string, unknown>> }, deps: ProviderDeps): Provider {
+export function buildProvider(tenant: Tenant, jwks: { keys: Array<Record<string, unknown>> }, deps: ProviderDeps, customClaimNames: string[] = []): Provider {
   const clients = new ClientRepository(deps.db, deps.secrets);
   const users = new UserRepository(deps.db);
+  const groups = new GroupRepository(deps.db);
 
   const configuration: Configuration = {
     adapter: (model: string) => new SqlAdapter(deps.db, clients, tenant.id, model),
-    findAccount: accountFinder(users, tenant.id),
+    findAccount: accountFinder(users, tenant.id, (userId) => deps.customClaims(tenant.id, userId)),
     jwks: jwks as Configuration['jwks'],
     // The session cookie is scoped to the tenant's path: with the default '/', signing in to one
     // tenant replaced the browser's session at every other tenant of this server.
@@ -46,25 +54,30 @@ export function buildProvider(tenant: Tenant, jwks: { keys: Array<Record<string,
       openid: ['sub', 'acr', 'amr', 'auth_time'],
       profile: ['name'],
       email: ['email', 'email_verified'],
+      // The tenant's custom claims (docs/admin-api.md): the provider is rebuilt when their definitions change.
+      [CLAIMS_SCOPE]: customClaimNames,
     },
     conformIdTokenClaims: false,
-    scopes: ['openid', 'offline_access', 'profile', 'email'],
+    scopes: ['openid', 'offline_access', 'profile', 'email', CLAIMS_SCOPE],
     acrValues: [...ACR_VALUES],
     responseTypes: ['code'],
     // Discovery lists these; every client is confidential, so 'none' is not among them.
     clientAuthMethods: [...CLIENT_AUTH_METHODS],
     enabledJWA: { idTokenSigningAlgValues: ['RS256'] },
     pkce: { required: (_ctx, client) => client.metadata().sesame_require_pkce === true },
-    extraClientMetadata: { properties: ['sesame_require_pkce'] },
+    extraClientMetadata: { properties: ['sesame_require_pkce', 'sesame_allowed_groups'] },
     allowOmittingSingleRegisteredRedirectUri: false,
     clientBasedCORS: () => false,
     rotateRefreshToken: true,
-    interactions: { url: (_ctx, interaction) => `/${tenant.id}/interaction/${interaction.uid}`, policy: interactionPolicyWithAccountPrompts() },
+    interactions: { url: (_ctx, interaction) => `/${tenant.id}/interaction/${interaction.uid}`, policy: interactionPolicyWithAccountPrompts(groups, tenant.id) },
+    fetch: outboundFetch(deps.outbound),
     features: {
       devInteractions: { enabled: false },
       // An essential acr claim (claims parameter) is how an application insists on phrh (docs/acr-amr.md).
       claimsParameter: { enabled: true },
       revocation: { enabled: true },
+      // OIDC Back-Channel Logout 1.0, to clients that registered a backchannel_logout_uri (design decision on logout).
+      backchannelLogout: { enabled: true },
       userinfo: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
@@ -149,11 +162,44 @@ function crossSiteCookie(publicUrl: string) {
  */
 export const ACCOUNT_PROMPTS = ['select_account', 'create'] as const;
 
-function interactionPolicyWithAccountPrompts() {
+function interactionPolicyWithAccountPrompts(groups: GroupRepository, tenantId: string) {
   const policy = interactionPolicy.base();
   for (const name of ACCOUNT_PROMPTS) policy.add(new interactionPolicy.Prompt({ name, requestable: true }), 0);
   policy.get('login')!.checks.add(acrValuesCheck);
+  // After login (a session exists, new or old), before consent: a client limited to some groups admits only their members.
+  policy.add(new interactionPolicy.Prompt({ name: ACCESS_PROMPT, requestable: false }, groupMembershipCheck(groups, tenantId)), policy.findIndex((p) => p.name === 'login') + 1);
   return policy;
+}
+
+/** The prompt a signed-in user meets when the client admits only members of groups they are not in: the sign-in page then says so. */
+export const ACCESS_PROMPT = 'sesame_access';
+
+function groupMembershipCheck(groups: GroupRepository, tenantId: string) {
+  return new interactionPolicy.Check('group_membership_required', 'the user is not a member of a group this client admits',
+    async (ctx) => {
+      const allowed = (ctx.oidc.client?.metadata().sesame_allowed_groups as string[] | undefined) ?? [];
+      const accountId = ctx.oidc.session?.accountId;
+      if (allowed.length === 0 || !accountId) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      return await groups.isMemberOfAny(tenantId, accountId, allowed) ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;
+    });
+}
+
+/**
+ * oidc-provider's outbound requests through OutboundClient (src/net/outbound.ts): https only, public
+ * addresses only (unless OUTBOUND_ALLOW_PRIVATE), no redirects followed, bounded in time and size.
+ */
+function outboundFetch(outbound: OutboundClient) {
+  return async (input: string | URL | Request, options: RequestInit = {}): Promise<Response> => {
+    const url = input instanceof Request ? input.url : String(input);
+    const headers: Record<string, string> = {};
+    new Headers(options.headers).forEach((value, name) => { if (value) headers[name] = value; });
+    const body = options.body == null ? null : String(options.body);
+    const answer = await outbound.request({ url, method: options.method ?? 'GET', headers, body });
+    const responseHeaders = new Headers();
+    for (const [name, value] of Object.entries(answer.headers)) if (typeof value === 'string') responseHeaders.set(name, value);
+    const noBody = answer.status === 204 || answer.status === 205 || answer.status === 304;
+    return new Response(noBody ? null : new Uint8Array(answer.body), { status: answer.status, headers: responseHeaders });
+  };
 }
 
 /**

@@ -4,6 +4,7 @@ import type { SigningKeyService } from './signing-keys.js';
 import type { ProviderDeps } from './provider-factory.js';
 import type { Logger } from '../log.js';
 import { reportProviderFailures } from './provider-failures.js';
+import { GroupRepository } from '../storage/repositories/groups.js';
 
 export interface TenantOidc {
   provider: Provider;
@@ -62,7 +63,8 @@ export class ProviderRegistry {
     setValidUntil(Math.min(keySet.changesAt ?? Infinity, now + PROVIDER_REFRESH_MS));
     // Loaded on first use so that tools which never serve OIDC (the CLI) do not load oidc-provider.
     const { buildProvider } = await import('./provider-factory.js');
-    const provider = buildProvider(tenant, { keys: keySet.keys }, this.deps);
+    const claimNames = (await new GroupRepository(this.deps.db).definitions(tenantId)).map((d) => d.name);
+    const provider = buildProvider(tenant, { keys: keySet.keys }, this.deps, claimNames);
     reportProviderFailures(provider, tenantId, this.log);
     return { provider, handle: provider.callback() };
   }

@@ -486,6 +486,67 @@ export const buildMigrations = (context: MigrationContext): Record<string, Migra
   '0020_audit_log': auditLogMigration,
   '0025_admin_console': adminConsoleMigration,
   '0026_rate_limit_windows': rateLimitWindowsMigration,
+  '0030_admin_api': {
+    async up(db: Kysely<any>) {
+      // Admin API tokens: SHA-256 of the token (256 random bits, design decision 17); tenant_id null: every tenant (operator).
+      await db.schema.createTable('api_tokens')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text')
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('revoked_at', 'bigint')
+        .addColumn('last_used_at', 'bigint')
+        .execute();
+      // Where a client wants OIDC Back-Channel Logout tokens; the groups whose members alone may sign in to it (JSON array of ids, [] = everyone).
+      await db.schema.alterTable('clients').addColumn('backchannel_logout_uri', 'text').execute();
+      await db.schema.alterTable('clients').addColumn('allowed_groups', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+      // open: anyone may create an account; invitation: only with an invitation (sign-up tokens below).
+      await db.schema.alterTable('tenants').addColumn('signup', 'text', (c) => c.notNull().defaultTo('open')).execute();
+      // Custom claims: their names and types per tenant, the values per user and per group (JSON objects).
+      await db.schema.createTable('claim_definitions')
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('claim_definitions_pk', ['tenant_id', 'name'])
+        .execute();
+      await db.schema.alterTable('users').addColumn('custom_claims', 'text', (c) => c.notNull().defaultTo('{}')).execute();
+      await db.schema.createTable('groups')
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('claims', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('groups_pk', ['tenant_id', 'id'])
+        .addUniqueConstraint('groups_name_unique', ['tenant_id', 'name'])
+        .execute();
+      await db.schema.createTable('group_members')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('group_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('group_members_pk', ['tenant_id', 'group_id', 'user_id'])
+        .addForeignKeyConstraint('group_members_group_fk', ['tenant_id', 'group_id'], 'groups', ['tenant_id', 'id'], (fk) => fk.onDelete('cascade'))
+        .addForeignKeyConstraint('group_members_user_fk', ['tenant_id', 'user_id'], 'users', ['tenant_id', 'id'], (fk) => fk.onDelete('cascade'))
+        .execute();
+      await db.schema.createIndex('group_members_by_user').on('group_members').columns(['tenant_id', 'user_id']).execute();
+      // Sign-up tokens: SHA-256 of the token; `uses` counted up by one conditional UPDATE (never past max_uses).
+      await db.schema.createTable('invitations')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+        .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('email', 'text')
+        .addColumn('groups', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('max_uses', 'integer', (c) => c.notNull())
+        .addColumn('uses', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('revoked_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('invitations_by_tenant').on('invitations').columns(['tenant_id', 'created_at']).execute();
+    },
+  },
 });
 
 /**

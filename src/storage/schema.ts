@@ -22,6 +22,52 @@ export interface TenantsTable {
   logo_version: string | null;
   authenticator_policy: string | null; // JSON AuthenticatorPolicy (src/webauthn/policy); null: defaults
   related_origins: string; // JSON array of extra https origins for WebAuthn (Related Origin Requests)
+  signup: string; // open | invitation
+}
+
+export interface ApiTokensTable {
+  id: string;
+  tenant_id: string | null; // null: an operator token, for every tenant
+  name: string;
+  token_hash: string; // SHA-256 (base64url) of the token
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+
+export interface ClaimDefinitionsTable {
+  tenant_id: string;
+  name: string;
+  type: string; // string | number | boolean | string_array
+  created_at: number;
+}
+
+export interface GroupsTable {
+  tenant_id: string;
+  id: string;
+  name: string;
+  claims: string; // JSON object of custom claim values
+  created_at: number;
+}
+
+export interface GroupMembersTable {
+  tenant_id: string;
+  group_id: string;
+  user_id: string;
+}
+
+export interface InvitationsTable {
+  id: string;
+  tenant_id: string;
+  token_hash: string; // SHA-256 (base64url) of the token in the invitation link
+  email: string | null; // only this address may use it, when set
+  groups: string; // JSON array of group ids the new account joins
+  max_uses: number;
+  uses: number;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
 }
 
 export interface SettingsTable {
@@ -95,6 +141,8 @@ export interface ClientsTable {
   auth_method: string; // token_endpoint_auth_method
   jwks: string | null; // JSON public JWKS (private_key_jwt)
   jwks_uri: string | null; // (private_key_jwt)
+  backchannel_logout_uri: string | null; // OIDC Back-Channel Logout 1.0
+  allowed_groups: string; // JSON array of group ids; [] = every user may sign in
 }
 
 export interface SigningKeysTable {
@@ -116,6 +164,7 @@ export interface UsersTable {
   created_at: number;
   /** Set when the account was closed (an unverified account replaced by its address's proven owner). */
   disabled_at: number | null;
+  custom_claims: string; // JSON object of custom claim values
 }
 
 export interface CredentialsTable {
@@ -316,4 +365,9 @@ export interface Schema {
   admin_sessions: AdminSessionsTable;
   admin_invitations: AdminInvitationsTable;
   pending_tenants: PendingTenantsTable;
+  api_tokens: ApiTokensTable;
+  claim_definitions: ClaimDefinitionsTable;
+  groups: GroupsTable;
+  group_members: GroupMembersTable;
+  invitations: InvitationsTable;
 }

@@ -1,6 +1,6 @@
 import { randomId } from '../ids.js';
 import { badRequest, conflict, notFound } from '../errors.js';
-import { EMAIL_VERIFICATION_SETTINGS, policyOf, type EmailVerificationSetting, type Tenant, type TenantRepository } from '../storage/repositories/tenants.js';
+import { EMAIL_VERIFICATION_SETTINGS, SIGNUP_SETTINGS, policyOf, type SignupSetting, type EmailVerificationSetting, type Tenant, type TenantRepository } from '../storage/repositories/tenants.js';
 import { authenticatorPolicySchema, type AuthenticatorPolicy } from '../webauthn/policy/authenticator-policy.js';
 import { CLIENT_AUTH_METHODS, type Client, type ClientAuth, type ClientAuthMethod, type ClientRecord, type ClientRepository } from '../storage/repositories/clients.js';
 import { clientSecretMatches, hashClientSecret } from '../secrets/client-secret.js';
@@ -26,6 +26,10 @@ export interface NewClient {
   /** private_key_jwt: the client's public keys (a JWKS), or the https URL where it publishes them. */
   jwks?: unknown;
   jwksUri?: string;
+  /** OIDC Back-Channel Logout 1.0: where logout tokens are posted (https, or http on localhost). */
+  backchannelLogoutUri?: string;
+  /** Ids of the groups whose members alone may sign in (checked by the caller); absent or empty: everyone. */
+  allowedGroups?: string[];
   /** For a secret Sesame derives instead of keeping (the demo RP's, src/demo-rp/seed.ts); random otherwise. */
   secretFor?: (clientId: string) => string;
 }
@@ -84,6 +88,7 @@ export class TenantService {
     if (redirectUris.length === 0) throw badRequest('A client needs at least one redirect URI (--redirect-uri, --b2c or --entra).');
     const postLogout = input.postLogoutRedirectUris ?? [];
     for (const uri of [...redirectUris, ...postLogout]) checkRedirectUri(uri);
+    if (input.backchannelLogoutUri !== undefined) checkRedirectUri(input.backchannelLogoutUri);
     const clientId = randomId(16);
     const { auth, clientSecret } = clientCredentials(input, clientId);
     const record: ClientRecord = {
@@ -96,6 +101,8 @@ export class TenantService {
       requirePkce: input.requirePkce ?? false,
       createdAt: Date.now(),
       auth,
+      backchannelLogoutUri: input.backchannelLogoutUri ?? null,
+      allowedGroups: input.allowedGroups ?? [],
     };
     await this.clients.insert(record);
     return { ...record, clientSecret };
@@ -134,13 +141,24 @@ export class TenantService {
     return known;
   }
 
-  /** Changes some of the tenant's authenticator policy (src/webauthn/policy); answers the whole policy in force. */
-  async changeAuthenticatorPolicy(tenantId: string, change: Partial<AuthenticatorPolicy>): Promise<AuthenticatorPolicy> {
+  /** Throws as changeAuthenticatorPolicy would, changing nothing. */
+  async checkAuthenticatorPolicy(tenantId: string, change: Partial<AuthenticatorPolicy>): Promise<AuthenticatorPolicy> {
     const tenant = await this.requireTenant(tenantId);
     const parsed = authenticatorPolicySchema.safeParse({ ...policyOf(tenant), ...change });
     if (!parsed.success) throw badRequest(`This policy setting is not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}.`, 'invalid_setting');
-    await this.tenants.setAuthenticatorPolicy(tenantId, parsed.data);
     return parsed.data;
+  }
+
+  /** Throws unless `colour` is a colour setBrandColour takes. */
+  checkBrandColour(colour: string): string {
+    return checkColour(colour);
+  }
+
+  /** Changes some of the tenant's authenticator policy (src/webauthn/policy); answers the whole policy in force. */
+  async changeAuthenticatorPolicy(tenantId: string, change: Partial<AuthenticatorPolicy>): Promise<AuthenticatorPolicy> {
+    const policy = await this.checkAuthenticatorPolicy(tenantId, change);
+    await this.tenants.setAuthenticatorPolicy(tenantId, policy);
+    return policy;
   }
 
   /**
@@ -160,6 +178,15 @@ export class TenantService {
   }
 
   /** The name people read on the tenant's pages and in its mails. */
+  /** 'open': anyone may create an account; 'invitation': only with an invitation link. */
+  async setSignup(tenantId: string, setting: string): Promise<SignupSetting> {
+    await this.requireTenant(tenantId);
+    const known = SIGNUP_SETTINGS.find((s) => s === setting);
+    if (!known) throw badRequest(`Sign-up is "open" or "invitation", not "${setting}".`, 'invalid_setting');
+    await this.tenants.setSignup(tenantId, known);
+    return known;
+  }
+
   async setDisplayName(tenantId: string, name: string): Promise<string> {
     await this.requireTenant(tenantId);
     const trimmed = name.trim();
@@ -223,7 +250,7 @@ function clientCredentials(input: NewClient, clientId: string): { auth: ClientAu
   return { auth, clientSecret: secret };
 }
 
-function checkRedirectUri(uri: string): void {
+export function checkRedirectUri(uri: string): void {
   let url: URL;
   try {
     url = new URL(uri);

@@ -1,6 +1,6 @@
 import type { Context, Middleware } from 'koa';
 import type { Logger } from '../../log.js';
-import { SesameError } from '../../errors.js';
+import { problemDetails, SesameError } from '../../errors.js';
 import { renderPage } from '../../views/render.js';
 import { isDatabaseUnavailable, RETRY_AFTER_SECONDS, serviceUnavailable } from '../../storage/unavailable.js';
 
@@ -51,6 +51,13 @@ function respondWithError(ctx: Context, error: SesameError): void {
   ctx.status = error.status;
   if (error.status === 429) ctx.set('Retry-After', String(error.retryAfterSeconds ?? 60));
   if (error.status === 503) ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
+  // The admin API speaks RFC 9457 problem details, whatever the client accepts.
+  if (ctx.path === '/api' || ctx.path.startsWith('/api/')) {
+    ctx.type = 'application/problem+json';
+    ctx.body = problemDetails(error, ctx.state.requestId);
+    if (error.status === 401) ctx.set('WWW-Authenticate', `Bearer realm="sesame-admin-api"${error.code === 'invalid_token' ? ', error="invalid_token"' : ''}`);
+    return;
+  }
   const wantsHtml = ctx.method === 'GET' && ctx.accepts('json', 'html') === 'html';
   if (wantsHtml) {
     ctx.type = 'html';

@@ -19,6 +19,9 @@ import { challengeId, email, emailCode, optionalEmail, timeZone, verificationId 
 import type { EmailVerificationService } from '../../accounts/email-verification.js';
 import type { SecurityNotices } from '../../accounts/security-notices.js';
 import { requestedAcr } from '../../oidc/requested-acr.js';
+import { ACCESS_PROMPT } from '../../oidc/provider-factory.js';
+import type { InvitationService } from '../../accounts/invitations.js';
+import { invitationToken } from './invitation.js';
 import type { AuditLog } from '../../audit/audit-log.js';
 
 const signInOptionsBody = z.object({ email: optionalEmail });
@@ -40,6 +43,7 @@ export interface InteractionDeps {
   emailVerification: EmailVerificationService;
   securityNotices: SecurityNotices;
   audit: AuditLog;
+  invitations: InvitationService;
 }
 
 /**
@@ -83,6 +87,21 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const clientName = await clientNameOf(oidc, interaction, tenant.name);
     rememberApp(ctx, interaction);
     ctx.type = 'html';
+    if (interaction.prompt.name === ACCESS_PROMPT) {
+      // Signed in, but the client admits only members of groups this person is not in: say so, and let the application know (access_denied).
+      ctx.status = 403;
+      ctx.body = renderPage('error', {
+        nonce: ctx.state.cspNonce,
+        title: `No access · ${tenant.name}`,
+        heading: `You cannot use ${clientName} with this account`,
+        message: `Your account is signed in, but ${clientName} is open only to some people of ${tenant.name}, and your account is not among them.`,
+        hint: `If you think you should have access, ask the people who run ${clientName}. You can also go back and sign in with another account.`,
+        code: 'access_denied',
+        requestId: ctx.state.requestId,
+        form: { action: `/${tenant.id}/interaction/${interaction.uid}/deny`, label: `Back to ${clientName}` },
+      });
+      return;
+    }
     try {
       requireOpenIdScope(interaction, clientName);
     } catch (error) {
@@ -161,6 +180,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     if (tenant.emailVerification === 'off') throw badRequest('This sign-up needs no code: create the passkey right away.', 'email_verification_off');
     const body = parseInput(signUpEmailBody, ctx.request.body);
     await deps.codeRateLimits.consume(ctx.ip, `code:${tenant.id}:${body.email}`);
+    await deps.invitations.requireForSignUp(tenant, invitationToken(ctx), body.email);
     const existing = await deps.passkeys.findUserByEmail(tenant.id, body.email);
     const sent = await deps.emailVerification.send(tenant, { purpose: 'signup', interactionUid: interaction.uid, ...body });
     // An account holding the address without having proved it is closed when this sign-up completes: the page says so first.
@@ -186,6 +206,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     requireOpenIdScope(interaction, await clientNameOf(oidc, interaction, tenant.name));
     const body = parseInput(signUpOptionsBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip, `${tenant.id}:${body.email}`);
+    await deps.invitations.requireForSignUp(tenant, invitationToken(ctx), body.email);
     ctx.body = await deps.passkeys.startSignUp(tenant, interaction.uid, body);
   });
 
@@ -193,13 +214,24 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const { tenant, oidc, interaction } = await loadInteraction(ctx, deps);
     const body = parseInput(signUpVerifyBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip);
-    const signedIn = await counted('signup', deps.passkeys.finishSignUp(tenant, interaction.uid, body, { acr: requestedAcr(interaction.params) }));
+    const signedIn = await counted('signup', deps.invitations.signUpWith(tenant, invitationToken(ctx),
+      () => deps.passkeys.finishSignUp(tenant, interaction.uid, body, { acr: requestedAcr(interaction.params) })));
     await deps.audit.record({ type: 'signup.succeeded', tenantId: tenant.id, userId: signedIn.user.id, email: signedIn.user.email, detail: { credentialId: signedIn.credentialId, amr: signedIn.amr } });
     await deps.securityNotices.signedIn(signedIn.user, { userAgent: ctx.get('user-agent'), timeZone: body.timeZone }, { firstSignIn: true });
     const redirectTo = await finishLogin(ctx, oidc, interaction, { accountId: signedIn.user.id, acr: signedIn.acr, amr: signedIn.amr, credentialId: signedIn.credentialId });
     // The confirmation step says where the passkey went: a passkey that may be backed up lives in a
     // password manager (synced), the other kind on this device only.
     ctx.body = { redirectTo, savedIn: signedIn.deviceType === 'multiDevice' ? 'password_manager' : 'device' };
+  });
+
+  // The "no access" page's button: the application gets access_denied (RFC 6749 4.1.2.1).
+  router.post('/:tenant/interaction/:uid/deny', async (ctx) => {
+    const { oidc, interaction } = await loadInteraction(ctx, deps);
+    if (interaction.prompt.name !== ACCESS_PROMPT) throw badRequest('This sign-in is not refused: go back to the sign-in page.', 'not_refused');
+    const redirectTo = await oidc.provider.interactionResult(ctx.req, ctx.res,
+      { error: 'access_denied', error_description: 'The user is not a member of a group this client admits.' }, { mergeWithLastSubmission: false });
+    ctx.status = 303;
+    ctx.redirect(redirectTo);
   });
 
   router.post('/:tenant/interaction/:uid/abort', requireJson, async (ctx) => {

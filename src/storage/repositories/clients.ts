@@ -36,6 +36,10 @@ export interface ClientRecord {
   requirePkce: boolean;
   createdAt: number;
   auth: ClientAuth;
+  /** Where OIDC Back-Channel Logout tokens are posted when the user's session ends; none when absent. */
+  backchannelLogoutUri?: string | null;
+  /** Ids of the groups whose members alone may sign in to this client; empty or absent: everyone. */
+  allowedGroups?: string[];
 }
 
 /**
@@ -64,7 +68,41 @@ export class ClientRepository {
       auth_method: auth.method,
       jwks: auth.method === 'private_key_jwt' && auth.jwks ? JSON.stringify(auth.jwks) : null,
       jwks_uri: auth.method === 'private_key_jwt' && auth.jwksUri ? auth.jwksUri : null,
+      backchannel_logout_uri: client.backchannelLogoutUri ?? null,
+      allowed_groups: JSON.stringify(client.allowedGroups ?? []),
     }).execute();
+  }
+
+  /** Replaces the stored secret: its hash (client_secret_basic/post) or, sealed, the secret itself (client_secret_jwt). */
+  async replaceSecret(client: ClientRecord, secret: string, hash: (s: string) => string): Promise<void> {
+    const stored = client.auth.method === 'client_secret_jwt'
+      ? this.secrets.seal(secret, sealedColumn.clientSecret(client.tenantId, client.clientId))
+      : hash(secret);
+    await this.db.updateTable('clients').set({ client_secret: stored })
+      .where('tenant_id', '=', client.tenantId).where('client_id', '=', client.clientId).execute();
+    await announceChange(this.db, cacheKey(client.tenantId, client.clientId));
+  }
+
+  async setRedirectUris(tenantId: string, clientId: string, redirectUris: string[], postLogoutRedirectUris: string[]): Promise<void> {
+    await this.db.updateTable('clients')
+      .set({ redirect_uris: JSON.stringify(redirectUris), post_logout_redirect_uris: JSON.stringify(postLogoutRedirectUris) })
+      .where('tenant_id', '=', tenantId).where('client_id', '=', clientId).execute();
+    await announceChange(this.db, cacheKey(tenantId, clientId));
+  }
+
+  /** Sets where back-channel logout tokens go (null: none) and which groups may sign in ([]: everyone). */
+  async setAccess(tenantId: string, clientId: string, access: { backchannelLogoutUri: string | null; allowedGroups: string[] }): Promise<void> {
+    await this.db.updateTable('clients')
+      .set({ backchannel_logout_uri: access.backchannelLogoutUri, allowed_groups: JSON.stringify(access.allowedGroups) })
+      .where('tenant_id', '=', tenantId).where('client_id', '=', clientId).execute();
+    await announceChange(this.db, cacheKey(tenantId, clientId));
+  }
+
+  /** Deletes the client; its codes and tokens stop working, because oidc-provider no longer finds the client they name. */
+  async delete(tenantId: string, clientId: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('clients').where('tenant_id', '=', tenantId).where('client_id', '=', clientId).executeTakeFirst();
+    await announceChange(this.db, cacheKey(tenantId, clientId));
+    return Number(result.numDeletedRows) > 0;
   }
 
   /** Replaces the secret hash of a client_secret_basic/post client. */
@@ -109,6 +147,8 @@ export class ClientRepository {
       requirePkce: Boolean(row.require_pkce),
       createdAt: Number(row.created_at),
       auth: this.toAuth(row),
+      backchannelLogoutUri: row.backchannel_logout_uri,
+      allowedGroups: JSON.parse(row.allowed_groups) as string[],
     };
   }
 

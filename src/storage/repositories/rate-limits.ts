@@ -24,6 +24,12 @@ export class RateLimitRepository {
     return Number(row.hits);
   }
 
+  /** The hits counted for `key` in its current window, without counting one. */
+  async peek(key: string, windowMs: number, now: number): Promise<number> {
+    const row = await this.db.selectFrom('rate_limits').select(['hits', 'window_start']).where('key', '=', key).executeTakeFirst();
+    return row && Number(row.window_start) > now - windowMs ? Number(row.hits) : 0;
+  }
+
   /** Rows whose window is over (each row knows its own window's length). */
   async purgeEnded(now: number): Promise<void> {
     await this.db.deleteFrom('rate_limits').where((eb) => eb(eb('window_start', '+', eb.ref('window_ms')), '<', now)).execute();

@@ -5,7 +5,9 @@ import { sealedColumn } from '../../secrets/sealed-columns.js';
 import { DEFAULT_POLICY, parseStoredPolicy, type AuthenticatorPolicy } from '../../webauthn/policy/authenticator-policy.js';
 import { announceChange, readThrough } from '../read-cache.js';
 
-const cacheKey = (id: string) => `tenant:${id}`;
+/** The read cache's key of a tenant; its announcement also makes every node rebuild the tenant's provider (services.ts). */
+export const tenantCacheKey = (id: string) => `tenant:${id}`;
+const cacheKey = tenantCacheKey;
 
 export interface Tenant {
   id: string;
@@ -27,12 +29,17 @@ export interface Tenant {
   authenticatorPolicy?: AuthenticatorPolicy;
   /** https origins besides PUBLIC_URL's whose WebAuthn ceremonies it accepts (Related Origin Requests). */
   relatedOrigins?: string[];
+  /** 'open' (default): anyone may create an account; 'invitation': only with an invitation link. */
+  signup?: SignupSetting;
 }
+
+export const SIGNUP_SETTINGS = ['open', 'invitation'] as const;
+export type SignupSetting = (typeof SIGNUP_SETTINGS)[number];
 
 export const policyOf = (tenant: Tenant): AuthenticatorPolicy => tenant.authenticatorPolicy ?? DEFAULT_POLICY;
 
 /** Every column but the logo's bytes, which only the logo's route needs. */
-const TENANT_COLUMNS = ['id', 'name', 'cookie_keys', 'created_at', 'webhook_url', 'webhook_secret', 'email_recovery', 'email_verification', 'brand_colour', 'logo_version', 'authenticator_policy', 'related_origins'] as const;
+const TENANT_COLUMNS = ['id', 'name', 'cookie_keys', 'created_at', 'webhook_url', 'webhook_secret', 'email_recovery', 'email_verification', 'brand_colour', 'logo_version', 'authenticator_policy', 'related_origins', 'signup'] as const;
 
 export const EMAIL_VERIFICATION_SETTINGS = ['required', 'off'] as const;
 export type EmailVerificationSetting = (typeof EMAIL_VERIFICATION_SETTINGS)[number];
@@ -55,6 +62,7 @@ export class TenantRepository {
       email_recovery: tenant.emailRecovery === false ? 0 : 1,
       email_verification: tenant.emailVerification ?? 'required',
       related_origins: JSON.stringify(tenant.relatedOrigins ?? []),
+      signup: tenant.signup ?? 'open',
     }).execute();
   }
 
@@ -107,6 +115,11 @@ export class TenantRepository {
     await announceChange(this.db, cacheKey(id));
   }
 
+  async setSignup(id: string, signup: SignupSetting): Promise<void> {
+    await this.db.updateTable('tenants').set({ signup }).where('id', '=', id).execute();
+    await announceChange(this.db, cacheKey(id));
+  }
+
   async setRelatedOrigins(id: string, origins: string[]): Promise<void> {
     await this.db.updateTable('tenants').set({ related_origins: JSON.stringify(origins) }).where('id', '=', id).execute();
     await announceChange(this.db, cacheKey(id));
@@ -137,6 +150,7 @@ export class TenantRepository {
       logoVersion: row.logo_version,
       authenticatorPolicy: parseStoredPolicy(row.authenticator_policy),
       relatedOrigins: JSON.parse(row.related_origins) as string[],
+      signup: row.signup === 'invitation' ? 'invitation' : 'open',
     };
   }
 }

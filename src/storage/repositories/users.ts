@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { Schema } from '../schema.js';
 
 export interface User {
@@ -10,6 +10,8 @@ export interface User {
   createdAt: number;
   /** Set when an administrator disabled the account (sesame user disable): it signs in nowhere until enabled. */
   disabled?: boolean;
+  /** Set when the account was closed for its address's proven owner (design decision 30): it never signs in again. */
+  closed?: boolean;
 }
 
 export class UserRepository {
@@ -23,6 +25,7 @@ export class UserRepository {
       email_verified: user.emailVerified ? 1 : 0,
       display_name: user.displayName,
       created_at: user.createdAt,
+      custom_claims: '{}',
     }).execute();
   }
 
@@ -31,6 +34,37 @@ export class UserRepository {
     const row = await this.db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id)
       .where('disabled_at', 'is', null).executeTakeFirst();
     return row && toUser(row);
+  }
+
+  /** Any account by id, a disabled or closed one too (administrators see them all). */
+  async findAnyById(tenantId: string, id: string): Promise<User | undefined> {
+    const row = await this.db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  /**
+   * A page of the tenant's users whose address or name contains `query` (any case), newest first,
+   * with the number of passkeys of each and the number of matches in all.
+   */
+  async search(tenantId: string, options: { query?: string; limit: number; offset: number }): Promise<{ users: Array<User & { credentialCount: number }>; total: number }> {
+    const pattern = options.query ? `%${options.query.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%` : undefined;
+    const matching = (eb: ExpressionBuilder<Schema, 'users'>) => eb.and([
+      eb('users.tenant_id', '=', tenantId),
+      ...(pattern ? [eb.or([
+        sql<boolean>`lower(${sql.ref('users.email')}) like ${pattern} escape '\\'`,
+        sql<boolean>`lower(${sql.ref('users.display_name')}) like ${pattern} escape '\\'`,
+      ])] : []),
+    ]);
+    const total = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where(matching).executeTakeFirstOrThrow();
+    const rows = await this.db.selectFrom('users')
+      .select(['users.tenant_id', 'users.id', 'users.email', 'users.email_verified', 'users.display_name', 'users.created_at', 'users.disabled_at'])
+      .select((eb) => eb.selectFrom('credentials').select((c) => c.fn.countAll<number>().as('n'))
+        .whereRef('credentials.tenant_id', '=', 'users.tenant_id').whereRef('credentials.user_id', '=', 'users.id').as('credential_count'))
+      .where(matching)
+      .orderBy('users.created_at', 'desc').orderBy('users.id')
+      .limit(options.limit).offset(options.offset)
+      .execute();
+    return { users: rows.map((row) => ({ ...toUser(row), credentialCount: Number(row.credential_count) })), total: Number(total.n) };
   }
 
   /** Also a disabled account (with `disabled` set): the address stays taken, and callers say why it cannot sign in. */
@@ -79,7 +113,7 @@ export class UserRepository {
    */
   async deleteWithEverything(tenantId: string, id: string): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      for (const table of ['credentials', 'passport_devices', 'passport_enrolment_tokens', 'user_devices', 'recovery_codes', 'recovery_requests', 'recoveries', 'email_verifications', 'account_sessions'] as const) {
+      for (const table of ['group_members', 'credentials', 'passport_devices', 'passport_enrolment_tokens', 'user_devices', 'recovery_codes', 'recovery_requests', 'recoveries', 'email_verifications', 'account_sessions'] as const) {
         await trx.deleteFrom(table).where('tenant_id', '=', tenantId).where('user_id', '=', id).execute();
       }
       await trx.deleteFrom('users').where('tenant_id', '=', tenantId).where('id', '=', id).execute();
@@ -99,7 +133,7 @@ export class UserRepository {
   }
 }
 
-function toUser(row: Omit<Schema['users'], 'disabled_at'> & { disabled_at?: number | null }): User {
+function toUser(row: Omit<Schema['users'], 'disabled_at' | 'custom_claims'> & { disabled_at?: number | null }): User {
   return {
     tenantId: row.tenant_id,
     id: row.id,
@@ -108,5 +142,6 @@ function toUser(row: Omit<Schema['users'], 'disabled_at'> & { disabled_at?: numb
     displayName: row.display_name,
     createdAt: Number(row.created_at),
     ...(row.disabled_at != null ? { disabled: true } : {}),
+    ...(row.disabled_at != null && row.email.includes('#closed:') ? { closed: true } : {}),
   };
 }

@@ -1,0 +1,100 @@
+import { createHash } from 'node:crypto';
+import { randomId } from '../ids.js';
+import { badRequest, forbidden, notFound } from '../errors.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Invitation, InvitationRepository } from '../storage/repositories/invitations.js';
+import type { GroupRepository } from '../storage/repositories/groups.js';
+import type { GroupService } from './groups.js';
+import type { Tenant } from '../storage/repositories/tenants.js';
+
+export const MAX_INVITATION_DAYS = 30;
+export const MAX_INVITATION_USES = 10_000;
+export const INVITATION_REQUIRED = 'Creating an account here needs an invitation. Open the invitation link you were sent, then come back to this page.';
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest('base64url');
+
+/**
+ * Sign-up invitations, for tenants whose sign-up is closed (`signup: invitation`): a link with a
+ * 256-bit token (in the URL's fragment, like recovery links), an expiry and a use limit, optionally
+ * for one address, optionally making the new account a member of some groups. A use is taken by
+ * one conditional UPDATE when the account is created (never more than the limit under concurrency)
+ * and given back if the sign-up then fails.
+ */
+export class InvitationService {
+  constructor(
+    private readonly invitations: InvitationRepository,
+    private readonly groupMembers: Pick<GroupRepository, 'addMember'>,
+    private readonly groups: Pick<GroupService, 'requireGroups'>,
+    private readonly audit: AuditLog,
+    private readonly publicUrl: string,
+  ) {}
+
+  async create(tenantId: string, input: { maxUses?: number; expiresInDays?: number; email?: string; groupIds?: string[] }, now = Date.now()): Promise<{ invitation: Invitation; link: string }> {
+    const maxUses = input.maxUses ?? 1;
+    const days = input.expiresInDays ?? 7;
+    if (!Number.isInteger(maxUses) || maxUses < 1 || maxUses > MAX_INVITATION_USES) throw badRequest(`An invitation is used 1 to ${MAX_INVITATION_USES} times.`, 'invalid_invitation');
+    if (!Number.isInteger(days) || days < 1 || days > MAX_INVITATION_DAYS) throw badRequest(`An invitation lasts 1 to ${MAX_INVITATION_DAYS} days.`, 'invalid_invitation');
+    const groupIds = await this.groups.requireGroups(tenantId, input.groupIds ?? []);
+    const token = randomId(32);
+    const invitation: Invitation = {
+      id: randomId(9), tenantId, email: input.email?.trim().toLowerCase() ?? null, groupIds, maxUses, uses: 0,
+      createdAt: now, expiresAt: now + days * 86_400_000, revokedAt: null,
+    };
+    await this.invitations.insert(invitation, hashToken(token));
+    await this.audit.record({ type: 'admin.invitation_created', tenantId, detail: { invitationId: invitation.id, maxUses, expiresAt: new Date(invitation.expiresAt).toISOString(), email: invitation.email, groups: groupIds } });
+    // In the fragment: it never reaches a server's or proxy's log.
+    return { invitation, link: `${this.publicUrl}/${tenantId}/invitation#token=${token}` };
+  }
+
+  list(tenantId: string): Promise<Invitation[]> {
+    return this.invitations.list(tenantId);
+  }
+
+  async revoke(tenantId: string, id: string, now = Date.now()): Promise<void> {
+    if (!await this.invitations.find(tenantId, id)) throw notFound(`Tenant "${tenantId}" has no invitation "${id}".`, 'unknown_invitation');
+    if (!await this.invitations.revoke(tenantId, id, now)) throw badRequest('This invitation is revoked already.', 'already_revoked');
+    await this.audit.record({ type: 'admin.invitation_revoked', tenantId, detail: { invitationId: id } });
+  }
+
+  /** The invitation a token stands for, if it can still be used; undefined otherwise. */
+  usable(tenantId: string, token: string | undefined, now = Date.now()): Promise<Invitation | undefined> {
+    if (!token || token.length > 100) return Promise.resolve(undefined);
+    return this.invitations.findUsable(tenantId, hashToken(token), now);
+  }
+
+  /** Whether a sign-up for `email` may start: always with open sign-up, else only with a usable invitation for that address. */
+  async requireForSignUp(tenant: Tenant, token: string | undefined, email: string | undefined, now = Date.now()): Promise<Invitation | undefined> {
+    if (tenant.signup !== 'invitation') return undefined;
+    const invitation = await this.usable(tenant.id, token, now);
+    if (!invitation) throw forbidden(INVITATION_REQUIRED, 'invitation_required');
+    if (invitation.email && email !== undefined && invitation.email !== email.trim().toLowerCase()) {
+      throw forbidden(`This invitation is for another e-mail address. Create the account with the address the invitation was sent to.`, 'invitation_for_another_address');
+    }
+    return invitation;
+  }
+
+  /**
+   * Runs the account creation with one use of the invitation taken first; a failed creation gives
+   * the use back. The new account joins the invitation's groups.
+   */
+  async signUpWith<T extends { user: { id: string; email: string } }>(tenant: Tenant, token: string | undefined, create: () => Promise<T>, now = Date.now()): Promise<T> {
+    // The address was checked against the invitation when the sign-up started (signup/email or signup/options).
+    const invitation = await this.requireForSignUp(tenant, token, undefined, now);
+    if (!invitation) return create();
+    if (!await this.invitations.takeUse(tenant.id, invitation.id, now)) throw forbidden('This invitation has been used up or has expired. Ask for a new one.', 'invitation_used_up');
+    let created: T;
+    try {
+      created = await create();
+    } catch (error) {
+      await this.invitations.returnUse(tenant.id, invitation.id);
+      throw error;
+    }
+    if (invitation.email && invitation.email !== created.user.email) {
+      // Not reachable through the pages (the address is checked when the sign-up starts); kept as a guard.
+      await this.invitations.returnUse(tenant.id, invitation.id);
+      throw forbidden('This invitation is for another e-mail address.', 'invitation_for_another_address');
+    }
+    await this.groupMembers.addMember(tenant.id, invitation.groupIds, created.user.id);
+    return created;
+  }
+}
