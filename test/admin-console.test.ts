@@ -4,9 +4,9 @@ import { SoftwareAuthenticator } from '../sdk/software-authenticator.js';
 import { databases, startTestServer, type TestServer } from './support/server.js';
 import { UserAgent } from './support/user-agent.js';
 import { consoleSignIn, enrol, enrolled, operator, postForm, tenantAdmin, tokenOf } from './support/admin.js';
-import { mailedLink } from './support/mailbox.js';
+import { mailedLink, queuedMail } from './support/mailbox.js';
 import { whileRowLocked } from './support/row-lock.js';
-import { authorizeUrl, createClient, finishAtRp, openSignInPage, signUp } from './support/flow.js';
+import { authorizeUrl, createClient, finishAtRp, openSignInPage, signIn, signUp } from './support/flow.js';
 
 /**
  * The console at PUBLIC_URL/admin over HTTP: administrators' enrolment links (single use, also under
@@ -288,6 +288,99 @@ for (const db of await databases()) {
       assert.equal(exported.headers.get('content-type'), 'application/x-ndjson');
       const lines = exported.text.trim().split('\n').map((l) => JSON.parse(l));
       assert.deepEqual(lines.map((l) => [l.type, l.detail.reason, l.tenant]), [['signin.failed', 'unknown_credential', 'globex']]);
+    });
+    test('applications: a B2C client with its secret shown once and the values for B2C\'s form; the mail has no secret; redirect URIs, a new secret, delete', async () => {
+      const { ua } = await tenantAdmin(server, 'acme', 'apps@acme.example');
+      const since = Date.now() - 1;
+      const created = await postForm(ua, '/admin/tenants/acme/clients', { kind: 'b2c', b2cTenant: 'contoso' });
+      assert.equal(created.status, 200, created.text.slice(0, 500));
+      assert.equal(created.headers.get('cache-control'), 'no-store');
+      const secret = /id="client-secret">([^<]+)</.exec(created.text)?.[1];
+      const clientId = /<dt>Client ID<\/dt><dd><code class="value">([^<]+)</.exec(created.text)?.[1];
+      assert.ok(secret && clientId);
+      for (const value of [`${server.origin}/acme/oidc/.well-known/openid-configuration`, 'form_post', 'openid profile email',
+        'https://contoso.b2clogin.com/contoso.onmicrosoft.com/oauth2/authresp', 'Identity provider claims mapping: User ID']) {
+        assert.ok(created.text.includes(value), value);
+      }
+      const mail = await queuedMail<{ fields: Array<{ label: string; value: string }> }>(server.origin, 'apps@acme.example', 'client-created', since);
+      const mailed = JSON.stringify(mail.data ?? mail.text);
+      assert.ok(mailed.includes(clientId), 'the mail has the client id');
+      assert.ok(!mailed.includes(secret), 'but never the secret');
+      assert.ok(!(await ua.get(`${server.origin}/admin/tenants/acme/clients/${clientId}`)).text.includes(secret), 'the secret is not shown again');
+
+      const bad = await postForm(ua, '/admin/tenants/acme/clients', { kind: 'b2c', b2cTenant: 'not a name!' });
+      assert.equal(bad.status, 400);
+      assert.match(bad.text, /is not a B2C tenant name/);
+      assert.match(bad.text, /value="not a name!"/, 'what was typed stays in the form');
+      assert.equal((await postForm(ua, '/admin/tenants/acme/clients', { kind: 'other', redirectUris: 'http://rp.example/cb' })).status, 400, 'http is for localhost only');
+      assert.equal((await postForm(ua, '/admin/tenants/acme/clients', { kind: 'mystery' })).status, 400);
+
+      const base = `/admin/tenants/acme/clients/${clientId}`;
+      assert.equal((await postForm(ua, `${base}/redirect-uris`, { redirectUris: 'not a url' })).status, 400);
+      const uris = await postForm(ua, `${base}/redirect-uris`, { redirectUris: 'https://contoso.b2clogin.com/contoso.onmicrosoft.com/oauth2/authresp\nhttps://app.acme.example/cb', postLogoutRedirectUris: '' });
+      assert.equal(uris.status, 303);
+      assert.deepEqual((await server.services.clientAdmin.get('acme', clientId)).redirectUris, ['https://contoso.b2clogin.com/contoso.onmicrosoft.com/oauth2/authresp', 'https://app.acme.example/cb']);
+
+      assert.equal((await postForm(ua, `${base}/rotate-secret`, {})).status, 400, 'a new secret needs the box ticked');
+      const rotated = await postForm(ua, `${base}/rotate-secret`, { confirm: 'yes' });
+      assert.equal(rotated.status, 200);
+      const newSecret = /id="client-secret">([^<]+)</.exec(rotated.text)?.[1];
+      assert.ok(newSecret && newSecret !== secret);
+
+      const { ua: outsider } = await tenantAdmin(server, 'globex', 'outsider@globex.example');
+      for (const path of [base, `/admin/tenants/globex/clients/${clientId}`]) assert.equal((await outsider.get(`${server.origin}${path}`)).status, 404, path);
+      assert.equal((await postForm(outsider, `/admin/tenants/globex/clients/${clientId}/delete`, { confirm: 'yes' })).status, 404, 'not through another tenant either');
+      assert.equal((await postForm(ua, `${base}/delete`, {})).status, 400);
+      assert.equal((await postForm(ua, `${base}/delete`, { confirm: 'yes' })).status, 303);
+      assert.equal((await ua.get(`${server.origin}${base}`)).status, 404);
+      const events = (await server.services.audit.page({ tenantId: 'acme' }, 50)).filter((e) => e.type.startsWith('admin.client'));
+      assert.deepEqual(events.map((e) => e.type).sort(), ['admin.client_changed', 'admin.client_created', 'admin.client_deleted', 'admin.client_secret_rotated']);
+      assert.ok(events.every((e) => e.actor === 'admin:apps@acme.example'));
+    });
+
+    test('users: search, a person\'s passkeys, disable and enable, a recovery link to their address, delete', async () => {
+      await server.services.tenants.createTenant('umbrella', 'Umbrella');
+      const client = await createClient(server, { tenantId: 'umbrella' });
+      const authenticator = new SoftwareAuthenticator();
+      const person = new UserAgent(server.origin);
+      const { base } = await openSignInPage(person, authorizeUrl(server, client, {}, 'umbrella'));
+      await finishAtRp(person, await signUp(person, authenticator, base, 'jill@umbrella.example', 'Jill Valentine'));
+      const { ua } = await tenantAdmin(server, 'umbrella', 'it@umbrella.example');
+
+      const list = await ua.get(`${server.origin}/admin/tenants/umbrella/users?q=VALENT`);
+      assert.equal(list.status, 200);
+      const href = /href="(\/admin\/tenants\/umbrella\/users\/[^"]+)">jill@umbrella\.example/.exec(list.text)?.[1];
+      assert.ok(href, 'found by part of the name, any case');
+      assert.match((await ua.get(`${server.origin}/admin/tenants/umbrella/users?q=nobody`)).text, /Nobody matches/);
+      const page = await ua.get(`${server.origin}${href}`);
+      assert.match(page.text, /id="passkeys-table"/);
+      assert.match(page.text, /Active/);
+
+      assert.equal((await postForm(ua, `${href}/disable`, {})).status, 303);
+      const again = new UserAgent(server.origin);
+      const signInPage = await openSignInPage(again, authorizeUrl(server, client, {}, 'umbrella'));
+      const start = (await again.postJson(`${signInPage.base}/signin/options`, {})).json();
+      const refused = await again.postJson(`${signInPage.base}/signin/verify`, { challengeId: start.challengeId, response: authenticator.getAssertion(start.options, server.origin) });
+      assert.equal(refused.json().error, 'account_disabled');
+      const twice = await postForm(ua, `${href}/disable`, {});
+      assert.equal(twice.status, 400);
+      assert.match(twice.text, /already disabled/);
+      assert.equal((await postForm(ua, `${href}/enable`, {})).status, 303);
+      await finishAtRp(again, await signIn(again, authenticator, (await openSignInPage(again, authorizeUrl(server, client, {}, 'umbrella'))).base));
+
+      const since = Date.now() - 1;
+      assert.equal((await postForm(ua, `${href}/recovery-link`, {})).status, 303);
+      const link = await mailedLink(server.origin, 'jill@umbrella.example', 'recovery-link', since, '/recovery');
+      assert.match(link, /\/umbrella\/recovery/);
+      assert.doesNotMatch((await ua.get(`${server.origin}${href}?done=link-sent`)).text, new RegExp(link.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 'the administrator never sees the link');
+
+      const { ua: outsider } = await tenantAdmin(server, 'globex', 'peeker@globex.example');
+      const userId = href.split('/').pop()!;
+      assert.equal((await outsider.get(`${server.origin}${href}`)).status, 404);
+      assert.equal((await postForm(outsider, `/admin/tenants/globex/users/${userId}/delete`, { confirm: 'yes' })).status, 404);
+      assert.equal((await postForm(ua, `${href}/delete`, {})).status, 400);
+      assert.equal((await postForm(ua, `${href}/delete`, { confirm: 'yes' })).status, 303);
+      assert.equal((await ua.get(`${server.origin}${href}`)).status, 404);
     });
   });
 }

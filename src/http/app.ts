@@ -36,6 +36,8 @@ import { adminSettingsRoutes } from './routes/admin/admin-settings.js';
 import { adminKeyRoutes } from './routes/admin/admin-keys.js';
 import { adminAuditRoutes } from './routes/admin/admin-audit.js';
 import { adminAdminsRoutes } from './routes/admin/admin-admins.js';
+import { adminClientRoutes } from './routes/admin/admin-clients.js';
+import { adminUserRoutes } from './routes/admin/admin-users.js';
 import { onboardingRoutes } from './routes/admin/onboarding.js';
 import { invitationRoutes } from './routes/invitation.js';
 import { adminApiRoutes } from './api/admin-api.js';
@@ -103,6 +105,8 @@ export function sesameRouters(services: Services, options: AppOptions): Router[]
     adminKeyRoutes(services),
     adminAuditRoutes(services),
     adminAdminsRoutes(services),
+    adminClientRoutes(services),
+    adminUserRoutes(services),
     onboardingRoutes(services),
     invitationRoutes(services),
     adminApiRoutes(services),

@@ -5,6 +5,7 @@ import { isOperator } from '../../../admin/admin-accounts.js';
 import { describeReason } from '../../../admin/failure-reasons.js';
 import { issuerFor } from '../../../oidc/issuer.js';
 import type { Tenant } from '../../../storage/repositories/tenants.js';
+import { connectB2c } from './admin-clients.js';
 import { adminOf, flashOf, renderConsole, requireAdmin, tenantFor, tenantPath } from './console.js';
 
 const DASHBOARD_DAYS = 14;
@@ -14,7 +15,7 @@ const METHODS = [
   { key: 'signup', label: 'Sign-up' }, { key: 'recovery', label: 'Recovery' },
 ] as const;
 
-type TenantsDeps = Pick<Services, 'adminAccounts' | 'tenants' | 'auditStats' | 'config'>;
+type TenantsDeps = Pick<Services, 'adminAccounts' | 'tenants' | 'auditStats' | 'clientAdmin' | 'config'>;
 
 /** Where a tenant is reached: its console, issuer and metadata (the dashboard and the welcome mail say the same). */
 export function accessDetails(publicUrl: string, tenant: Pick<Tenant, 'id'>) {
@@ -54,6 +55,7 @@ export function adminTenantRoutes(deps: TenantsDeps): Router {
       methods: METHODS,
       stats: { ...stats, failures: stats.failures.map((f) => ({ ...f, description: describeReason(f.reason) })) },
       auditHref: tenantPath(tenant, 'audit'),
+      connect: connectB2c(tenant, (await deps.clientAdmin.list(tenant.id)).length),
     });
   });
 
