@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Schema } from '../storage/schema.js';
 import type { OnboardingMode } from '../config.js';
-import { conflict, forbidden, notFound } from '../errors.js';
+import { badRequest, conflict, forbidden, notFound } from '../errors.js';
 import { randomId } from '../ids.js';
 import type { TenantService } from '../tenants/tenant-service.js';
 import { tenantIdProblem } from '../tenants/tenant-id.js';
@@ -90,6 +90,8 @@ export class Onboarding {
       await this.limits.perNetwork.consume(networkOf(application.ip), now);
       await this.limits.perDomain.consume(application.email.slice(application.email.lastIndexOf('@') + 1), now);
     }
+    const malformed = tenantIdProblem(application.tenantId);
+    if (malformed) throw badRequest(malformed, 'invalid_tenant_id');
     const check = await this.checkTenantId(application.tenantId, now);
     if (!check.available) throw conflict(check.problem!, 'tenant_id_unavailable');
 

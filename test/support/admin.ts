@@ -54,3 +54,8 @@ export async function tenantAdmin(server: TestServer, tenantId: string, email: s
   const { link } = await server.services.adminAccounts.createInvitation({ kind: 'tenant-admin', email, tenantId, invitedBy: 'test' });
   return enrolled(server, link);
 }
+
+/** A page's HTML with the escapes of its templates undone, for matching what a person reads. */
+export function readable(html: string): string {
+  return html.replace(/&#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code))).replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}

@@ -65,7 +65,7 @@ export function onboardingRoutes(deps: OnboardingDeps): Router {
       try {
         ({ expiresAt } = await onboarding.apply({ organisation: form.organisation, tenantId: form.tenantId, email: form.email, invitation: form.invitation, ip: ctx.ip }));
       } catch (error) {
-        if (error instanceof SesameError && error.code === 'tenant_id_unavailable') invalid = 'tenantId';
+        if (error instanceof SesameError && (error.code === 'tenant_id_unavailable' || error.code === 'invalid_tenant_id')) invalid = 'tenantId';
         throw error;
       }
       await deps.audit.record({ type: 'onboarding.requested', tenantId: form.tenantId, email: form.email, detail: { organisation: form.organisation, invited: Boolean(form.invitation) } });
