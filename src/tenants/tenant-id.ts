@@ -14,8 +14,11 @@ export function tenantIdProblem(id: string): string | undefined {
   return undefined;
 }
 
-/** A tenant id suggested from an organisation's name: "Müller & Söhne GmbH" → "muller-sohne-gmbh". */
+/** Latin letters that no Unicode decomposition turns into a–z. */
+const SPELLED: Record<string, string> = { ß: 'ss', æ: 'ae', œ: 'oe', ø: 'o', đ: 'd', ł: 'l', þ: 'th', ð: 'd' };
+
+/** A tenant id suggested from an organisation's name: "Müller & Söhne GmbH" → "muller-sohne-gmbh", "Straße" → "strasse". */
 export function suggestTenantId(name: string): string {
-  return name.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase()
+  return name.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[ßæœøđłþð]/g, (c) => SPELLED[c] ?? c)
     .replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40).replace(/-+$/, '');
 }

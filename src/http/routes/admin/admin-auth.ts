@@ -75,7 +75,6 @@ export function adminAuthRoutes(deps: AuthDeps): Router {
   });
 
   router.get('/admin/enrol', async (ctx) => {
-    ctx.set('Referrer-Policy', 'no-referrer');
     renderConsole(ctx, 'enrol', { title: 'Create your console passkey', script: 'admin' });
   });
 

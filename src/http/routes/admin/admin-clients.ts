@@ -120,7 +120,6 @@ export function adminClientRoutes(deps: ClientsDeps): Router {
         });
       const admin = adminOf(ctx);
       await mailDetails(deps, tenant, created, admin.email);
-      ctx.set('Referrer-Policy', 'no-referrer');
       showSecret(ctx, tenant, created, {
         heading: `“${created.client.name}” is created`,
         intro: created.clientSecret ? 'Copy the client secret now: it is shown only on this page.' : 'This client authenticates with its own keys: it has no secret.',
@@ -150,7 +149,6 @@ export function adminClientRoutes(deps: ClientsDeps): Router {
     await formAction(ctx, async () => {
       parseInput(confirmForm, ctx.request.body);
       const rotated = await deps.clientAdmin.rotateSecret(tenant.id, client.clientId);
-      ctx.set('Referrer-Policy', 'no-referrer');
       showSecret(ctx, tenant, { ...rotated, setup: [] }, {
         heading: `A new secret for “${client.name}”`,
         intro: 'The old secret no longer works. Copy the new one now: it is shown only on this page.',

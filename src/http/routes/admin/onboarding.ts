@@ -36,7 +36,6 @@ export function onboardingRoutes(deps: OnboardingDeps): Router {
 
   router.get('/onboard', async (ctx) => {
     onboarding.requireOpen();
-    ctx.set('Referrer-Policy', 'no-referrer');
     showForm(ctx, { organisation: '', tenantId: '', email: '', invitation: '' });
   });
 
