@@ -122,7 +122,8 @@ describe('onboarding in Chromium, through to a B2C sign-in', { skip }, () => {
       await person.page.getByRole('link', { name: /^Continue to / }).click();
       await person.page.getByRole('heading', { name: 'Back at B2C' }).waitFor();
       const posted = formPost as URLSearchParams | undefined;
-      assert.ok(posted?.get('code'), 'B2C receives a code by form_post');
+      if (!posted) throw new Error('B2C received no form_post');
+      assert.ok(posted.get('code'), 'B2C receives a code by form_post');
       assert.equal(posted.get('state'), STATE, 'state round-trips byte for byte');
 
       // B2C redeems the code with the secret from the console (client_secret_post) and reads the ID token.
