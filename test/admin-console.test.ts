@@ -56,6 +56,9 @@ for (const db of await databases()) {
       const out = await postForm(browser, '/admin/signout', {});
       assert.equal(out.status, 303);
       assert.equal((await copy.get(`${server.origin}/admin/tenants`)).status, 302, 'a copied cookie stops working too');
+      const lateForm = await postForm(copy, '/admin/tenants/acme/keys/rotate', {});
+      assert.equal(lateForm.status, 303, 'a form sent after the session ended goes to the sign-in page');
+      assert.equal(lateForm.headers.get('location'), '/admin');
 
       const events = await server.services.audit.page({ tenantId: '*' }, 10);
       assert.ok(events.some((e) => e.type === 'admin.enrolled' && e.actor === 'admin:ops@example.com'));

@@ -87,7 +87,9 @@ for (const db of await databases()) {
       assert.equal((await enrol(new UserAgent(server.origin), link, new SoftwareAuthenticator())).json().error, 'invitation_invalid', 'the link works once');
       assert.equal((await enrol(new UserAgent(server.origin), link, authenticator)).status, 400);
       const events = await server.services.audit.page({ tenantId: 'wayne' }, 10);
-      assert.deepEqual(events.map((e) => e.type).sort(), ['admin.enrolled', 'admin.tenant_created', 'onboarding.requested']);
+      assert.deepEqual(events.map((e) => e.type).sort(), ['admin.enrolled', 'admin.tenant_created']);
+      const [requested] = await server.services.audit.page({ tenantId: '*', type: 'onboarding.requested', userEmail: 'bruce@wayne.example' }, 1);
+      assert.equal(requested?.detail.tenantId, 'wayne', 'the application is the operator\'s record, not the tenant\'s');
     });
 
     test('bad input is refused with the reason, and nothing is held', async () => {

@@ -28,7 +28,7 @@ export function safeNext(value: unknown): string | undefined {
 
 /**
  * Every console page and action but sign-in and enrolment: a signed-in administrator, named in the
- * audit events of the request. Pages send the browser to sign in; other requests get 401.
+ * audit events of the request. Pages and forms send the browser to sign in; other requests get 401.
  */
 export function requireAdmin(accounts: AdminAccounts): Middleware {
   return async (ctx, next) => {
@@ -36,6 +36,12 @@ export function requireAdmin(accounts: AdminAccounts): Middleware {
     if (!session) {
       if (ctx.method === 'GET') {
         ctx.redirect(`/admin?next=${encodeURIComponent(ctx.originalUrl)}`);
+        return;
+      }
+      if (ctx.is('urlencoded')) {
+        // A form sent after the session ended: to the sign-in page (the form's input is not kept).
+        ctx.status = 303;
+        ctx.redirect('/admin');
         return;
       }
       throw unauthorized('Your console session has ended. Sign in again with your passkey.', 'signin_required');

@@ -5,6 +5,7 @@ import type { Services } from '../../../services.js';
 import { parseInput } from '../../validate.js';
 import { email } from '../../schemas.js';
 import { SesameError } from '../../../errors.js';
+import { OPERATOR_SCOPE } from '../../../admin/admin-repository.js';
 import { formAction, renderConsole } from './console.js';
 
 const organisation = z.string().trim()
@@ -67,7 +68,8 @@ export function onboardingRoutes(deps: OnboardingDeps): Router {
         if (error instanceof SesameError && (error.code === 'tenant_id_unavailable' || error.code === 'invalid_tenant_id')) invalid = 'tenantId';
         throw error;
       }
-      await deps.audit.record({ type: 'onboarding.requested', tenantId: form.tenantId, email: form.email, detail: { organisation: form.organisation, invited: Boolean(form.invitation) } });
+      // Under the operator's scope: the id may end up another organisation's, whose log must not show this applicant.
+      await deps.audit.record({ type: 'onboarding.requested', tenantId: OPERATOR_SCOPE, email: form.email, detail: { tenantId: form.tenantId, organisation: form.organisation, invited: Boolean(form.invitation) } });
       const iso = new Date(expiresAt).toISOString();
       renderConsole(ctx, 'onboard-sent', {
         title: 'Check your mail', email: form.email, organisation: form.organisation, tenantId: form.tenantId,
