@@ -293,4 +293,14 @@ describe('sesame token create | list | revoke', () => {
     assert.equal(tooLong.code, 1);
     assert.match(tooLong.err, /1 to 366 days/);
   });
+
+  test('tenant set --signup and client create --backchannel-logout-uri', async () => {
+    const closed = await sesame('tenant', 'set', 'acme', '--signup', 'invitation');
+    assert.equal(closed.code, 0, closed.err);
+    assert.match(closed.out, /Only people with an invitation/);
+    assert.equal((await sesame('tenant', 'set', 'acme', '--signup', 'sometimes')).code, 2);
+    const client = await sesame('client', 'create', '--tenant', 'acme', '--name', 'Shop', '--redirect-uri', 'https://shop.example.com/cb', '--backchannel-logout-uri', 'https://shop.example.com/logout');
+    assert.equal(client.code, 0, client.err);
+    assert.match(client.out, /Back-channel logout tokens go to https:\/\/shop.example.com\/logout/);
+  });
 });

@@ -16,12 +16,13 @@ import { isDatabaseUnavailable } from '../src/storage/unavailable.js';
 /**
  * The SQLite volume fills up, then turns read-only: requests that must write answer 503 with
  * Retry-After (never 500, never a hang), /readyz says the database cannot be written, and
- * everything works again once space is freed. A 2 MB tmpfs stands in for the volume.
+ * everything works again once space is freed. A 4 MB tmpfs stands in for the volume (the fresh database's
+ * write-ahead log alone is about 1.4 MB, and the checkpoint copies it beside it).
  */
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-full-'));
 let mounted = false;
 try {
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', dir], { stdio: 'pipe' });
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', dir], { stdio: 'pipe' });
   mounted = true;
 } catch (error) {
   if (process.env.CI === 'true') throw new Error(`CI must run the full-disk test, but mounting a tmpfs failed: ${(error as Error).message}`);

@@ -11,6 +11,8 @@ export const MAX_INVITATION_DAYS = 30;
 export const MAX_INVITATION_USES = 10_000;
 export const INVITATION_REQUIRED = 'Creating an account here needs an invitation. Open the invitation link you were sent, then come back to this page.';
 
+export const INVITATION_SPENT = 'This invitation has been used up, has expired or was withdrawn. Ask the person who invited you for a new one.';
+
 const hashToken = (token: string) => createHash('sha256').update(token).digest('base64url');
 
 /**
@@ -66,7 +68,10 @@ export class InvitationService {
   async requireForSignUp(tenant: Tenant, token: string | undefined, email: string | undefined, now = Date.now()): Promise<Invitation | undefined> {
     if (tenant.signup !== 'invitation') return undefined;
     const invitation = await this.usable(tenant.id, token, now);
-    if (!invitation) throw forbidden(INVITATION_REQUIRED, 'invitation_required');
+    if (!invitation) {
+      if (token && token.length <= 100 && await this.invitations.exists(tenant.id, hashToken(token))) throw forbidden(INVITATION_SPENT, 'invitation_used_up');
+      throw forbidden(INVITATION_REQUIRED, 'invitation_required');
+    }
     if (invitation.email && email !== undefined && invitation.email !== email.trim().toLowerCase()) {
       throw forbidden(`This invitation is for another e-mail address. Create the account with the address the invitation was sent to.`, 'invitation_for_another_address');
     }
@@ -81,7 +86,7 @@ export class InvitationService {
     // The address was checked against the invitation when the sign-up started (signup/email or signup/options).
     const invitation = await this.requireForSignUp(tenant, token, undefined, now);
     if (!invitation) return create();
-    if (!await this.invitations.takeUse(tenant.id, invitation.id, now)) throw forbidden('This invitation has been used up or has expired. Ask for a new one.', 'invitation_used_up');
+    if (!await this.invitations.takeUse(tenant.id, invitation.id, now)) throw forbidden(INVITATION_SPENT, 'invitation_used_up');
     let created: T;
     try {
       created = await create();

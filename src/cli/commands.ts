@@ -28,7 +28,7 @@ export const COMMANDS: CommandHelp[] = [
   { name: 'client create', group: 'Clients (relying parties)',
     args: '--tenant <id> --name <name> [--redirect-uri <url>]... [--b2c <b2c-tenant-name>] [--entra <subdomain> [--entra-tenant-id <id>]] '
       + '[--post-logout-redirect-uri <url>]... [--require-pkce] [--auth-method client_secret_post|client_secret_basic|client_secret_jwt|private_key_jwt] '
-      + '[--jwks-uri <url> | --jwks <file>]',
+      + '[--jwks-uri <url> | --jwks <file>] [--backchannel-logout-uri <url>]',
     summary: 'Register a client; prints its id and secret (once)',
     details: [
       '--name: what people read on the sign-in page ("Sign in to <name>"). Without it you are asked',
@@ -37,6 +37,8 @@ export const COMMANDS: CommandHelp[] = [
       '--entra does the same for Entra External ID.',
       '--auth-method: how it authenticates at the token endpoint (default client_secret_post); a',
       '    private_key_jwt client has no secret but public keys (--jwks-uri, or a JWKS file with --jwks).',
+      '--backchannel-logout-uri: where OIDC Back-Channel Logout tokens are posted when a user\'s session ends',
+      '    (sign-out, or an administrator disables or deletes the user).',
     ] },
   { name: 'client list', group: 'Clients (relying parties)', args: '--tenant <id>', summary: 'List a tenant\'s clients' },
   { name: 'user list', group: 'Users', args: '--tenant <id>', summary: 'List a tenant\'s users, their passkeys and whether they are disabled' },

@@ -36,6 +36,7 @@ const OPTIONS = {
   tenant: { type: 'string' },
   'redirect-uri': { type: 'string', multiple: true },
   'post-logout-redirect-uri': { type: 'string', multiple: true },
+  'backchannel-logout-uri': { type: 'string' },
   b2c: { type: 'string' },
   entra: { type: 'string' },
   'entra-tenant-id': { type: 'string' },
@@ -179,6 +180,7 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
         authMethod: typeof flags['auth-method'] === 'string' ? flags['auth-method'] : undefined,
         jwksUri: typeof flags['jwks-uri'] === 'string' ? flags['jwks-uri'] : undefined,
         jwks: typeof flags.jwks === 'string' ? readJwksFile(flags.jwks) : undefined,
+        backchannelLogoutUri: typeof flags['backchannel-logout-uri'] === 'string' ? flags['backchannel-logout-uri'] : undefined,
       });
       await services.audit.record({ type: 'admin.client_created', tenantId, detail: { clientId: client.clientId, name: client.name, authMethod: client.auth.method, redirectUris: client.redirectUris } });
       const method = client.auth.method;
@@ -202,6 +204,7 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
         for (const uri of client.postLogoutRedirectUris) out(`  ${uri}`);
       }
       if (client.requirePkce) out('This client must use PKCE (S256).');
+      if (client.backchannelLogoutUri) out(`Back-channel logout tokens go to ${client.backchannelLogoutUri}.`);
       return;
     }
     case 'client list': {

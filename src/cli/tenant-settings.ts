@@ -154,6 +154,17 @@ export const TENANT_SETTINGS: Record<string, Setting> = {
         : `Tenant "${tenantId}" sends no recovery codes by e-mail: people use their recovery codes, or you give them a link (sesame user link).`;
     },
   },
+  signup: {
+    value: 'open|invitation',
+    help: ['Who may create an account: anyone (open, the default) or only people with an invitation link',
+      '(made with the admin API: POST /api/tenants/<id>/invitations, docs/admin-api.md).'],
+    async set(services, tenantId, value) {
+      const setting = await services.tenants.setSignup(tenantId, oneOf('signup', value, ['open', 'invitation'] as const));
+      return setting === 'open'
+        ? `Anyone can create an account at tenant "${tenantId}".`
+        : `Only people with an invitation can create an account at tenant "${tenantId}".`;
+    },
+  },
   'u2f-appid': {
     value: '<https URL>|none',
     help: ['The FIDO U2F AppID of keys registered before passkeys (imported with sesame u2f import):', 'they sign in through WebAuthn\'s appid extension. Sesame serves the trusted facets at', 'PUBLIC_URL/<id>/u2f/trusted-facets (that URL may be the AppID).'],

@@ -40,7 +40,8 @@ export class OutboundError extends Error {
 const DEFAULTS = { connectTimeoutMs: 5_000, totalTimeoutMs: 10_000, maxResponseBytes: 64 * 1024 };
 
 /**
- * The one way Sesame calls other servers (Web Push services, webhooks): https only; redirects are
+ * The one way Sesame calls other servers (Web Push services, webhooks, and oidc-provider's requests: back-channel
+ * logout tokens, clients' jwks_uri): https only; redirects are
  * answers, never followed; the host name is resolved once, every address it has is checked
  * (public addresses only, unless allowed), and the connection goes to those checked addresses (the
  * agent's `lookup`), so a DNS answer that changes between check and connect cannot slip through.

@@ -62,7 +62,6 @@ export function adminApiDefinitions(services: Services): ApiRoute[] {
       params: s.tenantParams, body: s.settingsBody, response: s.tenantSchema,
       handle: async ({ params, body }) => {
         const tenantId = params.tenant;
-        await tenants.requireTenant(tenantId);
         // Everything is checked before anything changes: a bad value leaves every setting as it was.
         if (body.authenticatorPolicy) await tenants.checkAuthenticatorPolicy(tenantId, body.authenticatorPolicy as Partial<AuthenticatorPolicy>);
         if (body.brandColour) await tenants.checkBrandColour(body.brandColour);
@@ -80,7 +79,6 @@ export function adminApiDefinitions(services: Services): ApiRoute[] {
       method: 'post', path: '/api/tenants/{tenant}/signing-keys/rotate', tag: 'Tenants', status: 200,
       summary: 'Publish a new signing key; it signs 48 hours later', params: s.tenantParams, response: s.keyRotation,
       handle: async ({ params }) => {
-        await tenants.requireTenant(params.tenant);
         const { next, removed } = await services.signingKeys.rotate(params.tenant);
         await audit.record({ type: 'admin.keys_rotated', tenantId: params.tenant, detail: { kid: next.kid, activatesAt: new Date(next.activatesAt).toISOString(), removed } });
         // Every node rebuilds the tenant's provider, so the new key is in the JWKS at once.
@@ -92,7 +90,6 @@ export function adminApiDefinitions(services: Services): ApiRoute[] {
       method: 'get', path: '/api/tenants/{tenant}/audit', tag: 'Audit log', status: 200,
       summary: 'Security events, oldest first, filtered', params: s.tenantParams, query: s.auditQuery, response: s.auditPage,
       handle: async ({ params, query }) => {
-        await tenants.requireTenant(params.tenant);
         const limit = query.limit ?? 100;
         const events = [];
         for await (const event of audit.list({
@@ -154,10 +151,7 @@ export function adminApiDefinitions(services: Services): ApiRoute[] {
     route({
       method: 'get', path: '/api/tenants/{tenant}/users', tag: 'Users', summary: 'Find users by a part of their address or name, newest first', status: 200,
       params: s.tenantParams, query: s.userSearchQuery, response: s.userPage,
-      handle: async ({ params, query }) => {
-        await tenants.requireTenant(params.tenant);
-        return userAdmin.search(params.tenant, query);
-      },
+      handle: async ({ params, query }) => userAdmin.search(params.tenant, query),
     }),
     route({
       method: 'get', path: '/api/tenants/{tenant}/users/{userId}', tag: 'Users', summary: 'A user with their passkeys, phones, groups and claims', status: 200,
@@ -211,24 +205,17 @@ export function adminApiDefinitions(services: Services): ApiRoute[] {
     route({
       method: 'get', path: '/api/tenants/{tenant}/claims', tag: 'Groups and claims', summary: 'The tenant\'s custom claims (names and types)', status: 200,
       params: s.tenantParams, response: s.claimDefinition.array(),
-      handle: async ({ params }) => {
-        await tenants.requireTenant(params.tenant);
-        return customClaims.definitions(params.tenant);
-      },
+      handle: async ({ params }) => customClaims.definitions(params.tenant),
     }),
     route({
       method: 'put', path: '/api/tenants/{tenant}/claims/{name}', tag: 'Groups and claims', status: 200,
       summary: 'Define (or retype) a custom claim; clients get it in the ID token with the "claims" scope', params: s.claimParams, body: s.claimDefinitionBody, response: s.claimDefinition,
-      handle: async ({ params, body }) => {
-        await tenants.requireTenant(params.tenant);
-        return customClaims.define(params.tenant, params.name, body.type);
-      },
+      handle: async ({ params, body }) => customClaims.define(params.tenant, params.name, body.type),
     }),
     route({
       method: 'delete', path: '/api/tenants/{tenant}/claims/{name}', tag: 'Groups and claims', summary: 'Remove a custom claim: its values are no longer emitted', status: 204,
       params: s.claimParams,
       handle: async ({ params }) => {
-        await tenants.requireTenant(params.tenant);
         await customClaims.undefine(params.tenant, params.name);
       },
     }),
@@ -237,18 +224,12 @@ export function adminApiDefinitions(services: Services): ApiRoute[] {
     route({
       method: 'get', path: '/api/tenants/{tenant}/groups', tag: 'Groups and claims', summary: 'The tenant\'s groups', status: 200,
       params: s.tenantParams, response: s.groupSchema.array(),
-      handle: async ({ params }) => {
-        await tenants.requireTenant(params.tenant);
-        return groups.list(params.tenant);
-      },
+      handle: async ({ params }) => groups.list(params.tenant),
     }),
     route({
       method: 'post', path: '/api/tenants/{tenant}/groups', tag: 'Groups and claims', summary: 'Create a group, optionally with claim values', status: 201,
       params: s.tenantParams, body: s.groupCreateBody, response: s.groupSchema,
-      handle: async ({ params, body }) => {
-        await tenants.requireTenant(params.tenant);
-        return groups.create(params.tenant, body);
-      },
+      handle: async ({ params, body }) => groups.create(params.tenant, body),
     }),
     route({
       method: 'get', path: '/api/tenants/{tenant}/groups/{groupId}', tag: 'Groups and claims', summary: 'A group with its members', status: 200,
@@ -280,19 +261,13 @@ export function adminApiDefinitions(services: Services): ApiRoute[] {
     route({
       method: 'get', path: '/api/tenants/{tenant}/invitations', tag: 'Invitations', summary: 'Sign-up invitations, newest first', status: 200,
       params: s.tenantParams, response: s.invitationSchema.array(),
-      handle: async ({ params }) => {
-        await tenants.requireTenant(params.tenant);
-        return invitations.list(params.tenant);
-      },
+      handle: async ({ params }) => invitations.list(params.tenant),
     }),
     route({
       method: 'post', path: '/api/tenants/{tenant}/invitations', tag: 'Invitations', status: 201,
       summary: 'Create an invitation link (for tenants with sign-up by invitation): expiry, use limit, optionally one address and groups',
       params: s.tenantParams, body: s.invitationCreateBody, response: s.invitationCreated,
-      handle: async ({ params, body }) => {
-        await tenants.requireTenant(params.tenant);
-        return invitations.create(params.tenant, body);
-      },
+      handle: async ({ params, body }) => invitations.create(params.tenant, body),
     }),
     route({
       method: 'delete', path: '/api/tenants/{tenant}/invitations/{invitationId}', tag: 'Invitations', summary: 'Withdraw an invitation', status: 204,

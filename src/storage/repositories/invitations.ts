@@ -35,6 +35,11 @@ export class InvitationRepository {
     return row && toInvitation(row);
   }
 
+  /** Whether the token is one of the tenant's invitations, usable or not. */
+  async exists(tenantId: string, tokenHash: string): Promise<boolean> {
+    return (await this.db.selectFrom('invitations').select('id').where('tenant_id', '=', tenantId).where('token_hash', '=', tokenHash).executeTakeFirst()) !== undefined;
+  }
+
   /** The invitation of this token if it can still be used (not used up, expired or revoked). */
   async findUsable(tenantId: string, tokenHash: string, now: number): Promise<Invitation | undefined> {
     const row = await this.db.selectFrom('invitations').selectAll().where('tenant_id', '=', tenantId).where('token_hash', '=', tokenHash)

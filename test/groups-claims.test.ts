@@ -1,0 +1,114 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SoftwareAuthenticator } from '../sdk/software-authenticator.js';
+import { databases, startTestServer, type TestServer } from './support/server.js';
+import { authorizeUrl, exchangeCode, finishAtRp, openSignInPage, RP_REDIRECT, signIn, signUp, signUpThroughRp, verifyIdToken } from './support/flow.js';
+import { UserAgent } from './support/user-agent.js';
+import type { Client } from '../src/storage/repositories/clients.js';
+
+/**
+ * Groups and custom claims, set through the admin API and seen where relying parties see them:
+ * in the ID token (scope "claims"), and at sign-in to a client open only to some groups.
+ */
+for (const db of await databases()) {
+  describe(`groups and custom claims (${db})`, () => {
+    let server: TestServer;
+    let token: string;
+    let open: Client;
+
+    const api = async (method: string, path: string, body?: unknown) => {
+      const response = await fetch(`${server.origin}/api/tenants/demo${path}`, {
+        method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await response.text();
+      assert.ok(response.status < 300, `${method} ${path}: ${response.status} ${text}`);
+      return text ? JSON.parse(text) : undefined;
+    };
+    const registerClient = async (name: string, allowedGroups?: string[]): Promise<Client> => {
+      const created = await api('POST', '/clients', { name, redirectUris: [RP_REDIRECT], ...(allowedGroups ? { allowedGroups } : {}) });
+      return { ...(await server.services.clients.find('demo', created.client.clientId))!, clientSecret: created.clientSecret };
+    };
+
+    before(async () => {
+      server = await startTestServer(db);
+      token = (await server.services.apiTokens.create({ tenantId: 'demo' })).token;
+      open = await registerClient('Open app');
+    });
+    after(() => server.close());
+
+    test('custom claims of the user and their groups are in the ID token for the "claims" scope only', async () => {
+      const { claims: first, authenticator } = await signUpThroughRp(server, open, 'cleo@example.com', 'Cleo');
+      assert.equal(first.department, undefined);
+
+      for (const [name, type] of [['department', 'string'], ['roles', 'string_array'], ['level', 'number'], ['vip', 'boolean']]) await api('PUT', `/claims/${name}`, { type });
+      const staff = await api('POST', '/groups', { name: 'Staff', claims: { roles: ['staff'], department: 'Sales', vip: false } });
+      const admins = await api('POST', '/groups', { name: 'Admins', claims: { roles: ['admin', 'staff'], department: 'IT' } });
+      await api('PUT', `/groups/${staff.id}/members/${first.sub}`);
+      await api('PUT', `/groups/${admins.id}/members/${first.sub}`);
+      await api('PUT', `/users/${first.sub}/claims`, { claims: { level: 3, vip: true } });
+      const viewed = await api('GET', `/users/${first.sub}`);
+      assert.deepEqual(viewed.groups.map((g: { name: string }) => g.name), ['Admins', 'Staff']);
+      assert.deepEqual(viewed.claims, { level: 3, vip: true });
+
+      const signInWith = async (scope: string) => {
+        const ua = new UserAgent(server.origin);
+        const { base } = await openSignInPage(ua, authorizeUrl(server, open, { scope }));
+        const result = await finishAtRp(ua, await signIn(ua, authenticator, base, 'cleo@example.com'));
+        const tokens = await exchangeCode(server, open, result.params.code);
+        return verifyIdToken(server, open, tokens.body.id_token);
+      };
+      const withClaims = await signInWith('openid profile email claims');
+      assert.deepEqual(withClaims.roles, ['admin', 'staff'], 'string arrays of the groups are joined');
+      assert.equal(withClaims.department, 'IT', 'for other types the group first by name wins');
+      assert.equal(withClaims.level, 3);
+      assert.equal(withClaims.vip, true, 'the user\'s own value wins over a group\'s');
+      assert.equal(withClaims.email, 'cleo@example.com');
+      const without = await signInWith('openid profile email');
+      for (const name of ['roles', 'department', 'level', 'vip']) assert.equal(without[name], undefined, `${name} without the claims scope`);
+
+      // A claim no longer defined is no longer emitted.
+      await api('DELETE', '/claims/department');
+      const after = await signInWith('openid claims');
+      assert.equal(after.department, undefined);
+      assert.deepEqual(after.roles, ['admin', 'staff']);
+      const discovery = await (await fetch(`${server.origin}/demo/oidc/.well-known/openid-configuration`)).json();
+      assert.ok(discovery.scopes_supported.includes('claims'));
+      assert.ok(discovery.claims_supported.includes('roles') && !discovery.claims_supported.includes('department'));
+    });
+
+    test('a client open to some groups: members sign in, others see a clear page and the client gets access_denied', async () => {
+      const members = await api('POST', '/groups', { name: 'Pilot users' });
+      const restricted = await registerClient('Pilot app', [members.id]);
+
+      // A member.
+      const member = await signUpThroughRp(server, open, 'mia@example.com', 'Mia');
+      await api('PUT', `/groups/${members.id}/members/${member.claims.sub}`);
+      assert.ok((await finishAtRp(member.ua, authorizeUrl(server, restricted))).params.code, 'a member with a session signs in at once');
+
+      // Someone else, signing up right at the restricted client.
+      const ua = new UserAgent(server.origin);
+      const { base } = await openSignInPage(ua, authorizeUrl(server, restricted, { state: 'pilot' }));
+      const page = await ua.follow(await signUp(ua, new SoftwareAuthenticator(), base, 'nina@example.com', 'Nina'));
+      assert.equal(page.status, 403, page.text.slice(0, 300));
+      assert.match(page.text, /You cannot use Pilot app with this account/);
+      assert.match(page.text, /ask the people who run Pilot app/);
+      const action = /<form method="post" action="([^"]+)"/.exec(page.text)?.[1];
+      assert.ok(action);
+      const denied = await ua.request(new URL(action, server.origin).href, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
+      assert.equal(denied.status, 303);
+      const answer = await finishAtRp(ua, new URL(denied.headers.get('location')!, server.origin).href);
+      assert.equal(answer.params.error, 'access_denied');
+      assert.equal(answer.params.state, 'pilot');
+
+      // With a session from another client (single sign-on) the same: no code for a non-member.
+      const other = await signUpThroughRp(server, open, 'otto@example.com', 'Otto');
+      const sso = await other.ua.follow(authorizeUrl(server, restricted));
+      assert.equal(sso.status, 403);
+      assert.equal((await finishAtRp(other.ua, authorizeUrl(server, restricted, { prompt: 'none' }))).params.error, 'interaction_required');
+
+      // Removed from the group, the member is refused from then on.
+      await api('DELETE', `/groups/${members.id}/members/${member.claims.sub}`);
+      assert.equal((await member.ua.follow(authorizeUrl(server, restricted))).status, 403);
+    });
+  });
+}

@@ -1,0 +1,128 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SoftwareAuthenticator } from '../sdk/software-authenticator.js';
+import { databases, startTestServer, type TestServer } from './support/server.js';
+import { authorizeUrl, finishAtRp, openSignInPage, RP_REDIRECT } from './support/flow.js';
+import { UserAgent } from './support/user-agent.js';
+import type { Client } from '../src/storage/repositories/clients.js';
+
+/**
+ * Invitations for a tenant whose sign-up is closed: made through the admin API, accepted on the
+ * invitation page, used when the account is created — never more often than allowed, also when
+ * many sign-ups arrive at once (SQLite and PostgreSQL).
+ */
+const ATTEMPTS = 16;
+
+for (const db of await databases()) {
+  describe(`sign-up invitations (${db})`, () => {
+    let server: TestServer;
+    let token: string;
+    let client: Client;
+
+    const api = async (method: string, path: string, body?: unknown) => {
+      const response = await fetch(`${server.origin}/api/tenants/demo${path}`, {
+        method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await response.text();
+      assert.ok(response.status < 300, `${method} ${path}: ${response.status} ${text}`);
+      return text ? JSON.parse(text) : undefined;
+    };
+    const tokenOf = (link: string) => new URLSearchParams(new URL(link).hash.slice(1)).get('token')!;
+    const accept = (ua: UserAgent, link: string) => ua.postJson(`${server.origin}/demo/invitation`, { token: tokenOf(link) });
+
+    /** A browser on the sign-up form of the client, up to the passkey options. */
+    const startSignUp = async (ua: UserAgent, email: string) => {
+      const { base } = await openSignInPage(ua, authorizeUrl(server, client));
+      const options = await ua.postJson(`${base}/signup/options`, { email, displayName: email.split('@')[0] });
+      return { base, options };
+    };
+    const finishSignUp = async (ua: UserAgent, base: string, options: { challengeId: string; options: Parameters<SoftwareAuthenticator['createCredential']>[0] }) =>
+      ua.postJson(`${base}/signup/verify`, { challengeId: options.challengeId, response: new SoftwareAuthenticator().createCredential(options.options, server.origin) });
+
+    before(async () => {
+      server = await startTestServer(db);
+      token = (await server.services.apiTokens.create({ tenantId: 'demo' })).token;
+      const created = await api('POST', '/clients', { name: 'Members area', redirectUris: [RP_REDIRECT] });
+      client = { ...(await server.services.clients.find('demo', created.client.clientId))!, clientSecret: created.clientSecret };
+      // Invitation-only sign-up; the address proof is tested elsewhere, so the passkey comes first here.
+      await api('PATCH', '/settings', { signup: 'invitation', emailVerification: 'off' });
+    });
+    after(() => server.close());
+
+    test('with sign-up closed, creating an account needs an invitation; the page says so', async () => {
+      const ua = new UserAgent(server.origin);
+      const { options } = await startSignUp(ua, 'walkin@example.com');
+      assert.equal(options.status, 403);
+      assert.equal(options.json().error, 'invitation_required');
+      assert.match(options.json().message, /needs an invitation/);
+    });
+
+    test('an accepted invitation lets one person sign up, into the invitation\'s groups; then it is used up', async () => {
+      const group = await api('POST', '/groups', { name: 'Invited' });
+      const { link, invitation } = await api('POST', '/invitations', { maxUses: 1, expiresInDays: 3, groupIds: [group.id] });
+      assert.match(link, /\/demo\/invitation#token=[A-Za-z0-9_-]{43}$/);
+
+      const page = await new UserAgent(server.origin).get(`${server.origin}/demo/invitation`);
+      assert.equal(page.status, 200);
+      assert.match(page.text, /You are invited to Demo Shop/);
+
+      const ua = new UserAgent(server.origin);
+      const accepted = await accept(ua, link);
+      assert.equal(accepted.status, 200, accepted.text);
+      assert.match(accepted.json().message, /Now open the application/);
+      const { base, options } = await startSignUp(ua, 'ivy@example.com');
+      assert.equal(options.status, 200, options.text);
+      const done = await finishSignUp(ua, base, options.json());
+      assert.equal(done.status, 200, done.text);
+      assert.ok((await finishAtRp(ua, done.json().redirectTo)).params.code);
+      const user = await server.services.users.findByEmail('demo', 'ivy@example.com');
+      assert.deepEqual((await api('GET', `/users/${user!.id}`)).groups.map((g: { name: string }) => g.name), ['Invited']);
+      assert.equal((await api('GET', '/invitations')).find((i: { id: string }) => i.id === invitation.id).uses, 1);
+
+      const late = new UserAgent(server.origin);
+      const refused = await accept(late, link);
+      assert.equal(refused.status, 400);
+      assert.match(refused.json().message, /expired, was used up or withdrawn/);
+    });
+
+    test('an invitation for one address admits that address only; a withdrawn one admits nobody', async () => {
+      const { link, invitation } = await api('POST', '/invitations', { email: 'Only@Example.com', maxUses: 5 });
+      const ua = new UserAgent(server.origin);
+      assert.equal((await accept(ua, link)).status, 200);
+      const wrong = await startSignUp(ua, 'someone-else@example.com');
+      assert.equal(wrong.options.status, 403);
+      assert.equal(wrong.options.json().error, 'invitation_for_another_address');
+      assert.equal((await startSignUp(ua, 'only@example.com')).options.status, 200);
+
+      await api('DELETE', `/invitations/${invitation.id}`);
+      const after = await startSignUp(ua, 'only@example.com');
+      assert.equal(after.options.status, 403, 'the cookie of a withdrawn invitation opens nothing');
+      assert.equal(after.options.json().error, 'invitation_used_up');
+      assert.match(after.options.json().message, /was withdrawn/);
+    });
+
+    test(`an invitation for 3 is used 3 times when ${ATTEMPTS} sign-ups finish at once`, async () => {
+      const { link, invitation } = await api('POST', '/invitations', { maxUses: 3 });
+      const browsers = await Promise.all(Array.from({ length: ATTEMPTS }, async (_, i) => {
+        const ua = new UserAgent(server.origin);
+        assert.equal((await accept(ua, link)).status, 200);
+        const { base, options } = await startSignUp(ua, `racer-${i}@example.com`);
+        assert.equal(options.status, 200, options.text);
+        return { ua, base, options: options.json() };
+      }));
+      const results = await Promise.all(browsers.map(({ ua, base, options }) => finishSignUp(ua, base, options)));
+      const statuses = results.map((r) => r.status);
+      assert.equal(statuses.filter((s) => s === 200).length, 3, statuses.join(','));
+      assert.ok(results.every((r) => r.status === 200 || (r.status === 403 && r.json().error === 'invitation_used_up')), results.map((r) => r.text).join('\n'));
+      assert.equal((await api('GET', '/invitations')).find((i: { id: string }) => i.id === invitation.id).uses, 3);
+      const created = await server.services.database.db.selectFrom('users').select('id').where('tenant_id', '=', 'demo').where('email', 'like', 'racer-%').execute();
+      assert.equal(created.length, 3, 'exactly three accounts were made');
+    });
+
+    test('open sign-up again: no invitation needed', async () => {
+      await api('PATCH', '/settings', { signup: 'open' });
+      const { options } = await startSignUp(new UserAgent(server.origin), 'free@example.com');
+      assert.equal(options.status, 200, options.text);
+    });
+  });
+}
