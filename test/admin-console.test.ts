@@ -385,5 +385,24 @@ for (const db of await databases()) {
       assert.equal((await postForm(ua, `${href}/delete`, { confirm: 'yes' })).status, 303);
       assert.equal((await ua.get(`${server.origin}${href}`)).status, 404);
     });
+    test('API tokens: made in the console (shown once), they open the admin API for this tenant only, until revoked', async () => {
+      const { ua } = await tenantAdmin(server, 'acme', 'tokens@acme.example');
+      assert.equal((await postForm(ua, '/admin/tenants/acme/tokens', { name: 'sync', days: '0' })).status, 400);
+      const made = await postForm(ua, '/admin/tenants/acme/tokens', { name: 'sync job', days: '30' });
+      assert.equal(made.status, 200, made.text.slice(0, 300));
+      const token = /id="api-token">([^<]+)</.exec(made.text)?.[1];
+      assert.ok(token);
+      const api = (path: string) => fetch(`${server.origin}${path}`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal((await api('/api/tenants/acme/clients')).status, 200);
+      assert.equal((await api('/api/tenants/globex/clients')).status, 404, 'another tenant is not found');
+      const page = await ua.get(`${server.origin}/admin/tenants/acme/tokens`);
+      assert.ok(!page.text.includes(token), 'the token is not shown again');
+      const [record] = (await server.services.apiTokens.list('acme')).filter((t) => t.name === 'sync job');
+      const { ua: outsider } = await tenantAdmin(server, 'globex', 'tokens@globex.example');
+      assert.equal((await postForm(outsider, '/admin/tenants/globex/tokens/revoke', { tokenId: record!.id })).status, 404, 'another tenant\'s token cannot be revoked');
+      assert.equal((await api('/api/tenants/acme/clients')).status, 200);
+      assert.equal((await postForm(ua, '/admin/tenants/acme/tokens/revoke', { tokenId: record!.id })).status, 303);
+      assert.equal((await api('/api/tenants/acme/clients')).status, 401);
+    });
   });
 }

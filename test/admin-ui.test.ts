@@ -77,7 +77,7 @@ describe('admin console in Chromium', { skip }, () => {
       await page.getByRole('heading', { name: 'Acme & Co' }).waitFor();
       await expectAccessible(page, 'an application');
 
-      for (const [path, name] of [['clients', 'Applications'], ['users', 'Users'], ['settings', 'Settings'], ['keys', 'Signing keys'], ['audit', 'Audit log'], ['admins', 'Administrators']]) {
+      for (const [path, name] of [['clients', 'Applications'], ['users', 'Users'], ['settings', 'Settings'], ['keys', 'Signing keys'], ['audit', 'Audit log'], ['admins', 'Administrators'], ['tokens', 'API tokens']]) {
         await page.goto(`${server.origin}/admin/tenants/acme/${path}`);
         await expectAccessible(page, path);
         assert.equal(await page.getByRole('navigation', { name: 'Acme & Co' }).getByRole('link', { name }).getAttribute('aria-current'), 'page', path);
@@ -97,6 +97,15 @@ describe('admin console in Chromium', { skip }, () => {
       await page.getByRole('button', { name: 'Send the invitation' }).click();
       await page.getByRole('status').filter({ hasText: 'The invitation is on its way.' }).waitFor();
       await expectAccessible(page, 'an open invitation');
+
+      await page.goto(`${server.origin}/admin/tenants/acme/tokens`);
+      await page.getByLabel('Name').fill('provisioning');
+      await page.getByRole('button', { name: 'Make the token' }).click();
+      await page.getByRole('heading', { name: '“provisioning” is made' }).waitFor();
+      await expectAccessible(page, 'API token shown once');
+      await page.getByRole('link', { name: 'Done' }).click();
+      await page.locator('#tokens-table').waitFor();
+      await expectAccessible(page, 'API tokens with one');
 
       await page.goto(`${server.origin}/admin/tenants/acme/audit?type=admin.client_created`);
       assert.match(await page.locator('#audit-table').textContent() ?? '', /root@example\.com/);

@@ -70,7 +70,7 @@ export async function tenantFor(ctx: Context, tenants: TenantService): Promise<T
 
 const TENANT_PAGES: Array<[string, string]> = [
   ['', 'Overview'], ['clients', 'Applications'], ['users', 'Users'], ['settings', 'Settings'],
-  ['keys', 'Signing keys'], ['audit', 'Audit log'], ['admins', 'Administrators'],
+  ['keys', 'Signing keys'], ['audit', 'Audit log'], ['admins', 'Administrators'], ['tokens', 'API tokens'],
 ];
 
 export const tenantPath = (tenant: { id: string }, page = '') => `/admin/tenants/${encodeURIComponent(tenant.id)}${page ? `/${page}` : ''}`;
