@@ -80,7 +80,7 @@ export class InvitationRepository {
 
   /**
    * Holds a tenant id for an onboarding: inserted, or taken over from an onboarding that expired, in
-   * one statement. Undefined when another onboarding holds it (two applications for one id at once:
+   * one statement. False when another onboarding holds it (of two applications for one id at once,
    * exactly one gets it).
    */
   async holdTenantId(pending: PendingTenant, now: number): Promise<boolean> {
