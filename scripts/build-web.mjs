@@ -2,7 +2,7 @@
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: ['web/signin.ts', 'web/account.ts', 'web/recovery.ts', 'web/invitation.ts', 'web/approve.ts', 'web/passport.ts', 'web/passport-sw.ts'],
+  entryPoints: ['web/signin.ts', 'web/account.ts', 'web/recovery.ts', 'web/invitation.ts', 'web/approve.ts', 'web/passport.ts', 'web/passport-sw.ts', 'web/admin.ts', 'web/onboard.ts'],
   outdir: 'public/build',
   bundle: true,
   minify: true,

@@ -63,7 +63,16 @@ export interface Config {
   mail: MailConfig;
   /** FIDO metadata (src/webauthn/metadata): where the daily refresh downloads the BLOB, and which reported statuses refuse a passkey. */
   mds: { url: string | undefined; refusedStatuses: SecurityStatus[] };
+  /**
+   * Tenant onboarding at PUBLIC_URL/onboard: open (anyone may apply), invite (only with a link from
+   * `sesame tenant invite`), off (the default: tenants come from the CLI or an operator). Open
+   * applications are limited per client network and per e-mail domain, each per hour.
+   */
+  onboarding: { mode: OnboardingMode; perIpPerHour: number; perDomainPerHour: number };
 }
+
+export const ONBOARDING_MODES = ['open', 'invite', 'off'] as const;
+export type OnboardingMode = (typeof ONBOARDING_MODES)[number];
 
 export interface MailConfig {
   /** From SMTP_URL; undefined: no SMTP server (mails go to the dev outbox, or wait in the database on a deployment). */
@@ -137,10 +146,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       url: parseMdsUrl(env.MDS_URL ?? (publicUrl.startsWith('https:') ? FIDO_MDS_URL : 'off')),
       refusedStatuses: parseRefusedStatuses(env.MDS_REFUSED_STATUSES ?? SECURITY_STATUSES.join(',')),
     },
+    onboarding: {
+      mode: parseOnboardingMode(env.ONBOARDING ?? 'off'),
+      perIpPerHour: parsePositive('ONBOARDING_LIMIT_PER_IP', env.ONBOARDING_LIMIT_PER_IP ?? '10'),
+      perDomainPerHour: parsePositive('ONBOARDING_LIMIT_PER_DOMAIN', env.ONBOARDING_LIMIT_PER_DOMAIN ?? '5'),
+    },
   };
 }
 
 export const FIDO_MDS_URL = 'https://mds3.fidoalliance.org/';
+
+function parseOnboardingMode(raw: string): OnboardingMode {
+  const mode = ONBOARDING_MODES.find((m) => m === raw.trim().toLowerCase());
+  if (!mode) throw new Error(`ONBOARDING must be open, invite or off, got "${raw}".`);
+  return mode;
+}
 
 function parseMdsUrl(raw: string): string | undefined {
   if (!raw || raw === 'off') return undefined;

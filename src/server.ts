@@ -88,6 +88,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       services.sessions.purgeExpired(Date.now()),
       services.metadata.refreshIfDue(),
       services.audit.purgeExpired(),
+      services.adminAccounts.purgeExpired(),
     ])
       .catch((err) => log.warn({ err }, 'purging expired rows failed'));
     try {

@@ -45,6 +45,10 @@ import { AuditLog } from './audit/audit-log.js';
 import { AuditRepository } from './audit/audit-repository.js';
 import { AttestationRootRepository } from './storage/repositories/attestation-roots.js';
 import { AttestationRootService } from './tenants/attestation-roots.js';
+import { AuditStats } from './audit/audit-stats.js';
+import { AdminAccounts } from './admin/admin-accounts.js';
+import { Onboarding } from './admin/onboarding.js';
+import { KeyedRateLimit } from './http/middleware/rate-limit.js';
 import { ClientAdministration } from './tenants/client-administration.js';
 import { SessionTermination } from './oidc/session-termination.js';
 import { GroupRepository } from './storage/repositories/groups.js';
@@ -110,6 +114,8 @@ export function createServices(config: Config, database: Database, log: Logger, 
   const groups = new GroupService(groupRepository, users, customClaims, audit);
   const crossDevice = new CrossDeviceService(crossDeviceRequests, passkeys, new CrossDeviceWaiters(database.pubsub), push, config.pushLimitPerDay, audit);
   const uaf = new UafService(db, config.publicUrl);
+  const adminAccounts = new AdminAccounts(db, challenges, relyingPartyFor(config.publicUrl), tenants, config.publicUrl);
+  const perHour = (points: number) => ({ points, durationSeconds: 3600 });
   return {
     config,
     database,
@@ -179,6 +185,22 @@ export function createServices(config: Config, database: Database, log: Logger, 
       perIp: { points: config.rateLimits.perIpPerMinute, durationSeconds: 60 },
       perAccount: { points: CODE_SENDS_PER_ADDRESS_PER_MINUTE, durationSeconds: 60 },
     }, { purpose: 'code-', message: 'Too many codes were sent. Please wait a minute, then send a new one.' }),
+    /** The console's administrators: one-time links, passkeys, sessions (src/admin). */
+    adminAccounts,
+    /** Console sign-ins: per network as for people's sign-ins. */
+    adminSignInLimits: new CeremonyRateLimits(rateLimitCounts, {
+      perIp: { points: config.rateLimits.perIpPerMinute, durationSeconds: 60 },
+      perAccount: { points: config.rateLimits.perAccountPerMinute, durationSeconds: 60 },
+    }, { purpose: 'admin-' }),
+    /** PUBLIC_URL/onboard (ONBOARDING=open|invite|off); open applications limited per network and per e-mail domain, per hour. */
+    onboarding: new Onboarding(db, { mode: config.onboarding.mode, publicUrl: config.publicUrl }, tenants, adminAccounts, mail.service, {
+      perNetwork: new KeyedRateLimit(rateLimitCounts, 'onboard-ip', perHour(config.onboarding.perIpPerHour),
+        'Too many organisations were set up from your network in the last hour. Please try again in an hour.'),
+      perDomain: new KeyedRateLimit(rateLimitCounts, 'onboard-domain', perHour(config.onboarding.perDomainPerHour),
+        'Too many organisations were set up with addresses of this domain in the last hour. Please try again in an hour.'),
+    }),
+    /** The console's dashboard: sign-ins per day, failures by reason, active people (from the audit log). */
+    auditStats: new AuditStats(db, database.dialect),
   };
 }
 

@@ -1,15 +1,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { sql } from 'kysely';
-import pg from 'pg';
 import { SoftwareAuthenticator } from '../sdk/software-authenticator.js';
 import { PassportClient, PassportError } from '../sdk/passport-client.js';
-import { databases, POSTGRES_URL, startTestServer, type DbKind, type TestServer } from './support/server.js';
+import { databases, startTestServer, type TestServer } from './support/server.js';
 import { UserAgent, type UaResponse } from './support/user-agent.js';
 import { authorizeUrl, createClient, exchangeCode, finishAtRp, issuer, openSignInPage, signUp } from './support/flow.js';
 import { startPushService, type TestPushService } from './support/push-service.js';
 import { desktopStarts } from './support/crossdevice.js';
+import { whileRowLocked } from './support/row-lock.js';
 import type { Client } from '../src/storage/repositories/clients.js';
 
 /**
@@ -243,33 +242,3 @@ for (const db of await databases()) {
   });
 }
 
-/**
- * Forces a race on PostgreSQL: the test holds the row lock of `lock` until `waiters` requests wait
- * for it in an UPDATE of `table` — so each of them has read the row before any of them writes it.
- * SQLite has one connection, where requests interleave between their queries; there it just fires.
- */
-async function whileRowLocked<T>(db: DbKind, server: TestServer, lock: { table: string; where: string; params: unknown[] }, waiters: number, fire: () => Promise<T>): Promise<T> {
-  if (db === 'sqlite') return fire();
-  const { rows: [{ schema }] } = await sql<{ schema: string }>`select current_schema() as schema`.execute(server.services.database.db);
-  const connect = async () => {
-    const c = new pg.Client({ connectionString: POSTGRES_URL, options: `-c search_path=${schema}` });
-    await c.connect();
-    return c;
-  };
-  const [locker, watcher] = await Promise.all([connect(), connect()]);
-  try {
-    await locker.query('begin');
-    await locker.query(`select 1 from ${lock.table} where ${lock.where} for update`, lock.params);
-    const results = fire();
-    for (;;) {
-      const { rows } = await watcher.query(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like $1
-        and pid in (select pid from pg_locks where relation = $2::regclass)`, [`update "${lock.table}"%`, lock.table]);
-      if (rows[0].n >= waiters) break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    await locker.query('commit');
-    return await results;
-  } finally {
-    await Promise.all([locker.end(), watcher.end()]);
-  }
-}

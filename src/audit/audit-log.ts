@@ -15,6 +15,8 @@ export type AuditEventType =
   | 'admin.tenant_created' | 'admin.tenant_changed' | 'admin.client_created'
   | 'admin.user_disabled' | 'admin.user_enabled' | 'admin.user_deleted' | 'admin.recovery_link_created'
   | 'admin.keys_rotated' | 'admin.mds_loaded' | 'admin.u2f_imported'
+  | 'admin.signed_in' | 'admin.enrolled' | 'admin.invited' | 'admin.invitation_withdrawn' | 'admin.removed'
+  | 'onboarding.requested'
   | 'admin.client_changed' | 'admin.client_deleted' | 'admin.client_secret_rotated'
   | 'admin.api_token_created' | 'admin.api_token_revoked'
   | 'admin.group_created' | 'admin.group_changed' | 'admin.group_deleted' | 'admin.claims_changed'
@@ -68,6 +70,16 @@ export class AuditLog {
     return this.repository.list(filter);
   }
 
+  /** The kinds of event the tenant's log holds (the console's filter offers these). */
+  typesOf(tenantId: string): Promise<string[]> {
+    return this.repository.typesOf(tenantId);
+  }
+
+  /** A page of events, newest first (the console). */
+  page(filter: AuditFilter, limit: number, before?: { at: number; id: string }): Promise<AuditEntry[]> {
+    return this.repository.page(filter, limit, before);
+  }
+
   /** Housekeeping: events older than AUDIT_RETENTION_DAYS are deleted (the only delete there is). */
   purgeExpired(now = Date.now()): Promise<number> {
     return this.repository.purgeBefore(now - this.retentionDays * 86_400_000);
@@ -97,4 +109,12 @@ export class AuditLog {
       this.log[loud ? 'error' : 'warn']({ err, audit: entry }, 'an audit event could not be recorded; the action went ahead');
     }
   }
+}
+
+/** One event as `sesame audit export` and the console's download write it: one JSON object per line. */
+export function exportedEntry(e: AuditEntry) {
+  return {
+    time: new Date(e.at).toISOString(), tenant: e.tenantId, type: e.type, actor: e.actor,
+    userId: e.userId, email: e.userEmail, ip: e.ip, userAgent: e.userAgent, requestId: e.requestId, count: e.count, detail: e.detail, id: e.id,
+  };
 }

@@ -1,4 +1,5 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
+import type { AuditLogTable } from './audit-table.js';
 import type { Schema } from '../storage/schema.js';
 
 export interface AuditEntry {
@@ -70,21 +71,44 @@ export class AuditRepository {
         query = query.where((eb) => eb.or([eb('at', '>', at), eb.and([eb('at', '=', at), eb('id', '>', id)])]));
       }
       const rows = await query.orderBy('at').orderBy('id').limit(pageSize).execute();
-      for (const row of rows) {
-        yield {
-          id: row.id, at: Number(row.at), tenantId: row.tenant_id, type: row.type, actor: row.actor,
-          userId: row.user_id, userEmail: row.user_email, ip: row.ip, userAgent: row.user_agent,
-          requestId: row.request_id, detail: JSON.parse(row.detail) as Record<string, unknown>, count: Number(row.count),
-        };
-      }
+      for (const row of rows) yield toEntry(row);
       if (rows.length < pageSize) return;
       const last = rows[rows.length - 1];
       after = { at: Number(last.at), id: last.id };
     }
   }
 
+  async typesOf(tenantId: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('audit_log').select('type').distinct().where('tenant_id', '=', tenantId).orderBy('type').execute();
+    return rows.map((r) => r.type);
+  }
+
+  /** Newest first, `limit` at most, older than the cursor (the last row of the previous page): the console's pages. */
+  async page(filter: AuditFilter, limit: number, before?: { at: number; id: string }): Promise<AuditEntry[]> {
+    let query = this.db.selectFrom('audit_log').selectAll().where('tenant_id', '=', filter.tenantId);
+    if (filter.userId) query = query.where('user_id', '=', filter.userId);
+    if (filter.userEmail) query = query.where('user_email', '=', filter.userEmail);
+    if (filter.type) query = query.where('type', '=', filter.type);
+    if (filter.since !== undefined) query = query.where('at', '>=', filter.since);
+    if (filter.until !== undefined) query = query.where('at', '<', filter.until);
+    if (before) {
+      const { at, id } = before;
+      query = query.where((eb) => eb.or([eb('at', '<', at), eb.and([eb('at', '=', at), eb('id', '<', id)])]));
+    }
+    const rows = await query.orderBy('at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+    return rows.map(toEntry);
+  }
+
   async purgeBefore(before: number): Promise<number> {
     const result = await this.db.deleteFrom('audit_log').where('at', '<', before).executeTakeFirst();
     return Number(result.numDeletedRows);
   }
+}
+
+function toEntry(row: Selectable<AuditLogTable>): AuditEntry {
+  return {
+    id: row.id, at: Number(row.at), tenantId: row.tenant_id, type: row.type, actor: row.actor,
+    userId: row.user_id, userEmail: row.user_email, ip: row.ip, userAgent: row.user_agent,
+    requestId: row.request_id, detail: JSON.parse(row.detail) as Record<string, unknown>, count: Number(row.count),
+  };
 }

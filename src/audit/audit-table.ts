@@ -6,7 +6,7 @@ export interface AuditLogTable {
   at: number;
   tenant_id: string;
   type: string;
-  actor: string; // user | cli
+  actor: string; // user | cli | admin:<address>
   user_id: string | null;
   /** The user's address when the event happened (it may change or the user be deleted later). */
   user_email: string | null;

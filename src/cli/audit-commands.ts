@@ -1,5 +1,6 @@
 import type { Services } from '../services.js';
-import type { AuditEntry, AuditFilter } from '../audit/audit-repository.js';
+import type { AuditFilter } from '../audit/audit-repository.js';
+import { exportedEntry } from '../audit/audit-log.js';
 import { table } from './table.js';
 
 /** `sesame audit list|export`: the audit log of a tenant (src/audit), filtered. */
@@ -13,7 +14,7 @@ export async function runAuditCommand(action: string | undefined, flags: Record<
   const filter = await filterFrom(flags, services);
   if (action === 'export') {
     // JSON lines, oldest first: one event per line, for log pipelines and `jq`.
-    for await (const entry of services.audit.list(filter)) out(JSON.stringify(exported(entry)));
+    for await (const entry of services.audit.list(filter)) out(JSON.stringify(exportedEntry(entry)));
     return;
   }
   const rows: string[][] = [];
@@ -45,11 +46,4 @@ function instant(flag: string, value: string): number {
   const at = Date.parse(value);
   if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(at)) throw new AuditUsageError(`${flag} takes an ISO 8601 date or time, like 2025-01-31 or 2025-01-31T12:00:00Z (not "${value}").`);
   return at;
-}
-
-function exported(e: AuditEntry) {
-  return {
-    time: new Date(e.at).toISOString(), tenant: e.tenantId, type: e.type, actor: e.actor,
-    userId: e.userId, email: e.userEmail, ip: e.ip, userAgent: e.userAgent, requestId: e.requestId, count: e.count, detail: e.detail, id: e.id,
-  };
 }

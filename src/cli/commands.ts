@@ -18,6 +18,8 @@ const tenantSetArgs = `<id> ${Object.entries(TENANT_SETTINGS).map(([flag, s]) =>
 export const COMMANDS: CommandHelp[] = [
   { name: 'tenant create', group: 'Tenants', args: '<id> --name "<display name>"', summary: 'Create a tenant (its issuer is PUBLIC_URL/<id>/oidc)',
     details: ['The display name is what people read on the sign-in pages and in mails; change it with tenant set --display-name.'] },
+  { name: 'tenant invite', group: 'Tenants', args: '<email>', summary: 'Invite an organisation to set up its tenant at PUBLIC_URL/onboard (prints and mails the link)',
+    details: ['Needs ONBOARDING=invite (or open) on the server. The link works once, for 24 hours.'] },
   { name: 'tenant list', group: 'Tenants', args: '', summary: 'List tenants with their issuers' },
   { name: 'tenant set', group: 'Tenants', args: tenantSetArgs, summary: 'Change a tenant\'s settings and branding',
     details: Object.entries(TENANT_SETTINGS).flatMap(([flag, s]) => [`--${flag} ${s.value}`, ...s.help.map((line) => `    ${line}`)]) },
@@ -48,6 +50,9 @@ export const COMMANDS: CommandHelp[] = [
   { name: 'user delete', group: 'Users', args: '--tenant <id> --email <address> [--yes]', summary: 'Delete a person with their passkeys, phones and sessions',
     details: ['Without --yes it only says what would be deleted. It cannot be undone.'] },
   { name: 'keys rotate', group: 'Keys', args: '--tenant <id>', summary: 'Publish a new signing key; it signs 48 hours later' },
+  { name: 'admin create', group: 'Console administrators', args: '<email>', summary: 'Make an operator administrator (every tenant): prints a one-time enrolment link',
+    details: ['The link (24 hours, once) creates the passkey that signs in to PUBLIC_URL/admin. For an existing',
+      'administrator it adds a passkey (a lost one is replaced this way).'] },
   { name: 'token create', group: 'Admin API tokens', args: '(--tenant <id> | --operator) [--name <name>] [--expires <days>]',
     summary: 'Make an admin API token; prints it once',
     details: ['--tenant: the token manages that tenant only; --operator: every tenant (and may create tenants).',

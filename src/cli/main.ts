@@ -25,6 +25,7 @@ import { runU2fCommand, U2fUsageError } from './u2f-commands.js';
 import { AuditUsageError, runAuditCommand } from './audit-commands.js';
 import { runTrustCommand, TrustUsageError } from './trust-commands.js';
 import { runWithAuditContext } from '../audit/audit-context.js';
+import { AdminUsageError, runAdminCreate, runTenantInvite } from './admin-commands.js';
 import { sesameVersion } from '../version.js';
 
 class UsageError extends Error {}
@@ -155,6 +156,12 @@ async function dispatch(command: string, rest: string[], flags: Flags, services:
       await services.audit.record({ type: 'admin.tenant_changed', tenantId: id, detail: { settings: Object.keys(TENANT_SETTINGS).filter((flag) => flags[flag] !== undefined) } });
       return;
     }
+    case 'tenant invite':
+      await runTenantInvite(rest, services, out);
+      return;
+    case 'admin create':
+      await runAdminCreate(rest, services, out);
+      return;
     case 'tenant list': {
       const tenants = await services.tenants.listTenants();
       if (tenants.length === 0) out('No tenants yet. Create one with: sesame tenant create <id> --name "<display name>"');
@@ -384,7 +391,7 @@ export async function main(
     await run(argv, out);
     return 0;
   } catch (error) {
-    if (error instanceof UsageError || error instanceof PassportUsageError || error instanceof TenantSettingError || error instanceof MdsUsageError || error instanceof U2fUsageError || error instanceof AuditUsageError || error instanceof TrustUsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (error instanceof UsageError || error instanceof PassportUsageError || error instanceof TenantSettingError || error instanceof MdsUsageError || error instanceof U2fUsageError || error instanceof AuditUsageError || error instanceof TrustUsageError || error instanceof AdminUsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '.');
       // The command's own usage line, not the whole list: the one thing to fix is in it.
       const command = findCommand(argv.filter((a) => !a.startsWith('-')).slice(0, 2));

@@ -30,6 +30,16 @@ import { u2fRoutes } from './routes/u2f.js';
 import { wellKnownWebauthnRoutes } from './routes/well-known-webauthn.js';
 import { uafRoutes } from './routes/uaf.js';
 import { staticFiles } from './routes/static-files.js';
+import { adminAuthRoutes } from './routes/admin/admin-auth.js';
+import { adminTenantRoutes } from './routes/admin/admin-tenants.js';
+import { adminSettingsRoutes } from './routes/admin/admin-settings.js';
+import { adminKeyRoutes } from './routes/admin/admin-keys.js';
+import { adminAuditRoutes } from './routes/admin/admin-audit.js';
+import { adminAdminsRoutes } from './routes/admin/admin-admins.js';
+import { adminClientRoutes } from './routes/admin/admin-clients.js';
+import { adminUserRoutes } from './routes/admin/admin-users.js';
+import { adminTokenRoutes } from './routes/admin/admin-tokens.js';
+import { onboardingRoutes } from './routes/admin/onboarding.js';
 import { invitationRoutes } from './routes/invitation.js';
 import { adminApiRoutes } from './api/admin-api.js';
 import { demoRpRoutes } from '../demo-rp/demo-rp-routes.js';
@@ -90,6 +100,16 @@ export function sesameRouters(services: Services, options: AppOptions): Router[]
     u2fRoutes(services),
     wellKnownWebauthnRoutes(services),
     uafRoutes(services),
+    adminAuthRoutes(services),
+    adminTenantRoutes(services),
+    adminSettingsRoutes(services),
+    adminKeyRoutes(services),
+    adminAuditRoutes(services),
+    adminAdminsRoutes(services),
+    adminClientRoutes(services),
+    adminUserRoutes(services),
+    adminTokenRoutes(services),
+    onboardingRoutes(services),
     invitationRoutes(services),
     adminApiRoutes(services),
     ...(config.demo ? [demoRpRoutes({ clients: services.clients, secrets: services.database.secrets, publicUrl: config.publicUrl, internalUrl: options.internalUrl })] : []),

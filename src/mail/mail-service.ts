@@ -6,6 +6,11 @@ import { sealedColumn } from '../secrets/sealed-columns.js';
 import type { MailOutboxRepository } from '../storage/repositories/mail-outbox.js';
 import { templateSchemas, type TemplateData, type TemplateName } from './templates.js';
 
+/** The tenant id of the operator's own mails (onboarding, invitations to the console): they come from Sesame. */
+export const OPERATOR_MAIL = '*';
+/** The sender's display name of those mails. */
+export const OPERATOR_MAIL_NAME = 'Sesame';
+
 /** One mail to queue; `data` is typed by `template` (see TemplateData in ./templates.ts). */
 export type MailRequest = {
   [T in TemplateName]: { tenantId: string; to: string; template: T; data: TemplateData[T] };

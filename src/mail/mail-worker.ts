@@ -5,6 +5,7 @@ import { sealedColumn } from '../secrets/sealed-columns.js';
 import type { MailOutboxRepository, OutboxRow } from '../storage/repositories/mail-outbox.js';
 import { DEFAULT_BACKOFF, nextAttemptAt, type Backoff } from './backoff.js';
 import { brandingOf } from '../tenants/branding.js';
+import { OPERATOR_MAIL, OPERATOR_MAIL_NAME } from './mail-service.js';
 import { renderMail, type MailBranding } from './render-mail.js';
 import type { TemplateName } from './templates.js';
 import type { MailTransport, OutgoingMail } from './transports.js';
@@ -137,12 +138,14 @@ export class MailWorker {
   }
 
   private async compose(row: OutboxRow): Promise<OutgoingMail> {
-    const tenant = await this.outbox.tenantBranding(row.tenant_id);
+    // The operator's own mails (onboarding, invitations to the console) come from Sesame, not from a tenant.
+    const operator = row.tenant_id === OPERATOR_MAIL;
+    const tenant = operator ? { id: OPERATOR_MAIL, name: OPERATOR_MAIL_NAME, brandColour: null, logoVersion: null } : await this.outbox.tenantBranding(row.tenant_id);
     if (tenant === undefined) throw new Error(`the tenant ${row.tenant_id} no longer exists`);
     const tenantName = tenant.name;
     const data = JSON.parse(this.secrets.open(row.data, sealedColumn.mailData(row.id)));
-    const accountUrl = `${this.options.publicUrl}/${encodeURIComponent(row.tenant_id)}/account`;
-    const rendered = renderMail(row.template as TemplateName, data, { tenantName, accountUrl, branding: mailBranding(tenant, this.options.publicUrl) });
+    const accountUrl = operator ? `${this.options.publicUrl}/admin` : `${this.options.publicUrl}/${encodeURIComponent(row.tenant_id)}/account`;
+    const rendered = renderMail(row.template as TemplateName, data, { tenantName, accountUrl, branding: operator ? {} : mailBranding(tenant, this.options.publicUrl) });
     return {
       id: row.id,
       from: { name: tenantName, address: this.options.from },

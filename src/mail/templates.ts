@@ -9,6 +9,8 @@ import { z } from 'zod';
 const url = z.string().url().refine((u) => /^https?:\/\//.test(u), 'an http(s) URL');
 /** Shown to the person as written; names come from user input, so they are bounded. */
 const name = z.string().min(1).max(200);
+/** One line of a list in a mail (nested values are not cleaned of line breaks by the renderer, so none are allowed). */
+const line = z.string().min(1).max(500).refine((v) => !/[\u0000-\u001f\u007f\u2028\u2029]/.test(v), 'one line of text');
 
 export const SECURITY_EVENTS = ['passkey-added', 'passkey-removed', 'phone-enrolled', 'recovery-used', 'new-device-sign-in'] as const;
 export type SecurityEvent = (typeof SECURITY_EVENTS)[number];
@@ -53,6 +55,40 @@ export const templateSchemas = {
     deviceName: name.optional(),
     displayName: name.optional(),
   }).strict(),
+  /** An invitation to administer a tenant (tenantName) or, without it, every tenant (an operator). */
+  'admin-invite': z.object({
+    link: url,
+    expiresInHours: z.number().int().positive(),
+    tenantName: name.optional(),
+    /** The administrator who invited (their address); absent when it came from the CLI. */
+    invitedBy: name.optional(),
+  }).strict(),
+  /** The verification link of an onboarding: it proves the address and leads to the console's first passkey. */
+  'onboarding-verify': z.object({
+    link: url,
+    expiresInHours: z.number().int().positive(),
+    organisation: name,
+    tenantId: z.string().min(1).max(40),
+  }).strict(),
+  /** `sesame tenant invite`: the link that opens the onboarding form. */
+  'onboarding-invite': z.object({
+    link: url,
+    expiresInHours: z.number().int().positive(),
+  }).strict(),
+  /** A new tenant's access details (never a secret). */
+  'tenant-ready': z.object({
+    organisation: name,
+    consoleUrl: url,
+    issuer: url,
+    metadataUrl: url,
+  }).strict(),
+  /** A client created in the console: what to type into the relying party's form, without the secret. */
+  'client-created': z.object({
+    clientName: name,
+    createdBy: name,
+    consoleUrl: url,
+    fields: z.array(z.object({ label: line, value: line }).strict()).min(1).max(40),
+  }).strict(),
 } satisfies Record<string, z.ZodTypeAny>;
 
 export type TemplateName = keyof typeof templateSchemas;
@@ -73,6 +109,12 @@ export function subjectOf<T extends TemplateName>(template: T, data: TemplateDat
   switch (template) {
     case 'verify-email': return 'Confirm your e-mail address';
     case 'recovery-code': return 'Your recovery code';
+    case 'admin-invite': return (data as TemplateData['admin-invite']).tenantName
+      ? `You are invited to administer ${(data as TemplateData['admin-invite']).tenantName}` : 'You are invited to administer Sesame';
+    case 'onboarding-verify': return `Confirm your address to set up ${(data as TemplateData['onboarding-verify']).organisation}`;
+    case 'onboarding-invite': return 'Set up passwordless sign-in for your organisation';
+    case 'tenant-ready': return `The tenant of ${(data as TemplateData['tenant-ready']).organisation} is ready`;
+    case 'client-created': return `Application "${(data as TemplateData['client-created']).clientName}" created`;
     case 'recovery-link': return 'A link to get back into your account';
     default: return SECURITY_SUBJECTS[(data as TemplateData['security-notice']).event];
   }

@@ -17,6 +17,16 @@ export interface KeySet {
   changesAt: number | undefined;
 }
 
+export interface PublishedKey {
+  kid: string;
+  alg: string;
+  createdAt: number;
+  activatesAt: number;
+  /** signing: signs ID tokens now; next: published, signs from activatesAt; retiring: published until retiresAt. */
+  state: 'signing' | 'next' | 'retiring';
+  retiresAt: number | undefined;
+}
+
 export class SigningKeyService {
   constructor(private readonly repository: SigningKeyRepository) {}
 
@@ -43,6 +53,21 @@ export class SigningKeyService {
     const removed = retiredKeys(keys, now).map((k) => k.kid);
     await this.repository.deleteKeys(tenantId, removed);
     return { next, removed };
+  }
+
+  /** The tenant's published keys as the console lists them: which signs, which is next, which is retiring and when. */
+  async describe(tenantId: string, now = Date.now()): Promise<PublishedKey[]> {
+    const keys = await this.repository.listByTenant(tenantId);
+    const retired = new Set(retiredKeys(keys, now).map((k) => k.kid));
+    const signing = keys.filter((k) => k.activatesAt <= now).sort((a, b) => b.activatesAt - a.activatesAt)[0];
+    return keys.filter((k) => !retired.has(k.kid)).sort((a, b) => b.activatesAt - a.activatesAt).map((k) => ({
+      kid: k.kid,
+      alg: k.alg,
+      createdAt: k.createdAt,
+      activatesAt: k.activatesAt,
+      state: k === signing ? 'signing' : k.activatesAt > now ? 'next' : 'retiring',
+      retiresAt: k === signing ? undefined : retirementTime(k, keys),
+    }));
   }
 
   async keySet(tenantId: string, now = Date.now()): Promise<KeySet> {

@@ -5,6 +5,7 @@ import { isSealed, type SecretBox } from '../secrets/secret-box.js';
 import { hashClientSecret, isClientSecretHash } from '../secrets/client-secret.js';
 import { sealedColumn } from '../secrets/sealed-columns.js';
 import { auditLogMigration } from '../audit/audit-table.js';
+import { adminConsoleMigration, rateLimitWindowsMigration } from '../admin/admin-tables.js';
 
 /** What migrations that convert data (not only SQL) need from the running configuration. */
 export interface MigrationContext {
@@ -521,6 +522,8 @@ export const buildMigrations = (context: MigrationContext): Record<string, Migra
       }
     },
   },
+  '0025_admin_console': adminConsoleMigration,
+  '0026_rate_limit_windows': rateLimitWindowsMigration,
   '0030_admin_api': {
     async up(db: Kysely<any>) {
       // Admin API tokens: SHA-256 of the token (256 random bits, design decision 17); tenant_id null: every tenant (operator).

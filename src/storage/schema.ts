@@ -1,4 +1,5 @@
 import type { AuditLogTable } from '../audit/audit-table.js';
+import type { AdminCredentialsTable, AdminInvitationsTable, AdminSessionsTable, AdminsTable, PendingTenantsTable } from '../admin/admin-tables.js';
 
 /**
  * Table shapes as Kysely sees them. Portable types only (see research/stack.md §3): text, integer,
@@ -257,6 +258,7 @@ export interface RateLimitsTable {
   key: string; // purpose + SHA-256 of what is limited (an IP network, an account seen from a network)
   window_start: number;
   hits: number;
+  window_ms: number; // the window's length: the row may be purged once it is over
 }
 
 export interface AccountSessionsTable {
@@ -377,6 +379,11 @@ export interface Schema {
   u2f_apps: U2fAppsTable;
   credential_events: CredentialEventsTable;
   audit_log: AuditLogTable;
+  admins: AdminsTable;
+  admin_credentials: AdminCredentialsTable;
+  admin_sessions: AdminSessionsTable;
+  admin_invitations: AdminInvitationsTable;
+  pending_tenants: PendingTenantsTable;
   api_tokens: ApiTokensTable;
   claim_definitions: ClaimDefinitionsTable;
   groups: GroupsTable;

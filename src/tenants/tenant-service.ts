@@ -7,11 +7,8 @@ import { clientSecretMatches, hashClientSecret } from '../secrets/client-secret.
 import { checkPublicJwks } from './public-jwks.js';
 import type { SigningKeyService } from '../oidc/signing-keys.js';
 import { checkColour, checkLogo, logoVersion, type Logo } from './branding.js';
+import { RESERVED_IDS, tenantIdProblem } from './tenant-id.js';
 import { B2C_NAME_PATTERN, b2cRedirectUris, ENTRA_TENANT_ID_PATTERN, entraExternalIdRedirectUris } from './b2c.js';
-
-/** Tenant ids become URL path segments; these are taken by Sesame's own routes. */
-const RESERVED_IDS = new Set(['demo-rp', 'healthz', 'readyz', 'metrics', 'static', 'assets', 'admin', 'api', 'favicon.ico', 'robots.txt']);
-export const TENANT_ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
 
 export interface NewClient {
   tenantId: string;
@@ -45,7 +42,7 @@ export class TenantService {
   ) {}
 
   async createTenant(id: string, name: string): Promise<Tenant> {
-    if (!TENANT_ID_PATTERN.test(id) || RESERVED_IDS.has(id)) {
+    if (tenantIdProblem(id)) {
       throw badRequest(`"${id}" cannot be a tenant id: use 1–40 lower-case letters, digits and hyphens (not at the ends), and none of ${[...RESERVED_IDS].join(', ')}.`);
     }
     if (!name.trim()) throw badRequest('A tenant needs a display name (--name).');

@@ -47,19 +47,40 @@ export class CeremonyRateLimits {
       'Too many sign-in requests came from your network in the last minute. Please wait a minute and try again.');
   }
 
-  /** Rows of windows that ended long ago; called by the housekeeping timer. */
+  /** Rows of every limit whose window is over (each row knows its window); called by the housekeeping timer. */
   purge(now = Date.now()): Promise<void> {
-    const longest = Math.max(...Object.values(this.rules).flatMap((rule) => (rule ? [rule.durationSeconds] : []))) * 1000;
-    return this.counts.purgeBefore(now - longest);
+    return this.counts.purgeEnded(now);
   }
 
-  private async count(key: string, rule: RateLimitRule, now: number,
+  private count(key: string, rule: RateLimitRule, now: number,
     message = this.options.message ?? 'Too many sign-in attempts. Please wait a minute and try again.'): Promise<void> {
-    // Hashed: the table then holds neither e-mail addresses nor IP addresses.
-    const stored = `${key.slice(0, key.indexOf(':'))}:${createHash('sha256').update(key).digest('base64url')}`;
-    const hits = await this.counts.hit(stored, rule.durationSeconds * 1000, now);
-    if (hits > rule.points) throw tooManyRequests(message);
+    return countHit(this.counts, key, rule, now, message);
   }
+}
+
+/**
+ * One limit on one kind of key, whatever network it comes from: open onboarding counts applications
+ * per e-mail domain (and per network) in windows of an hour.
+ */
+export class KeyedRateLimit {
+  constructor(
+    private readonly counts: RateLimitRepository,
+    /** Names the counters ("onboard-domain"); also the prefix of the stored key. */
+    private readonly name: string,
+    private readonly rule: RateLimitRule,
+    private readonly message: string,
+  ) {}
+
+  consume(value: string, now = Date.now()): Promise<void> {
+    return countHit(this.counts, `${this.name}:${value.toLowerCase()}`, this.rule, now, this.message);
+  }
+}
+
+async function countHit(counts: RateLimitRepository, key: string, rule: RateLimitRule, now: number, message: string): Promise<void> {
+  // Hashed: the table then holds neither e-mail addresses nor IP addresses.
+  const stored = `${key.slice(0, key.indexOf(':'))}:${createHash('sha256').update(key).digest('base64url')}`;
+  const hits = await counts.hit(stored, rule.durationSeconds * 1000, now);
+  if (hits > rule.points) throw tooManyRequests(message, rule.durationSeconds);
 }
 
 /** The network a client address belongs to, for rate limiting: IPv4 as is, IPv6 by its /64. */

@@ -11,7 +11,7 @@ export class RateLimitRepository {
    */
   async hit(key: string, windowMs: number, now: number): Promise<number> {
     const row = await this.db.insertInto('rate_limits')
-      .values({ key, window_start: now, hits: 1 })
+      .values({ key, window_start: now, hits: 1, window_ms: windowMs })
       .onConflict((oc) => oc.column('key').doUpdateSet((eb) => {
         const windowOver = eb('rate_limits.window_start', '<=', now - windowMs);
         return {
@@ -30,7 +30,8 @@ export class RateLimitRepository {
     return row && Number(row.window_start) > now - windowMs ? Number(row.hits) : 0;
   }
 
-  async purgeBefore(before: number): Promise<void> {
-    await this.db.deleteFrom('rate_limits').where('window_start', '<', before).execute();
+  /** Rows whose window is over (each row knows its own window's length). */
+  async purgeEnded(now: number): Promise<void> {
+    await this.db.deleteFrom('rate_limits').where((eb) => eb(eb('window_start', '+', eb.ref('window_ms')), '<', now)).execute();
   }
 }
