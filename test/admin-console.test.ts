@@ -171,6 +171,18 @@ for (const db of await databases()) {
       assert.deepEqual(tenant.authenticatorPolicy?.aaguidDeny, ['ee882879-721c-4913-9775-3dfcce97072a']);
       assert.deepEqual(tenant.relatedOrigins, ['https://login.acme.example']);
 
+      // Every box the page offers, ticked, is the default: it follows the runtime (ML-DSA once it has it), as the CLI's `--algorithms default`.
+      const page = await ua.get(`${server.origin}/admin/tenants/acme/settings`);
+      const offered = [...page.text.matchAll(/name="algorithms" value="([^"]+)"/g)].map((m) => m[1]!);
+      assert.ok(offered.includes('ES256') && offered.includes('EdDSA'));
+      response = await postForm(ua, '/admin/tenants/acme/settings/policy', { ...policy, algorithms: offered });
+      assert.equal(response.status, 303, response.text.slice(0, 500));
+      assert.equal((await server.services.tenants.requireTenant('acme')).authenticatorPolicy?.algorithms, 'default');
+      response = await postForm(ua, '/admin/tenants/acme/settings/policy', { ...policy, algorithms: ['ES256', 'NOPE'] });
+      assert.equal(response.status, 400);
+      assert.match(readable(response.text), /"NOPE" is not a signature algorithm this server verifies/);
+      await postForm(ua, '/admin/tenants/acme/settings/policy', policy);
+
       for (const [change, reason] of [
         [{ relatedOrigins: 'http://insecure.example' }, /is not an https origin/],
         [{ aaguidDeny: 'not-an-aaguid' }, /is not an AAGUID/],
@@ -184,7 +196,7 @@ for (const db of await databases()) {
       assert.equal((await server.services.tenants.requireTenant('acme')).authenticatorPolicy?.userVerification, 'required');
       const changes = await server.services.audit.page({ tenantId: 'acme', type: 'admin.tenant_changed' }, 10);
       assert.ok(changes.every((e) => e.actor === 'admin:settings@acme.example'));
-      assert.equal(changes.length, 3, 'one event per saved form, none for the refused ones');
+      assert.equal(changes.length, 5, 'one event per saved form, none for the refused ones');
     });
 
     test('signing keys: the page lists them, rotating publishes the next one', async () => {
