@@ -76,6 +76,27 @@ for (const db of await databases()) {
       assert.ok(discovery.claims_supported.includes('roles') && !discovery.claims_supported.includes('department'));
     });
 
+    test('a claim cannot take a name every JavaScript object has (constructor, toString, …): the ID token would break', async () => {
+      for (const name of ['constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+        const response = await fetch(`${server.origin}/api/tenants/demo/claims/${name}`, {
+          method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'string_array' }),
+        });
+        assert.equal(response.status, 400, name);
+        assert.match((await response.json()).detail, /cannot be a claim name/, name);
+      }
+      // With such a name refused, sign-ins with the claims scope keep working for the group's members.
+      const { claims: person, authenticator } = await signUpThroughRp(server, open, 'proto@example.com', 'Proto');
+      await api('PUT', '/claims/constructors', { type: 'string_array' });
+      const group = await api('POST', '/groups', { name: 'Prototype', claims: { constructors: ['a', 'b'] } });
+      await api('PUT', `/groups/${group.id}/members/${person.sub}`);
+      const ua = new UserAgent(server.origin);
+      const { base } = await openSignInPage(ua, authorizeUrl(server, open, { scope: 'openid claims' }));
+      const result = await finishAtRp(ua, await signIn(ua, authenticator, base, 'proto@example.com'));
+      const tokens = await exchangeCode(server, open, result.params.code);
+      assert.equal(tokens.status, 200, JSON.stringify(tokens.body));
+      assert.deepEqual((await verifyIdToken(server, open, tokens.body.id_token)).constructors, ['a', 'b']);
+    });
+
     test('a client open to some groups: members sign in, others see a clear page and the client gets access_denied', async () => {
       const members = await api('POST', '/groups', { name: 'Pilot users' });
       const restricted = await registerClient('Pilot app', [members.id]);

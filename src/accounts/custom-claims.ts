@@ -45,6 +45,8 @@ export class CustomClaims {
   async define(tenantId: string, name: string, type: string, now = Date.now()): Promise<ClaimDefinition> {
     if (!CLAIM_NAME_PATTERN.test(name)) throw badRequest(`"${name}" cannot be a claim name: use a letter, then up to 63 letters, digits or underscores.`, 'invalid_claim');
     if (RESERVED.has(name.toLowerCase())) throw badRequest(`"${name}" is a standard claim: choose another name.`, 'invalid_claim');
+    // oidc-provider takes the claims as a plain object: an own "constructor" makes it refuse them all (a 500 at the token endpoint).
+    if (name in Object.prototype) throw badRequest(`"${name}" cannot be a claim name: every JavaScript object has a property of that name. Choose another name.`, 'invalid_claim');
     const claimType = CLAIM_TYPES.find((t) => t === type);
     if (!claimType) throw badRequest(`A claim's type is one of ${CLAIM_TYPES.join(', ')}, not "${type}".`, 'invalid_claim');
     const existing = await this.groups.definitions(tenantId);
