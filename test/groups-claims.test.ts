@@ -131,5 +131,36 @@ for (const db of await databases()) {
       await api('DELETE', `/groups/${members.id}/members/${member.claims.sub}`);
       assert.equal((await member.ua.follow(authorizeUrl(server, restricted))).status, 403);
     });
+
+    test('a member removed from the group loses the client\'s refresh token and access token too, not only new sign-ins', async () => {
+      const members = await api('POST', '/groups', { name: 'Offline users' });
+      const restricted = await registerClient('Offline app', [members.id]);
+      const { claims: person, authenticator } = await signUpThroughRp(server, open, 'rhea@example.com', 'Rhea');
+      await api('PUT', `/groups/${members.id}/members/${person.sub}`);
+      const ua = new UserAgent(server.origin);
+      const { base } = await openSignInPage(ua, authorizeUrl(server, restricted, { scope: 'openid offline_access', prompt: 'consent' }));
+      const result = await finishAtRp(ua, await signIn(ua, authenticator, base, 'rhea@example.com'));
+      const tokens = (await exchangeCode(server, restricted, result.params.code)).body;
+      assert.ok(tokens.refresh_token && tokens.access_token);
+
+      const refresh = (refreshToken: string) => fetch(`${server.origin}/demo/oidc/token`, {
+        method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: restricted.clientId, client_secret: restricted.clientSecret }),
+      });
+      const userinfo = (accessToken: string) => fetch(`${server.origin}/demo/oidc/me`, { headers: { authorization: `Bearer ${accessToken}` } });
+      const whileMember = await refresh(tokens.refresh_token);
+      assert.equal(whileMember.status, 200, 'a member refreshes');
+      const renewed = await whileMember.json() as Record<string, string>;
+      assert.equal((await userinfo(renewed.access_token)).status, 200);
+
+      await api('DELETE', `/groups/${members.id}/members/${person.sub}`);
+      const afterRemoval = await refresh(renewed.refresh_token);
+      assert.equal(afterRemoval.status, 400, 'no new tokens for someone the client no longer admits');
+      assert.equal((await afterRemoval.json() as Record<string, string>).error, 'invalid_grant');
+      assert.equal((await userinfo(renewed.access_token)).status, 401, 'the access token no longer reads the account');
+      // Back in the group, the client's tokens serve again (nothing was revoked, the membership is checked).
+      await api('PUT', `/groups/${members.id}/members/${person.sub}`);
+      assert.equal((await userinfo(renewed.access_token)).status, 200);
+    });
   });
 }
