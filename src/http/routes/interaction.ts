@@ -215,7 +215,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const body = parseInput(signUpVerifyBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip);
     const signedIn = await counted('signup', deps.invitations.signUpWith(tenant, invitationToken(ctx),
-      () => deps.passkeys.finishSignUp(tenant, interaction.uid, body, { acr: requestedAcr(interaction.params) })));
+      (admit) => deps.passkeys.finishSignUp(tenant, interaction.uid, body, { acr: requestedAcr(interaction.params) }, admit)));
     await deps.audit.record({ type: 'signup.succeeded', tenantId: tenant.id, userId: signedIn.user.id, email: signedIn.user.email, detail: { credentialId: signedIn.credentialId, amr: signedIn.amr } });
     await deps.securityNotices.signedIn(signedIn.user, { userAgent: ctx.get('user-agent'), timeZone: body.timeZone }, { firstSignIn: true });
     const redirectTo = await finishLogin(ctx, oidc, interaction, { accountId: signedIn.user.id, acr: signedIn.acr, amr: signedIn.amr, credentialId: signedIn.credentialId });
