@@ -121,6 +121,21 @@ for (const db of await databases()) {
       assert.equal((await api('GET', `/groups/${admins.id}`)).members.length, 0);
     });
 
+    test('an invitation naming a group deleted since still works: the new account joins the groups that remain', async () => {
+      const kept = await api('POST', '/groups', { name: 'Kept' });
+      const gone = await api('POST', '/groups', { name: 'Gone' });
+      const { link, invitation } = await api('POST', '/invitations', { maxUses: 1, groupIds: [kept.id, gone.id] });
+      await api('DELETE', `/groups/${gone.id}`);
+      const ua = new UserAgent(server.origin);
+      assert.equal((await accept(ua, link)).status, 200);
+      const { base, options } = await startSignUp(ua, 'gwen@example.com');
+      const done = await finishSignUp(ua, base, options.json());
+      assert.equal(done.status, 200, done.text);
+      const user = await server.services.users.findByEmail('demo', 'gwen@example.com');
+      assert.deepEqual((await api('GET', `/users/${user!.id}`)).groups.map((g: { name: string }) => g.name), ['Kept']);
+      assert.equal((await api('GET', '/invitations')).find((i: { id: string }) => i.id === invitation.id).uses, 1);
+    });
+
     test(`an invitation for 3 is used 3 times when ${ATTEMPTS} sign-ups finish at once`, async () => {
       const { link, invitation } = await api('POST', '/invitations', { maxUses: 3 });
       const browsers = await Promise.all(Array.from({ length: ATTEMPTS }, async (_, i) => {
