@@ -212,7 +212,8 @@ function outboundFetch(outbound: OutboundClient) {
     const headers: Record<string, string> = {};
     new Headers(options.headers).forEach((value, name) => { if (value) headers[name] = value; });
     const body = options.body == null ? null : String(options.body);
-    const answer = await outbound.request({ url, method: options.method ?? 'GET', headers, body });
+    // The provider's signal carries its deadline for each request (2.5 s): a client that does not answer holds nobody longer.
+    const answer = await outbound.request({ url, method: options.method ?? 'GET', headers, body, signal: options.signal ?? undefined });
     const responseHeaders = new Headers();
     for (const [name, value] of Object.entries(answer.headers)) if (typeof value === 'string') responseHeaders.set(name, value);
     const noBody = answer.status === 204 || answer.status === 205 || answer.status === 304;
