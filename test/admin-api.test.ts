@@ -178,6 +178,8 @@ for (const db of await databases()) {
         ['post', '/api/tenants/demo/clients', { name: 'X', redirectUris: [RP_REDIRECT], allowedGroups: ['nope'] }, 'has no group'],
         ['patch', `/api/tenants/demo/clients/${ids.demo.clientId}`, { redirectUris: [RP_REDIRECT, 'http://example.com/x'] }, 'must use https://'],
         ['patch', `/api/tenants/demo/clients/${ids.demo.clientId}`, { redirectUris: ['https://rp.example.com/changed'], backchannelLogoutUri: 'ftp://example.com/logout' }, 'must use https://'],
+        ['patch', `/api/tenants/demo/clients/${ids.demo.clientId}`, { redirectUris: [`${RP_REDIRECT}#`] }, 'must not contain a #fragment'],
+        ['post', '/api/tenants/demo/clients', { name: 'X', redirectUris: [RP_REDIRECT], backchannelLogoutUri: 'https://rp.example.com/logout#' }, 'must not contain a #fragment'],
         ['patch', '/api/tenants/demo/settings', { authenticatorPolicy: { aaguidAllow: ['not-an-aaguid'] } }, 'policy setting is not valid'],
         ['patch', '/api/tenants/demo/settings', { displayName: 'Renamed', brandColour: 'red' }, 'colour'],
         ['put', `/api/tenants/demo/users/${ids.demo.userId}/claims`, { claims: { department: 42 } }, 'is a string'],
