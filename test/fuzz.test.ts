@@ -50,6 +50,7 @@ const ENDPOINTS: Array<[string, string]> = [
   ['POST', '/:tenant/oidc/token'], ['GET', '/:tenant/oidc/me'], ['POST', '/:tenant/oidc/me'], ['GET', '/:tenant/oidc/session/end'],
   ['POST', '/:tenant/oidc/session/end/confirm'], ['POST', '/:tenant/oidc/token/revocation'], ['POST', '/:tenant/oidc/token/introspection'],
   ['GET', '/:tenant/oidc/auth/:id'], ['GET', '/:tenant/oidc/session/end/success'],
+  ['GET', '/:tenant/invitation'], ['POST', '/:tenant/invitation'], ['POST', '/:tenant/interaction/:uid/deny'],
 ];
 
 /** What a run knows that is real, so generated requests also reach past the first lookup. */
