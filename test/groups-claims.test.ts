@@ -97,6 +97,24 @@ for (const db of await databases()) {
       assert.deepEqual((await verifyIdToken(server, open, tokens.body.id_token)).constructors, ['a', 'b']);
     });
 
+    test('a claim retyped after values were given: a value of the old type is not emitted as the new one', async () => {
+      const { claims: person, authenticator } = await signUpThroughRp(server, open, 'tess@example.com', 'Tess');
+      await api('PUT', '/claims/tier', { type: 'number' });
+      await api('PUT', '/claims/badge', { type: 'string' });
+      const group = await api('POST', '/groups', { name: 'Tiered', claims: { tier: 3 } });
+      await api('PUT', `/groups/${group.id}/members/${person.sub}`);
+      await api('PUT', `/users/${person.sub}/claims`, { claims: { badge: 'gold' } });
+      await api('PUT', '/claims/tier', { type: 'string_array' });
+      await api('PUT', '/claims/badge', { type: 'boolean' });
+
+      const ua = new UserAgent(server.origin);
+      const { base } = await openSignInPage(ua, authorizeUrl(server, open, { scope: 'openid claims' }));
+      const result = await finishAtRp(ua, await signIn(ua, authenticator, base, 'tess@example.com'));
+      const idToken = await verifyIdToken(server, open, (await exchangeCode(server, open, result.params.code)).body.id_token);
+      assert.equal(idToken.tier, undefined, 'a number is not a string_array');
+      assert.equal(idToken.badge, undefined, 'a string is not a boolean');
+    });
+
     test('a client open to some groups: members sign in, others see a clear page and the client gets access_denied', async () => {
       const members = await api('POST', '/groups', { name: 'Pilot users' });
       const restricted = await registerClient('Pilot app', [members.id]);
