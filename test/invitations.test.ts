@@ -136,6 +136,18 @@ for (const db of await databases()) {
       assert.equal((await api('GET', '/invitations')).find((i: { id: string }) => i.id === invitation.id).uses, 1);
     });
 
+    test('the browser forgets the invitation once its account is made: a shared computer does not hand a team link on', async () => {
+      const { link } = await api('POST', '/invitations', { maxUses: 5 });
+      const ua = new UserAgent(server.origin);
+      assert.equal((await accept(ua, link)).status, 200);
+      const { base, options } = await startSignUp(ua, 'first@example.com');
+      assert.equal((await finishSignUp(ua, base, options.json())).status, 200);
+      assert.equal((await ua.jar.getCookies(`${server.origin}/demo/`)).find((c) => c.key === 'sesame_invitation'), undefined, 'the cookie is gone');
+      const next = await startSignUp(ua, 'second@example.com');
+      assert.equal(next.options.status, 403);
+      assert.equal(next.options.json().error, 'invitation_required');
+    });
+
     test(`an invitation for 3 is used 3 times when ${ATTEMPTS} sign-ups finish at once`, async () => {
       const { link, invitation } = await api('POST', '/invitations', { maxUses: 3 });
       const browsers = await Promise.all(Array.from({ length: ATTEMPTS }, async (_, i) => {
