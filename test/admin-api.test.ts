@@ -198,6 +198,39 @@ for (const db of await databases()) {
       assert.equal(await snapshot('demo'), before, 'a refused request changed nothing (the display name too, though it came first)');
     });
 
+    test('ids of another tenant inside a request of one\'s own tenant are refused like ids that do not exist, and change nothing', async () => {
+      const before = await snapshot('demo');
+      const otherBefore = await snapshot('other');
+      const foreignGroup = ids.other.groupId;
+      for (const [method, path, body] of [
+        ['post', '/api/tenants/demo/clients', { name: 'X', redirectUris: [RP_REDIRECT], allowedGroups: [foreignGroup] }],
+        ['patch', `/api/tenants/demo/clients/${ids.demo.clientId}`, { allowedGroups: [ids.demo.groupId, foreignGroup] }],
+        ['post', '/api/tenants/demo/invitations', { groupIds: [foreignGroup] }],
+      ] as const) {
+        const answer = await call(method, path, { token: tokens.demo, body });
+        assert.equal(answer.status, 400, `${method} ${path}: ${answer.text}`);
+        assert.equal(answer.json().code, 'unknown_group');
+        assert.doesNotMatch(answer.text, /Other Org/);
+      }
+      for (const [method, path, code] of [
+        ['put', `/api/tenants/demo/groups/${ids.demo.groupId}/members/${ids.other.userId}`, 'unknown_user'],
+        ['put', `/api/tenants/demo/groups/${foreignGroup}/members/${ids.demo.userId}`, 'unknown_group'],
+        ['get', `/api/tenants/demo/users/${ids.other.userId}`, 'unknown_user'],
+        ['get', `/api/tenants/demo/clients/${ids.other.clientId}`, 'unknown_client'],
+        ['delete', `/api/tenants/demo/invitations/${ids.other.invitationId}`, 'unknown_invitation'],
+      ] as const) {
+        const answer = await call(method, path, { token: tokens.demo });
+        assert.equal(answer.status, 404, `${method} ${path}: ${answer.text}`);
+        assert.equal(answer.json().code, code);
+      }
+      const audit = (await call('get', `/api/tenants/demo/audit?userId=${ids.other.userId}`, { token: tokens.demo })).json();
+      assert.deepEqual(audit.events, [], 'the audit filter does not reach another tenant\'s events');
+      const users = (await call('get', '/api/tenants/demo/users?query=other.example', { token: tokens.demo })).json();
+      assert.equal(users.total, 0, 'the user search does not reach another tenant\'s users');
+      assert.equal(await snapshot('demo'), before);
+      assert.equal(await snapshot('other'), otherBefore);
+    });
+
     test('clients: created with the secret once and B2C\'s values, the secret rotates, redirect URIs change; all audited as the API', async () => {
       const created = await call('post', '/api/tenants/demo/clients', { token: tokens.demo, body: { name: 'Shop', b2cTenant: 'contoso' } });
       assert.equal(created.status, 201, created.text);
