@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { databases, startTestServer, type TestServer } from './support/server.js';
 import { sesameCli } from './support/cli.js';
-import { issuer, RP_REDIRECT } from './support/flow.js';
+import { createClient, issuer, RP_REDIRECT, signUpThroughRp } from './support/flow.js';
 
 /**
  * The admin API from the outside. The list of endpoints comes from /api/openapi.json, so an
@@ -196,6 +196,25 @@ for (const db of await databases()) {
         assert.match(answer.json().detail, new RegExp(message), `${method} ${path}`);
       }
       assert.equal(await snapshot('demo'), before, 'a refused request changed nothing (the display name too, though it came first)');
+    });
+
+    test('no cookie authenticates the API, and no other origin may read its answers (no CORS)', async () => {
+      const { ua } = await signUpThroughRp(server, await createClient(server), 'cookies@example.com', 'Cookie');
+      const cookie = await ua.jar.getCookieString(`${server.origin}/demo/account`);
+      assert.ok(cookie, 'a signed-in browser\'s cookies');
+      for (const [method, path] of [['get', '/api/tenants'], ['get', '/api/tenants/demo/users'], ['post', '/api/tenants/demo/groups']] as const) {
+        const response = await fetch(`${server.origin}${path}`, {
+          method: method.toUpperCase(), headers: { cookie, origin: 'https://evil.example', 'content-type': 'application/json' }, body: method === 'post' ? '{"name":"Evil"}' : undefined,
+        });
+        assert.equal(response.status, 401, `${method} ${path}`);
+        assert.equal(response.headers.get('access-control-allow-origin'), null);
+      }
+      const preflight = await fetch(`${server.origin}/api/tenants/demo/groups`, {
+        method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+      });
+      assert.equal(preflight.headers.get('access-control-allow-origin'), null, 'a browser on another origin cannot send the token at all');
+      const answer = await call('get', '/api/tenants/demo/users', { token: tokens.demo });
+      assert.equal(answer.status, 200);
     });
 
     test('ids of another tenant inside a request of one\'s own tenant are refused like ids that do not exist, and change nothing', async () => {
