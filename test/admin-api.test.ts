@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { databases, startTestServer, type TestServer } from './support/server.js';
 import { sesameCli } from './support/cli.js';
-import { issuer, RP_REDIRECT } from './support/flow.js';
+import { createClient, issuer, RP_REDIRECT, signUpThroughRp } from './support/flow.js';
 
 /**
  * The admin API from the outside. The list of endpoints comes from /api/openapi.json, so an
@@ -177,6 +177,9 @@ for (const db of await databases()) {
         ['post', '/api/tenants/demo/clients', { name: 'X', b2cTenant: 'contoso', authMethod: 'client_secret_jwt' }, 'cannot authenticate with client_secret_jwt'],
         ['post', '/api/tenants/demo/clients', { name: 'X', redirectUris: [RP_REDIRECT], allowedGroups: ['nope'] }, 'has no group'],
         ['patch', `/api/tenants/demo/clients/${ids.demo.clientId}`, { redirectUris: [RP_REDIRECT, 'http://example.com/x'] }, 'must use https://'],
+        ['patch', `/api/tenants/demo/clients/${ids.demo.clientId}`, { redirectUris: ['https://rp.example.com/changed'], backchannelLogoutUri: 'ftp://example.com/logout' }, 'must use https://'],
+        ['patch', `/api/tenants/demo/clients/${ids.demo.clientId}`, { redirectUris: [`${RP_REDIRECT}#`] }, 'must not contain a #fragment'],
+        ['post', '/api/tenants/demo/clients', { name: 'X', redirectUris: [RP_REDIRECT], backchannelLogoutUri: 'https://rp.example.com/logout#' }, 'must not contain a #fragment'],
         ['patch', '/api/tenants/demo/settings', { authenticatorPolicy: { aaguidAllow: ['not-an-aaguid'] } }, 'policy setting is not valid'],
         ['patch', '/api/tenants/demo/settings', { displayName: 'Renamed', brandColour: 'red' }, 'colour'],
         ['put', `/api/tenants/demo/users/${ids.demo.userId}/claims`, { claims: { department: 42 } }, 'is a string'],
@@ -193,6 +196,58 @@ for (const db of await databases()) {
         assert.match(answer.json().detail, new RegExp(message), `${method} ${path}`);
       }
       assert.equal(await snapshot('demo'), before, 'a refused request changed nothing (the display name too, though it came first)');
+    });
+
+    test('no cookie authenticates the API, and no other origin may read its answers (no CORS)', async () => {
+      const { ua } = await signUpThroughRp(server, await createClient(server), 'cookies@example.com', 'Cookie');
+      const cookie = await ua.jar.getCookieString(`${server.origin}/demo/account`);
+      assert.ok(cookie, 'a signed-in browser\'s cookies');
+      for (const [method, path] of [['get', '/api/tenants'], ['get', '/api/tenants/demo/users'], ['post', '/api/tenants/demo/groups']] as const) {
+        const response = await fetch(`${server.origin}${path}`, {
+          method: method.toUpperCase(), headers: { cookie, origin: 'https://evil.example', 'content-type': 'application/json' }, body: method === 'post' ? '{"name":"Evil"}' : undefined,
+        });
+        assert.equal(response.status, 401, `${method} ${path}`);
+        assert.equal(response.headers.get('access-control-allow-origin'), null);
+      }
+      const preflight = await fetch(`${server.origin}/api/tenants/demo/groups`, {
+        method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+      });
+      assert.equal(preflight.headers.get('access-control-allow-origin'), null, 'a browser on another origin cannot send the token at all');
+      const answer = await call('get', '/api/tenants/demo/users', { token: tokens.demo });
+      assert.equal(answer.status, 200);
+    });
+
+    test('ids of another tenant inside a request of one\'s own tenant are refused like ids that do not exist, and change nothing', async () => {
+      const before = await snapshot('demo');
+      const otherBefore = await snapshot('other');
+      const foreignGroup = ids.other.groupId;
+      for (const [method, path, body] of [
+        ['post', '/api/tenants/demo/clients', { name: 'X', redirectUris: [RP_REDIRECT], allowedGroups: [foreignGroup] }],
+        ['patch', `/api/tenants/demo/clients/${ids.demo.clientId}`, { allowedGroups: [ids.demo.groupId, foreignGroup] }],
+        ['post', '/api/tenants/demo/invitations', { groupIds: [foreignGroup] }],
+      ] as const) {
+        const answer = await call(method, path, { token: tokens.demo, body });
+        assert.equal(answer.status, 400, `${method} ${path}: ${answer.text}`);
+        assert.equal(answer.json().code, 'unknown_group');
+        assert.doesNotMatch(answer.text, /Other Org/);
+      }
+      for (const [method, path, code] of [
+        ['put', `/api/tenants/demo/groups/${ids.demo.groupId}/members/${ids.other.userId}`, 'unknown_user'],
+        ['put', `/api/tenants/demo/groups/${foreignGroup}/members/${ids.demo.userId}`, 'unknown_group'],
+        ['get', `/api/tenants/demo/users/${ids.other.userId}`, 'unknown_user'],
+        ['get', `/api/tenants/demo/clients/${ids.other.clientId}`, 'unknown_client'],
+        ['delete', `/api/tenants/demo/invitations/${ids.other.invitationId}`, 'unknown_invitation'],
+      ] as const) {
+        const answer = await call(method, path, { token: tokens.demo });
+        assert.equal(answer.status, 404, `${method} ${path}: ${answer.text}`);
+        assert.equal(answer.json().code, code);
+      }
+      const audit = (await call('get', `/api/tenants/demo/audit?userId=${ids.other.userId}`, { token: tokens.demo })).json();
+      assert.deepEqual(audit.events, [], 'the audit filter does not reach another tenant\'s events');
+      const users = (await call('get', '/api/tenants/demo/users?query=other.example', { token: tokens.demo })).json();
+      assert.equal(users.total, 0, 'the user search does not reach another tenant\'s users');
+      assert.equal(await snapshot('demo'), before);
+      assert.equal(await snapshot('other'), otherBefore);
     });
 
     test('clients: created with the secret once and B2C\'s values, the secret rotates, redirect URIs change; all audited as the API', async () => {

@@ -42,6 +42,7 @@ describe('invitation and no-access pages in Chromium', { skip }, () => {
     assert.deepEqual(await accessibilityViolations(page), [], 'invitation accepted');
     const cookie = (await context.cookies()).find((c) => c.name === 'sesame_invitation');
     assert.ok(cookie?.httpOnly && cookie.path === '/demo/', 'kept in an HttpOnly cookie for this tenant\'s pages');
+    assert.equal(new URL(page.url()).hash, '', 'the token leaves the address bar (and the history) once it is kept');
     await server.services.tenants.setSignup('demo', 'open');
   });
 

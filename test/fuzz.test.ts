@@ -7,6 +7,7 @@ import { UserAgent } from './support/user-agent.js';
 import { authorizeUrl, createClient, openSignInPage, signUpThroughRp } from './support/flow.js';
 import { desktopStarts } from './support/crossdevice.js';
 import type { Schema } from '../src/storage/schema.js';
+import { enc, hostileSegment, hostileText, jsonValue } from './support/hostile-input.js';
 
 /**
  * Hostile input, generated: every public endpoint (Sesame's routers and each OIDC endpoint of the
@@ -49,30 +50,12 @@ const ENDPOINTS: Array<[string, string]> = [
   ['POST', '/:tenant/oidc/token'], ['GET', '/:tenant/oidc/me'], ['POST', '/:tenant/oidc/me'], ['GET', '/:tenant/oidc/session/end'],
   ['POST', '/:tenant/oidc/session/end/confirm'], ['POST', '/:tenant/oidc/token/revocation'], ['POST', '/:tenant/oidc/token/introspection'],
   ['GET', '/:tenant/oidc/auth/:id'], ['GET', '/:tenant/oidc/session/end/success'],
+  ['GET', '/:tenant/invitation'], ['POST', '/:tenant/invitation'], ['POST', '/:tenant/interaction/:uid/deny'],
 ];
 
 /** What a run knows that is real, so generated requests also reach past the first lookup. */
 interface Seeds { tenant: string; uid: string; requestId: string; clientId: string; cookie: string; origin: string }
 
-/** Percent-encodes text; a lone surrogate (which has no UTF-8 form) becomes U+FFFD first. */
-const enc = (text: string) => encodeURIComponent(Buffer.from(text, 'utf8').toString('utf8'));
-
-const hostileText = fc.oneof(
-  fc.string({ maxLength: 40 }),
-  fc.string({ unit: 'binary', maxLength: 40 }),
-  fc.constantFrom('', '\u0000', 'a\u0000b', '%00', '%ZZ', '%E0%A4%A', '../..', '<script>alert(1)</script>', "' or 1=1 --", '\uD800', '\uFFFF', 'null', '0', '-1', '1e309'),
-  fc.string({ minLength: 2000, maxLength: 5000 }),
-);
-const hostileSegment = fc.oneof(
-  fc.constantFrom('%ZZ', '%E0%A4%A', '%00', '%', 'abc%00', '%2e%2e', '%C0%AF', '..', 'a'.repeat(600), '%F0%9F%92%A9', '%uD800'),
-  fc.string({ minLength: 1, maxLength: 30 }).map(enc),
-);
-const jsonValue = fc.oneof(
-  hostileText,
-  fc.integer(), fc.double(), fc.boolean(), fc.constant(null),
-  fc.array(hostileText, { maxLength: 4 }),
-  fc.dictionary(hostileText, hostileText, { maxKeys: 4 }),
-);
 const FIELDS = ['email', 'displayName', 'challengeId', 'response', 'token', 'name', 'number', 'subscription', 'pushSubscription', 'push', 'credentialId', 'id', 'link', '__proto__', 'constructor'];
 const jsonBody = fc.oneof(
   fc.dictionary(fc.constantFrom(...FIELDS), jsonValue, { maxKeys: 6 }),

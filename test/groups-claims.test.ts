@@ -76,6 +76,45 @@ for (const db of await databases()) {
       assert.ok(discovery.claims_supported.includes('roles') && !discovery.claims_supported.includes('department'));
     });
 
+    test('a claim cannot take a name every JavaScript object has (constructor, toString, …): the ID token would break', async () => {
+      for (const name of ['constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+        const response = await fetch(`${server.origin}/api/tenants/demo/claims/${name}`, {
+          method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'string_array' }),
+        });
+        assert.equal(response.status, 400, name);
+        assert.match((await response.json()).detail, /cannot be a claim name/, name);
+      }
+      // With such a name refused, sign-ins with the claims scope keep working for the group's members.
+      const { claims: person, authenticator } = await signUpThroughRp(server, open, 'proto@example.com', 'Proto');
+      await api('PUT', '/claims/constructors', { type: 'string_array' });
+      const group = await api('POST', '/groups', { name: 'Prototype', claims: { constructors: ['a', 'b'] } });
+      await api('PUT', `/groups/${group.id}/members/${person.sub}`);
+      const ua = new UserAgent(server.origin);
+      const { base } = await openSignInPage(ua, authorizeUrl(server, open, { scope: 'openid claims' }));
+      const result = await finishAtRp(ua, await signIn(ua, authenticator, base, 'proto@example.com'));
+      const tokens = await exchangeCode(server, open, result.params.code);
+      assert.equal(tokens.status, 200, JSON.stringify(tokens.body));
+      assert.deepEqual((await verifyIdToken(server, open, tokens.body.id_token)).constructors, ['a', 'b']);
+    });
+
+    test('a claim retyped after values were given: a value of the old type is not emitted as the new one', async () => {
+      const { claims: person, authenticator } = await signUpThroughRp(server, open, 'tess@example.com', 'Tess');
+      await api('PUT', '/claims/tier', { type: 'number' });
+      await api('PUT', '/claims/badge', { type: 'string' });
+      const group = await api('POST', '/groups', { name: 'Tiered', claims: { tier: 3 } });
+      await api('PUT', `/groups/${group.id}/members/${person.sub}`);
+      await api('PUT', `/users/${person.sub}/claims`, { claims: { badge: 'gold' } });
+      await api('PUT', '/claims/tier', { type: 'string_array' });
+      await api('PUT', '/claims/badge', { type: 'boolean' });
+
+      const ua = new UserAgent(server.origin);
+      const { base } = await openSignInPage(ua, authorizeUrl(server, open, { scope: 'openid claims' }));
+      const result = await finishAtRp(ua, await signIn(ua, authenticator, base, 'tess@example.com'));
+      const idToken = await verifyIdToken(server, open, (await exchangeCode(server, open, result.params.code)).body.id_token);
+      assert.equal(idToken.tier, undefined, 'a number is not a string_array');
+      assert.equal(idToken.badge, undefined, 'a string is not a boolean');
+    });
+
     test('a client open to some groups: members sign in, others see a clear page and the client gets access_denied', async () => {
       const members = await api('POST', '/groups', { name: 'Pilot users' });
       const restricted = await registerClient('Pilot app', [members.id]);
@@ -109,6 +148,37 @@ for (const db of await databases()) {
       // Removed from the group, the member is refused from then on.
       await api('DELETE', `/groups/${members.id}/members/${member.claims.sub}`);
       assert.equal((await member.ua.follow(authorizeUrl(server, restricted))).status, 403);
+    });
+
+    test('a member removed from the group loses the client\'s refresh token and access token too, not only new sign-ins', async () => {
+      const members = await api('POST', '/groups', { name: 'Offline users' });
+      const restricted = await registerClient('Offline app', [members.id]);
+      const { claims: person, authenticator } = await signUpThroughRp(server, open, 'rhea@example.com', 'Rhea');
+      await api('PUT', `/groups/${members.id}/members/${person.sub}`);
+      const ua = new UserAgent(server.origin);
+      const { base } = await openSignInPage(ua, authorizeUrl(server, restricted, { scope: 'openid offline_access', prompt: 'consent' }));
+      const result = await finishAtRp(ua, await signIn(ua, authenticator, base, 'rhea@example.com'));
+      const tokens = (await exchangeCode(server, restricted, result.params.code)).body;
+      assert.ok(tokens.refresh_token && tokens.access_token);
+
+      const refresh = (refreshToken: string) => fetch(`${server.origin}/demo/oidc/token`, {
+        method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: restricted.clientId, client_secret: restricted.clientSecret }),
+      });
+      const userinfo = (accessToken: string) => fetch(`${server.origin}/demo/oidc/me`, { headers: { authorization: `Bearer ${accessToken}` } });
+      const whileMember = await refresh(tokens.refresh_token);
+      assert.equal(whileMember.status, 200, 'a member refreshes');
+      const renewed = await whileMember.json() as Record<string, string>;
+      assert.equal((await userinfo(renewed.access_token)).status, 200);
+
+      await api('DELETE', `/groups/${members.id}/members/${person.sub}`);
+      const afterRemoval = await refresh(renewed.refresh_token);
+      assert.equal(afterRemoval.status, 400, 'no new tokens for someone the client no longer admits');
+      assert.equal((await afterRemoval.json() as Record<string, string>).error, 'invalid_grant');
+      assert.equal((await userinfo(renewed.access_token)).status, 401, 'the access token no longer reads the account');
+      // Back in the group, the client's tokens serve again (nothing was revoked, the membership is checked).
+      await api('PUT', `/groups/${members.id}/members/${person.sub}`);
+      assert.equal((await userinfo(renewed.access_token)).status, 200);
     });
   });
 }

@@ -101,6 +101,53 @@ for (const db of await databases()) {
       assert.match(after.options.json().message, /was withdrawn/);
     });
 
+    test('an invitation for another address, swapped in after the sign-up started, makes no account and spends no invitation', async () => {
+      const admins = await api('POST', '/groups', { name: 'Admins' });
+      const mine = await api('POST', '/invitations', { maxUses: 1 });
+      const bobs = await api('POST', '/invitations', { maxUses: 1, email: 'bob@example.com', groupIds: [admins.id] });
+      const ua = new UserAgent(server.origin);
+      assert.equal((await accept(ua, mine.link)).status, 200);
+      const { base, options } = await startSignUp(ua, 'mallory@example.com');
+      assert.equal(options.status, 200, options.text);
+      // Bob's invitation (leaked) replaces the browser's own before the passkey is sent.
+      assert.equal((await accept(ua, bobs.link)).status, 200);
+      const done = await finishSignUp(ua, base, options.json());
+      assert.equal(done.status, 403, done.text);
+      assert.equal(done.json().error, 'invitation_for_another_address');
+      assert.equal(await server.services.users.findByEmail('demo', 'mallory@example.com'), undefined, 'no account was made');
+      const uses = Object.fromEntries((await api('GET', '/invitations')).map((i: { id: string; uses: number }) => [i.id, i.uses]));
+      assert.equal(uses[mine.invitation.id], 0);
+      assert.equal(uses[bobs.invitation.id], 0);
+      assert.equal((await api('GET', `/groups/${admins.id}`)).members.length, 0);
+    });
+
+    test('an invitation naming a group deleted since still works: the new account joins the groups that remain', async () => {
+      const kept = await api('POST', '/groups', { name: 'Kept' });
+      const gone = await api('POST', '/groups', { name: 'Gone' });
+      const { link, invitation } = await api('POST', '/invitations', { maxUses: 1, groupIds: [kept.id, gone.id] });
+      await api('DELETE', `/groups/${gone.id}`);
+      const ua = new UserAgent(server.origin);
+      assert.equal((await accept(ua, link)).status, 200);
+      const { base, options } = await startSignUp(ua, 'gwen@example.com');
+      const done = await finishSignUp(ua, base, options.json());
+      assert.equal(done.status, 200, done.text);
+      const user = await server.services.users.findByEmail('demo', 'gwen@example.com');
+      assert.deepEqual((await api('GET', `/users/${user!.id}`)).groups.map((g: { name: string }) => g.name), ['Kept']);
+      assert.equal((await api('GET', '/invitations')).find((i: { id: string }) => i.id === invitation.id).uses, 1);
+    });
+
+    test('the browser forgets the invitation once its account is made: a shared computer does not hand a team link on', async () => {
+      const { link } = await api('POST', '/invitations', { maxUses: 5 });
+      const ua = new UserAgent(server.origin);
+      assert.equal((await accept(ua, link)).status, 200);
+      const { base, options } = await startSignUp(ua, 'first@example.com');
+      assert.equal((await finishSignUp(ua, base, options.json())).status, 200);
+      assert.equal((await ua.jar.getCookies(`${server.origin}/demo/`)).find((c) => c.key === 'sesame_invitation'), undefined, 'the cookie is gone');
+      const next = await startSignUp(ua, 'second@example.com');
+      assert.equal(next.options.status, 403);
+      assert.equal(next.options.json().error, 'invitation_required');
+    });
+
     test(`an invitation for 3 is used 3 times when ${ATTEMPTS} sign-ups finish at once`, async () => {
       const { link, invitation } = await api('POST', '/invitations', { maxUses: 3 });
       const browsers = await Promise.all(Array.from({ length: ATTEMPTS }, async (_, i) => {

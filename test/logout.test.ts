@@ -153,6 +153,25 @@ for (const db of await databases()) {
       assert.equal(failures[0].detail.clientId, withBackchannel.clientId);
     });
 
+    test('a client whose receiver never answers is given up when oidc-provider stops waiting (its request deadline), not held to the outbound maximum', async () => {
+      const silent = https.createServer(tls, () => { /* takes the logout token and never answers */ });
+      await new Promise<void>((resolve) => silent.listen(0, 'localhost', resolve));
+      try {
+        const hanging = await registerClient('Hanging shop', `https://localhost:${(silent.address() as AddressInfo).port}/logout`);
+        const { claims } = await signUpThroughRp(server, hanging, 'hang@example.com', 'Hang');
+        const { token: apiToken } = await server.services.apiTokens.create({ tenantId: 'demo' });
+        const disabled = await fetch(`${server.origin}/api/tenants/demo/users/${claims.sub}/disable`, { method: 'POST', headers: { authorization: `Bearer ${apiToken}` } });
+        assert.equal(disabled.status, 200, await disabled.text());
+        const failures = [];
+        for await (const e of server.services.audit.list({ tenantId: 'demo', userId: claims.sub, type: 'logout.backchannel_failed' })) failures.push(e);
+        assert.equal(failures.length, 1);
+        assert.match(String(failures[0].detail.reason), /stopped waiting/, 'abandoned at the caller\'s deadline, not after the outbound client\'s own 10 s');
+      } finally {
+        silent.closeAllConnections();
+        await new Promise<void>((resolve) => silent.close(() => resolve()));
+      }
+    });
+
     test('back-channel logout goes through the outbound policy: plain http is refused at registration, a private address at delivery', async () => {
       await assert.rejects(server.services.clientAdmin.create('demo', { name: 'Bad', redirectUris: [RP_REDIRECT], backchannelLogoutUri: 'http://example.com/logout' }), /must use https/);
       receiver.tokens.length = 0;

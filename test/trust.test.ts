@@ -122,6 +122,16 @@ for (const db of await databases()) {
       assert.equal(passkey.certificationLevel, null);
     });
 
+    test('a root one tenant trusts anchors nothing at another tenant', async () => {
+      const trusting = await tenantWith({ trust: 'attested' }, [acme.root.pem]);
+      const stranger = await tenantWith({ trust: 'attested' });
+      assert.equal((await register(trusting, keyWith(acme.leaf), 'acme-a@example.com')).status, 200);
+      const refusedDone = await register(stranger, keyWith(acme.leaf), 'acme-b@example.com');
+      assert.equal(refusedDone.status, 403, refusedDone.text);
+      assert.equal(refusedDone.json().error, 'attestation_required');
+      assert.equal(await server.services.passkeys.findUserByEmail(stranger, 'acme-b@example.com'), undefined);
+    });
+
     test('a chain to another root: refused under "attested", accepted but recorded as not verified under "any"', async () => {
       const other = attestationChain('Other Maker');
       const attested = await tenantWith({ trust: 'attested' }, [acme.root.pem]);

@@ -142,6 +142,25 @@ for (const db of await databases()) {
       assert.equal((await call('get', { op: 'Auth', context: JSON.stringify({ request: desktop.request.id }) }, device.deviceToken)).status, 400);
       assert.equal((await call('get', { op: 'Auth', context: JSON.stringify({ request: 'x', number: 1 }) }, device.deviceToken)).status, 400);
     });
+
+    test('a disabled account\'s UAF phone approves nothing, and an approval made just before the disabling does not sign the desktop in', async () => {
+      const { token } = await server.services.apiTokens.create({ tenantId: 'demo' });
+      const admin = (action: 'disable' | 'enable') => fetch(`${server.origin}/api/tenants/demo/users/${sub}/${action}`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      const approvedFirst = await desktopStarts(server, client);
+      await phone.approve(approvedFirst.request.link, approvedFirst.request.number);
+      assert.equal((await admin('disable')).status, 200);
+      try {
+        const desktop = await desktopStarts(server, client);
+        await assert.rejects(phone.approve(desktop.request.link, desktop.request.number), (e: PassportError) => e.status === 403 && e.code === 'account_disabled');
+        assert.equal((await desktop.ua.get(`${desktop.base}/crossdevice/${desktop.request.id}`)).json().status, 'pending');
+
+        const late = await approvedFirst.ua.postJson(`${approvedFirst.base}/crossdevice/${approvedFirst.request.id}/complete`, {});
+        assert.equal(late.status, 403, late.text);
+        assert.equal(late.json().error, 'account_disabled');
+      } finally {
+        assert.equal((await admin('enable')).status, 200);
+      }
+    });
   });
 }
 

@@ -9,6 +9,8 @@ document.getElementById('invitation-accept')?.addEventListener('click', (event) 
   guard(button, async () => {
     const token = new URLSearchParams(window.location.hash.slice(1)).get('token') ?? '';
     const { message } = await post<{ message: string }>('', { token });
+    // Kept in the cookie now: the token leaves the address bar and the history (a shared computer, a screenshot).
+    history.replaceState(null, '', window.location.pathname + window.location.search);
     button.hidden = true;
     show(message);
   });

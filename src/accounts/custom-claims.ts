@@ -45,6 +45,8 @@ export class CustomClaims {
   async define(tenantId: string, name: string, type: string, now = Date.now()): Promise<ClaimDefinition> {
     if (!CLAIM_NAME_PATTERN.test(name)) throw badRequest(`"${name}" cannot be a claim name: use a letter, then up to 63 letters, digits or underscores.`, 'invalid_claim');
     if (RESERVED.has(name.toLowerCase())) throw badRequest(`"${name}" is a standard claim: choose another name.`, 'invalid_claim');
+    // oidc-provider takes the claims as a plain object: an own "constructor" makes it refuse them all (a 500 at the token endpoint).
+    if (name in Object.prototype) throw badRequest(`"${name}" cannot be a claim name: every JavaScript object has a property of that name. Choose another name.`, 'invalid_claim');
     const claimType = CLAIM_TYPES.find((t) => t === type);
     if (!claimType) throw badRequest(`A claim's type is one of ${CLAIM_TYPES.join(', ')}, not "${type}".`, 'invalid_claim');
     const existing = await this.groups.definitions(tenantId);
@@ -96,17 +98,17 @@ export class CustomClaims {
   /** What goes into the ID token for the `claims` scope: the user's values over their groups'. */
   async claimsFor(tenantId: string, userId: string): Promise<ClaimValues> {
     const [own, groups, definitions] = await Promise.all([this.groups.userClaims(tenantId, userId), this.groups.groupsOf(tenantId, userId), this.groups.definitions(tenantId)]);
-    const types = new Map(definitions.map((d) => [d.name, d.type]));
+    const types = new Map(definitions.map((d) => [d.name, d.type as ClaimType]));
+    // A value given before its claim was retyped is left out: the token carries each claim as defined.
+    const current = ([name, value]: [string, unknown]) => { const type = types.get(name); return type !== undefined && hasType(type, value); };
     const merged: ClaimValues = {};
     for (const group of groups) {
-      for (const [name, value] of Object.entries(group.claims)) {
-        const type = types.get(name);
-        if (!type) continue;
-        if (type === 'string_array' && Array.isArray(value)) merged[name] = [...new Set([...((merged[name] as string[] | undefined) ?? []), ...value])];
+      for (const [name, value] of Object.entries(group.claims).filter(current)) {
+        if (Array.isArray(value)) merged[name] = [...new Set([...((merged[name] as string[] | undefined) ?? []), ...value])];
         else if (!(name in merged)) merged[name] = value;
       }
     }
-    for (const [name, value] of Object.entries(own ?? {})) if (types.has(name)) merged[name] = value;
+    for (const [name, value] of Object.entries(own ?? {}).filter(current)) merged[name] = value;
     return merged;
   }
 
@@ -117,23 +119,20 @@ export class CustomClaims {
 }
 
 function checkValue(name: string, type: ClaimType, value: unknown): ClaimValue {
-  const wrong = () => badRequest(`Claim "${name}" is a ${type.replace('_', ' ')}; ${JSON.stringify(value)?.slice(0, 60) ?? String(value)} is not one.`, 'invalid_claim_value');
+  if (!hasType(type, value)) throw badRequest(`Claim "${name}" is a ${type.replace('_', ' ')}; ${JSON.stringify(value)?.slice(0, 60) ?? String(value)} is not one.`, 'invalid_claim_value');
+  if (typeof value === 'string' && value.length > MAX_STRING_LENGTH) throw badRequest(`Claim "${name}" has at most ${MAX_STRING_LENGTH} characters.`, 'invalid_claim_value');
+  if (Array.isArray(value) && (value.length > MAX_ARRAY_ITEMS || value.some((v) => v.length > MAX_STRING_LENGTH))) {
+    throw badRequest(`Claim "${name}" holds at most ${MAX_ARRAY_ITEMS} strings of at most ${MAX_STRING_LENGTH} characters.`, 'invalid_claim_value');
+  }
+  return value;
+}
+
+/** Whether a value is of the claim's type (one given before the claim was retyped may not be). */
+function hasType(type: ClaimType, value: unknown): value is ClaimValue {
   switch (type) {
-    case 'string':
-      if (typeof value !== 'string') throw wrong();
-      if (value.length > MAX_STRING_LENGTH) throw badRequest(`Claim "${name}" has at most ${MAX_STRING_LENGTH} characters.`, 'invalid_claim_value');
-      return value;
-    case 'number':
-      if (typeof value !== 'number' || !Number.isFinite(value)) throw wrong();
-      return value;
-    case 'boolean':
-      if (typeof value !== 'boolean') throw wrong();
-      return value;
-    case 'string_array':
-      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw wrong();
-      if (value.length > MAX_ARRAY_ITEMS || value.some((v) => (v as string).length > MAX_STRING_LENGTH)) {
-        throw badRequest(`Claim "${name}" holds at most ${MAX_ARRAY_ITEMS} strings of at most ${MAX_STRING_LENGTH} characters.`, 'invalid_claim_value');
-      }
-      return value as string[];
+    case 'string': return typeof value === 'string';
+    case 'number': return typeof value === 'number' && Number.isFinite(value);
+    case 'boolean': return typeof value === 'boolean';
+    case 'string_array': return Array.isArray(value) && value.every((v) => typeof v === 'string');
   }
 }

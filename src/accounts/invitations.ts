@@ -72,34 +72,35 @@ export class InvitationService {
       if (token && token.length <= 100 && await this.invitations.exists(tenant.id, hashToken(token))) throw forbidden(INVITATION_SPENT, 'invitation_used_up');
       throw forbidden(INVITATION_REQUIRED, 'invitation_required');
     }
-    if (invitation.email && email !== undefined && invitation.email !== email.trim().toLowerCase()) {
-      throw forbidden(`This invitation is for another e-mail address. Create the account with the address the invitation was sent to.`, 'invitation_for_another_address');
-    }
+    if (email !== undefined) checkAddress(invitation, email);
     return invitation;
   }
 
   /**
    * Runs the account creation with one use of the invitation taken first; a failed creation gives
-   * the use back. The new account joins the invitation's groups.
+   * the use back. `create` calls `admit` with the new account's address before it writes anything:
+   * the browser's invitation may have changed since the sign-up started (where the address was
+   * checked), and an invitation for another address must make no account. The new account joins
+   * the invitation's groups.
    */
-  async signUpWith<T extends { user: { id: string; email: string } }>(tenant: Tenant, token: string | undefined, create: () => Promise<T>, now = Date.now()): Promise<T> {
-    // The address was checked against the invitation when the sign-up started (signup/email or signup/options).
+  async signUpWith<T extends { user: { id: string } }>(tenant: Tenant, token: string | undefined, create: (admit: (email: string) => void) => Promise<T>, now = Date.now()): Promise<T> {
     const invitation = await this.requireForSignUp(tenant, token, undefined, now);
-    if (!invitation) return create();
+    if (!invitation) return create(() => {});
     if (!await this.invitations.takeUse(tenant.id, invitation.id, now)) throw forbidden(INVITATION_SPENT, 'invitation_used_up');
     let created: T;
     try {
-      created = await create();
+      created = await create((email) => checkAddress(invitation, email));
     } catch (error) {
       await this.invitations.returnUse(tenant.id, invitation.id);
       throw error;
     }
-    if (invitation.email && invitation.email !== created.user.email) {
-      // Not reachable through the pages (the address is checked when the sign-up starts); kept as a guard.
-      await this.invitations.returnUse(tenant.id, invitation.id);
-      throw forbidden('This invitation is for another e-mail address.', 'invitation_for_another_address');
-    }
     await this.groupMembers.addMember(tenant.id, invitation.groupIds, created.user.id);
     return created;
+  }
+}
+
+function checkAddress(invitation: Invitation, email: string): void {
+  if (invitation.email && invitation.email !== email.trim().toLowerCase()) {
+    throw forbidden('This invitation is for another e-mail address. Create the account with the address the invitation was sent to.', 'invitation_for_another_address');
   }
 }

@@ -108,9 +108,11 @@ export class PasskeyService {
     return { challengeId, options };
   }
 
-  async finishSignUp(tenant: Tenant, interactionUid: string, input: { challengeId: string; response: RegistrationResponse }, requirements: SignInRequirements = {}): Promise<SignedIn> {
+  /** `admit` may refuse the address (it throws) before anything is written: an invitation for another one (InvitationService.signUpWith). */
+  async finishSignUp(tenant: Tenant, interactionUid: string, input: { challengeId: string; response: RegistrationResponse }, requirements: SignInRequirements = {}, admit: (email: string) => void = () => {}): Promise<SignedIn> {
     const record = await this.challenges.consume(input.challengeId, { tenantId: tenant.id, interactionUid, purpose: 'registration' });
     const payload = record.payload as SignUpPayload;
+    admit(payload.email);
     const verified = await this.verifyNewPasskey(tenant, input.response, record.challenge);
     // Before the account is made: a passkey the application would refuse makes no account.
     const acr = this.acrFor(verified, requirements);

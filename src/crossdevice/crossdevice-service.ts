@@ -3,7 +3,7 @@ import { randomId } from '../ids.js';
 import { badRequest, conflict, forbidden, notFound, SesameError, tooManyRequests } from '../errors.js';
 import type { Tenant } from '../storage/repositories/tenants.js';
 import type { CrossDeviceRepository, CrossDeviceRequest, CrossDeviceStatus, FailureReason, PushRefusal } from '../storage/repositories/crossdevice.js';
-import type { PasskeyService, CeremonyStart } from '../accounts/passkey-service.js';
+import { ACCOUNT_DISABLED, type PasskeyService, type CeremonyStart } from '../accounts/passkey-service.js';
 import type { AuthenticationResponse } from '../webauthn/response-schema.js';
 import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import type { CrossDeviceWaiters } from './waiters.js';
@@ -204,7 +204,14 @@ export class CrossDeviceService {
     const request = await this.requirePending(tenantId, id, now);
     if (!request.numberConfirmed) throw badRequest('Pick the number shown on your computer first.', 'number_required');
     if (request.userId && request.userId !== approval.userId) throw forbidden('This sign-in request is for another account.', 'wrong_account');
+    // A passkey approval meets this in finishSignIn; a key of another protocol knows nothing of the account's state.
+    await this.requireOpenAccount(tenantId, approval.userId);
     await this.recordApproval(tenantId, request, approval, now);
+  }
+
+  /** Refuses an account that is disabled, closed or gone: its phone approves nothing, and its approval signs nobody in. */
+  async requireOpenAccount(tenantId: string, userId: string): Promise<void> {
+    if (!await this.passkeys.findUser(tenantId, userId)) throw forbidden(ACCOUNT_DISABLED, 'account_disabled');
   }
 
   private async recordApproval(tenantId: string, request: CrossDeviceRequest, approval: Approval, now: number): Promise<void> {
@@ -267,6 +274,8 @@ export class CrossDeviceService {
     if (request.status !== 'approved') throw conflict(statusMessage(request.status, request.failureReason), `request_${request.status}`);
     // The approval happened inside the 2-minute window; the desktop must redeem it promptly after.
     if (now - (request.resolvedAt ?? 0) > REDEEM_WITHIN_MS) throw conflict('This approval is too old. Ask for a new code.', 'request_expired');
+    // The account may have been disabled between the phone's approval and now.
+    await this.requireOpenAccount(tenantId, request.approvedUserId!);
     if (!(await this.requests.transition(tenantId, id, ['approved'], 'completed', now, { expiry: 'any' }))) {
       throw conflict('This approval was already used.', 'request_completed');
     }

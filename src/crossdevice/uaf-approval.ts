@@ -21,6 +21,7 @@ export class UafApproval {
     const request = await this.crossDevice.find(tenant.id, requestId, now);
     // A request for a named account is approved by that account's phone only (checked before the number is spent).
     if (request.userId && request.userId !== device.userId) throw forbidden('This sign-in request is for another account.', 'wrong_account');
+    await this.crossDevice.requireOpenAccount(tenant.id, device.userId);
     await this.crossDevice.pickNumber(tenant.id, requestId, number, now);
     const details = await this.crossDevice.details(tenant.id, requestId);
     return this.uaf.startAuthentication(tenant, { userId: device.userId, transactionText: confirmationText(details), payload: { crossDeviceRequest: requestId } }, now);

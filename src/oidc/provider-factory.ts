@@ -1,4 +1,4 @@
-import Provider, { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { interactionPolicy, type Configuration, type FindAccount, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Kysely } from 'kysely';
 import type { Schema } from '../storage/schema.js';
 import type { Tenant } from '../storage/repositories/tenants.js';
@@ -42,7 +42,7 @@ export function buildProvider(tenant: Tenant, jwks: { keys: Array<Record<string,
 
   const configuration: Configuration = {
     adapter: (model: string) => new SqlAdapter(deps.db, clients, tenant.id, model),
-    findAccount: accountFinder(users, tenant.id, (userId) => deps.customClaims(tenant.id, userId)),
+    findAccount: onlyAdmittedAccounts(groups, tenant.id, accountFinder(users, tenant.id, (userId) => deps.customClaims(tenant.id, userId))),
     jwks: jwks as Configuration['jwks'],
     // The session cookie is scoped to the tenant's path: with the default '/', signing in to one
     // tenant replaced the browser's session at every other tenant of this server.
@@ -185,6 +185,24 @@ function groupMembershipCheck(groups: GroupRepository, tenantId: string) {
 }
 
 /**
+ * The group check of a token's use: the sesame_access prompt stops a non-member at the
+ * authorization endpoint, but a refresh token (and an access token at userinfo) outlives that
+ * check, so every use of a token of a group-restricted client asks again. Someone removed from
+ * the group then gets invalid_grant (refresh, code) or invalid_token (userinfo), as for an
+ * account that is gone. Without a token (the session at the authorization endpoint) the prompt decides.
+ */
+function onlyAdmittedAccounts(groups: GroupRepository, tenantId: string, find: FindAccount): FindAccount {
+  return async (ctx, sub, token) => {
+    if (token) {
+      const client = ctx.oidc.client?.clientId === token.clientId ? ctx.oidc.client : await ctx.oidc.provider.Client.find(String(token.clientId));
+      const allowed = (client?.metadata().sesame_allowed_groups as string[] | undefined) ?? [];
+      if (!client || (allowed.length > 0 && !await groups.isMemberOfAny(tenantId, sub, allowed))) return undefined;
+    }
+    return find(ctx, sub, token);
+  };
+}
+
+/**
  * oidc-provider's outbound requests through OutboundClient (src/net/outbound.ts): https only, public
  * addresses only (unless OUTBOUND_ALLOW_PRIVATE), no redirects followed, bounded in time and size.
  */
@@ -194,7 +212,8 @@ function outboundFetch(outbound: OutboundClient) {
     const headers: Record<string, string> = {};
     new Headers(options.headers).forEach((value, name) => { if (value) headers[name] = value; });
     const body = options.body == null ? null : String(options.body);
-    const answer = await outbound.request({ url, method: options.method ?? 'GET', headers, body });
+    // The provider's signal carries its deadline for each request (2.5 s): a client that does not answer holds nobody longer.
+    const answer = await outbound.request({ url, method: options.method ?? 'GET', headers, body, signal: options.signal ?? undefined });
     const responseHeaders = new Headers();
     for (const [name, value] of Object.entries(answer.headers)) if (typeof value === 'string') responseHeaders.set(name, value);
     const noBody = answer.status === 204 || answer.status === 205 || answer.status === 304;

@@ -125,15 +125,24 @@ export class ClientAdministration {
     return { ...summary(client), redirectUris, postLogoutRedirectUris: postLogout };
   }
 
+  /**
+   * Throws if setAccess would refuse the change; lets a caller that changes several things check
+   * them all before it writes any (the admin API's PATCH of a client).
+   */
+  async checkAccess(tenantId: string, change: ClientAccess): Promise<void> {
+    if (change.backchannelLogoutUri) {
+      checkUriCount([change.backchannelLogoutUri]);
+      checkRedirectUri(change.backchannelLogoutUri);
+    }
+    if (change.allowedGroups) await this.groups.requireGroups(tenantId, change.allowedGroups);
+  }
+
   /** Changes where back-channel logout tokens go and which groups' members may sign in (what is not given stays). */
   async setAccess(tenantId: string, clientId: string, change: ClientAccess): Promise<ClientSummary> {
     const client = await this.require(tenantId, clientId);
+    await this.checkAccess(tenantId, change);
     const backchannelLogoutUri = change.backchannelLogoutUri === undefined ? client.backchannelLogoutUri ?? null : change.backchannelLogoutUri;
-    if (backchannelLogoutUri !== null) {
-      checkUriCount([backchannelLogoutUri]);
-      checkRedirectUri(backchannelLogoutUri);
-    }
-    const allowedGroups = change.allowedGroups === undefined ? client.allowedGroups ?? [] : await this.groups.requireGroups(tenantId, change.allowedGroups);
+    const allowedGroups = change.allowedGroups === undefined ? client.allowedGroups ?? [] : [...new Set(change.allowedGroups)];
     await this.clients.setAccess(tenantId, clientId, { backchannelLogoutUri, allowedGroups });
     await this.audit.record({ type: 'admin.client_changed', tenantId, detail: { clientId, backchannelLogoutUri, allowedGroups } });
     return { ...summary(client), backchannelLogoutUri, allowedGroups };

@@ -261,7 +261,8 @@ export function checkRedirectUri(uri: string): void {
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && local)) {
     throw badRequest(`"${uri}" must use https:// (http:// is allowed for localhost only).`);
   }
-  if (url.hash) throw badRequest(`"${uri}" must not contain a #fragment.`);
+  // href, not hash: an empty fragment ("…/callback#") has no hash but still makes oidc-provider refuse the whole client.
+  if (url.href.includes('#')) throw badRequest(`"${uri}" must not contain a #fragment.`);
 }
 
 function relatedOrigin(value: string): string {

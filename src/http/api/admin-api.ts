@@ -126,8 +126,9 @@ export function adminApiDefinitions(services: Services): ApiRoute[] {
       summary: 'Change redirect URIs, the back-channel logout URI, or the groups it admits', params: s.clientParams, body: s.clientChangeBody, response: s.clientSchema,
       handle: async ({ params, body }) => {
         const { tenant, clientId } = params;
-        if (body.allowedGroups) await groups.requireGroups(tenant, body.allowedGroups);
         let client = await clientAdmin.get(tenant, clientId);
+        // Everything is checked before anything changes: a bad logout URI leaves the redirect URIs as they were.
+        await clientAdmin.checkAccess(tenant, body);
         if (body.redirectUris || body.postLogoutRedirectUris) {
           client = await clientAdmin.setRedirectUris(tenant, clientId, { redirectUris: body.redirectUris ?? client.redirectUris, postLogoutRedirectUris: body.postLogoutRedirectUris });
         }

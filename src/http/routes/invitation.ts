@@ -22,10 +22,16 @@ export interface InvitationDeps {
 /** The invitation token this browser accepted for the tenant, if any (the sign-up endpoints read it). */
 export const invitationToken = (ctx: Context): string | undefined => ctx.cookies.get(INVITATION_COOKIE) || undefined;
 
+/** After the account is made: the next person at this browser does not inherit the invitation (a team link may have uses left). */
+export function forgetInvitation(ctx: Context, tenantId: string): void {
+  if (invitationToken(ctx)) ctx.cookies.set(INVITATION_COOKIE, null, { path: `/${tenantId}/`, overwrite: true });
+}
+
 /**
  * /<tenant>/invitation: the page an invitation link opens. Accepting keeps the token in a cookie
- * (HttpOnly, SameSite=Lax, scoped to the tenant's path, until the invitation expires), which the
- * sign-up at this tenant then presents: the person signs up through the application as usual.
+ * (HttpOnly, SameSite=Lax, scoped to the tenant's path, until the invitation expires or an account is
+ * made with it), which the sign-up at this tenant then presents: the person signs up through the
+ * application as usual.
  */
 export function invitationRoutes(deps: InvitationDeps): Router {
   const router = new Router();

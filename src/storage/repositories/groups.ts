@@ -56,10 +56,15 @@ export class GroupRepository {
     });
   }
 
-  /** Adds the user to the groups (those they are in already stay). */
+  /**
+   * Adds the user to those of the groups that exist (those they are in already stay). Taken from
+   * the groups table in the same statement: an invitation may name a group deleted since, which
+   * must not fail the sign-up it belongs to.
+   */
   async addMember(tenantId: string, groupIds: string[], userId: string): Promise<void> {
     if (groupIds.length === 0) return;
-    await this.db.insertInto('group_members').values(groupIds.map((groupId) => ({ tenant_id: tenantId, group_id: groupId, user_id: userId })))
+    await this.db.insertInto('group_members').columns(['tenant_id', 'group_id', 'user_id'])
+      .expression(this.db.selectFrom('groups').select((eb) => ['tenant_id', 'id', eb.val(userId).as('user_id')]).where('tenant_id', '=', tenantId).where('id', 'in', groupIds))
       .onConflict((oc) => oc.doNothing()).execute();
   }
 
