@@ -161,6 +161,21 @@ for (const db of await databases()) {
         assert.equal((await admin('enable')).status, 200);
       }
     });
+
+    test('removing the UAF phone removes its key, and deleting a person removes theirs', async () => {
+      const keysOf = async (userId: string) => (await server.services.database.db.selectFrom('uaf_registrations').select('key_id')
+        .where('tenant_id', '=', 'demo').where('user_id', '=', userId).execute()).length;
+      assert.equal(await keysOf(sub), 1);
+      const removed = await fetch(`${server.origin}/demo/passport/api/device/remove`, { method: 'POST', body: '{}',
+        headers: { 'content-type': 'application/json', origin: server.origin, authorization: `Bearer ${phone.device!.deviceToken}` } });
+      assert.equal(removed.status, 200, await removed.text());
+      assert.equal(await keysOf(sub), 0, 'a key nobody can see or remove does not stay');
+
+      const vic = await server.services.userAdmin.findByEmail('demo', 'vic@example.com');
+      assert.equal(await keysOf(vic.id), 1);
+      await server.services.userAdmin.deleteUser('demo', vic.id);
+      assert.equal(await keysOf(vic.id), 0);
+    });
   });
 }
 

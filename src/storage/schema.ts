@@ -1,3 +1,4 @@
+import type { UafTables } from '../uaf/repository.js';
 import type { AuditLogTable } from '../audit/audit-table.js';
 import type { AdminCredentialsTable, AdminInvitationsTable, AdminSessionsTable, AdminsTable, PendingTenantsTable } from '../admin/admin-tables.js';
 
@@ -389,4 +390,6 @@ export interface Schema {
   groups: GroupsTable;
   group_members: GroupMembersTable;
   invitations: InvitationsTable;
+  uaf_challenges: UafTables['uaf_challenges'];
+  uaf_registrations: UafTables['uaf_registrations'];
 }

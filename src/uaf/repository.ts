@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Schema } from '../storage/schema.js';
 
-/** Tables of migration 0019_uaf (kept beside their only repository). */
+/** Tables of migration 0019_uaf (beside their repository; part of the Schema: devices and users delete keys too). */
 export interface UafTables {
   uaf_challenges: { id: string; tenant_id: string; op: string; challenge: string; payload: string; expires_at: number; consumed_at: number | null };
   uaf_registrations: {
@@ -34,11 +34,7 @@ export interface UafRegistration {
 }
 
 export class UafRepository {
-  private readonly db: Kysely<UafTables>;
-
-  constructor(db: Kysely<Schema>) {
-    this.db = db as unknown as Kysely<UafTables>;
-  }
+  constructor(private readonly db: Kysely<Schema>) {}
 
   async insertChallenge(c: UafChallenge): Promise<void> {
     await this.db.insertInto('uaf_challenges').values({

@@ -54,9 +54,22 @@ export class PassportDeviceRepository {
     await this.db.updateTable('passport_devices').set({ last_seen_at: at }).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
   }
 
+  /**
+   * Removes a device; a device that approved with a FIDO UAF key takes the key with it (it was
+   * registered for this device alone, and a key nobody can see or remove must not stay usable).
+   */
   async delete(tenantId: string, userId: string, id: string): Promise<boolean> {
-    const result = await this.db.deleteFrom('passport_devices').where('tenant_id', '=', tenantId).where('user_id', '=', userId).where('id', '=', id).executeTakeFirst();
-    return Number(result.numDeletedRows) === 1;
+    return this.db.transaction().execute(async (trx) => {
+      const device = await trx.deleteFrom('passport_devices').where('tenant_id', '=', tenantId).where('user_id', '=', userId).where('id', '=', id)
+        .returning('credential_id').executeTakeFirst();
+      if (!device) return false;
+      const uaf = /^uaf:([^:]+):(.+)$/.exec(device.credential_id);
+      if (uaf) {
+        await trx.deleteFrom('uaf_registrations').where('tenant_id', '=', tenantId).where('user_id', '=', userId)
+          .where('aaid', '=', uaf[1]!).where('key_id', '=', uaf[2]!).execute();
+      }
+      return true;
+    });
   }
 
   /** Devices whose approvals are signed by this credential: they cannot work once it is removed. */

@@ -113,7 +113,7 @@ export class UserRepository {
    */
   async deleteWithEverything(tenantId: string, id: string): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      for (const table of ['group_members', 'credentials', 'passport_devices', 'passport_enrolment_tokens', 'user_devices', 'recovery_codes', 'recovery_requests', 'recoveries', 'email_verifications', 'account_sessions'] as const) {
+      for (const table of ['group_members', 'credentials', 'passport_devices', 'passport_enrolment_tokens', 'user_devices', 'recovery_codes', 'recovery_requests', 'recoveries', 'email_verifications', 'account_sessions', 'uaf_registrations'] as const) {
         await trx.deleteFrom(table).where('tenant_id', '=', tenantId).where('user_id', '=', id).execute();
       }
       await trx.deleteFrom('users').where('tenant_id', '=', tenantId).where('id', '=', id).execute();
