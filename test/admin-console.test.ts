@@ -369,6 +369,7 @@ for (const db of await databases()) {
       assert.match((await ua.get(`${server.origin}/admin/tenants/umbrella/users?q=nobody`)).text, /Nobody matches/);
       const page = await ua.get(`${server.origin}${href}`);
       assert.match(page.text, /id="passkeys-table"/);
+      assert.match(page.text, /<td>Make and model not verified<\/td>/, 'what the passkey proved of its model, as the account page says it');
       assert.match(page.text, /Active/);
 
       assert.equal((await postForm(ua, `${href}/disable`, {})).status, 303);

@@ -4,7 +4,7 @@ import type { PassportDeviceRepository } from '../storage/repositories/passport-
 import type { AuditLog } from '../audit/audit-log.js';
 import type { RecoveryService } from './recovery-service.js';
 import type { MetadataService } from '../webauthn/metadata/metadata-service.js';
-import { labelPasskey } from './passkey-names.js';
+import { describePasskey } from './passkey-names.js';
 import { badRequest, notFound } from '../errors.js';
 
 /** Ends a user's sessions everywhere (account page, OIDC with grants and tokens) and tells the clients that asked (back-channel logout). */
@@ -38,6 +38,10 @@ export interface PasskeySummary {
   /** The person's name for it, else its provider's (as the account page shows it). */
   name: string;
   description: string;
+  /** The model's icon (a data: URL from the FIDO metadata), if it has one. */
+  icon: string | undefined;
+  /** "Make and model verified · FIDO Certified L2" or "Make and model not verified". */
+  attestation: string;
   aaguid: string;
   deviceType: 'singleDevice' | 'multiDevice';
   backedUp: boolean;
@@ -105,7 +109,7 @@ export class UserAdministration {
       ...userSummary(user, passkeys.length),
       passkeys: passkeys.map((p) => ({
         id: p.id,
-        ...labelPasskey(p, this.metadata?.entryFor(p.aaguid)?.description),
+        ...describePasskey(p, this.metadata?.entryFor(p.aaguid)),
         aaguid: p.aaguid,
         deviceType: p.deviceType,
         backedUp: p.backedUp,
