@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { SMTPServer } from 'smtp-server';
-import { simpleParser, type ParsedMail } from 'mailparser';
+import { simpleParser } from 'mailparser';
 import { databases, freePort, startTestServer, type DbKind, type TestServer } from './support/server.js';
+import { startSmtp, type TestSmtp } from './support/mailbox.js';
 import type { MailWorkerTuning } from '../src/mail/mail-worker.js';
 import { nextAttemptAt, DEFAULT_BACKOFF } from '../src/mail/backoff.js';
 import { loadConfig } from '../src/config.js';
@@ -16,44 +16,6 @@ const FAST: Partial<MailWorkerTuning> = {
   leaseMs: 5_000,
   backoff: { firstDelayMs: 50, factor: 2, maxDelayMs: 200, giveUpAfterMs: 60_000 },
 };
-
-interface TestSmtp {
-  port: number;
-  received: ParsedMail[];
-  close(): Promise<void>;
-}
-
-/**
- * A real SMTP server in this process. `auth` makes it require AUTH; `rejectFirst` answers that many
- * recipients with 451 (try again later) before accepting mail.
- */
-async function startSmtp(options: { port?: number; auth?: { user: string; pass: string }; rejectFirst?: number } = {}): Promise<TestSmtp> {
-  const received: ParsedMail[] = [];
-  let rejections = options.rejectFirst ?? 0;
-  const server = new SMTPServer({
-    logger: false,
-    disabledCommands: options.auth ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
-    authOptional: !options.auth,
-    allowInsecureAuth: true,
-    onAuth(auth, _session, callback) {
-      if (auth.username === options.auth?.user && auth.password === options.auth?.pass) return callback(null, { user: auth.username });
-      return callback(new Error('Invalid username or password'));
-    },
-    onRcptTo(_address, _session, callback) {
-      if (rejections > 0) {
-        rejections -= 1;
-        return callback(Object.assign(new Error('Mailbox busy, try again later'), { responseCode: 451 }));
-      }
-      return callback();
-    },
-    onData(stream, _session, callback) {
-      simpleParser(stream).then((mail) => { received.push(mail); callback(); }, callback);
-    },
-  });
-  const port = options.port ?? await freePort();
-  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(port, '127.0.0.1', () => resolve()); });
-  return { port, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
 
 async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
