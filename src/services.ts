@@ -47,6 +47,7 @@ import { AttestationRootRepository } from './storage/repositories/attestation-ro
 import { AttestationRootService } from './tenants/attestation-roots.js';
 import { ClientAdministration } from './tenants/client-administration.js';
 import { SessionTermination } from './oidc/session-termination.js';
+import { forgetClient } from './oidc/adapter.js';
 import { GroupRepository } from './storage/repositories/groups.js';
 import { GroupService } from './accounts/groups.js';
 import { CustomClaims } from './accounts/custom-claims.js';
@@ -101,12 +102,12 @@ export function createServices(config: Config, database: Database, log: Logger, 
     registry.invalidate(tenantId);
     return announceChange(db, tenantCacheKey(tenantId));
   });
-  const passkeyRemoval = new PasskeyRemoval(db, passkeys, sessions, passportDevices);
+  const sessionTermination = new SessionTermination(db, sessions, registry, audit, log);
+  const passkeyRemoval = new PasskeyRemoval(passkeys, sessions, passportDevices, sessionTermination);
   const rateLimitCounts = new RateLimitRepository(db);
   const users = new UserRepository(db);
   const recovery = new RecoveryService(new RecoveryRepository(db), users, passkeys, passkeyRemoval, mail.service, rateLimitCounts,
     new RecoveryHasher(secrets), config.publicUrl, log);
-  const sessionTermination = new SessionTermination(db, sessions, registry, audit, log);
   const groups = new GroupService(groupRepository, users, customClaims, audit);
   const crossDevice = new CrossDeviceService(crossDeviceRequests, passkeys, new CrossDeviceWaiters(database.pubsub), push, config.pushLimitPerDay, audit);
   const uaf = new UafService(db, config.publicUrl);
@@ -122,7 +123,7 @@ export function createServices(config: Config, database: Database, log: Logger, 
     /** Users by id (console, admin API) and by address (sesame user disable | enable | delete): search, view, disable, delete, recovery links. */
     userAdmin: new UserAdministration(users, new CredentialRepository(db), passportDevices, sessionTermination, recovery, audit, metadata),
     /** A tenant's clients for the console and the admin API: list, create (secret and B2C values once), rotate, redirect URIs, delete. */
-    clientAdmin: new ClientAdministration(tenants, clientRepository, groups, audit, config.publicUrl),
+    clientAdmin: new ClientAdministration(tenants, clientRepository, groups, audit, config.publicUrl, (tenantId, clientId) => forgetClient(db, tenantId, clientId)),
     /** Groups, their members and claims; custom claim definitions and users' values. */
     groups,
     customClaims,
