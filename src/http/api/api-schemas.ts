@@ -7,7 +7,7 @@ import { CLAIM_TYPES } from '../../accounts/custom-claims.js';
  * The zod schemas of the admin API's requests and answers. They validate (parseInput) and they
  * are the OpenAPI document (api-route.ts): descriptions written here are what API users read.
  */
-const id = (what: string) => z.string().min(1).max(200).regex(/^[A-Za-z0-9_.:-]+$/, `is not a valid ${what}`);
+export const id = (what: string) => z.string().min(1).max(200).regex(/^[A-Za-z0-9_.:-]+$/, `is not a valid ${what}`);
 
 export const tenantParams = z.object({ tenant: id('tenant id').describe('The tenant id (the first segment of its issuer path).') });
 export const clientParams = tenantParams.extend({ clientId: id('client id') });
@@ -17,9 +17,9 @@ export const memberParams = groupParams.extend({ userId: id('user id') });
 export const claimParams = tenantParams.extend({ name: id('claim name') });
 export const invitationParams = tenantParams.extend({ invitationId: id('invitation id') });
 
-const uri = z.string().min(1).max(2000);
+export const uri = z.string().min(1).max(2000);
 const uris = z.array(uri).max(20);
-const epochMs = z.number().int().describe('Epoch milliseconds.');
+export const epochMs = z.number().int().describe('Epoch milliseconds.');
 
 export const problemFree = z.object({}).strict();
 
