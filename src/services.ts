@@ -128,7 +128,7 @@ export function createServices(config: Config, database: Database, log: Logger, 
     groups,
     customClaims,
     /** Sign-up invitations for tenants whose sign-up is closed. */
-    invitations: new InvitationService(new InvitationRepository(db), groupRepository, groups, audit, config.publicUrl),
+    invitations: new InvitationService(new InvitationRepository(db), groupRepository, groups, audit, config.publicUrl, mail.service, clientRepository),
     /** Admin API tokens (sesame token create | list | revoke, the console). */
     apiTokens: new ApiTokenService(new ApiTokenRepository(db), tenants, rateLimitCounts, audit),
     /** Ends a user's sessions and sends back-channel logout tokens. */

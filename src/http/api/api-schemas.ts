@@ -190,8 +190,14 @@ export const invitationCreateBody = z.object({
   expiresInDays: z.number().int().min(1).max(30).optional().describe('Default 7.'),
   email: z.string().email().max(254).optional().describe('Only this address may sign up with it.'),
   groupIds: z.array(id('group id')).max(50).optional().describe('Groups the new account joins.'),
+  send: z.boolean().optional().describe('true: mail the link to email (needed), naming the organisation, the application and the expiry; the answer then holds no link.'),
+  clientId: id('client id').optional().describe('With send: the application the mail names (by default the tenant\'s only client, if it has one).'),
 }).strict();
-export const invitationCreated = z.object({ invitation: invitationSchema, link: z.string().describe('Shown only in this answer: the token is kept hashed.') });
+export const invitationCreated = z.object({
+  invitation: invitationSchema,
+  link: z.string().optional().describe('Shown only in this answer (not when mailed): the token is kept hashed.'),
+  sentTo: z.string().optional().describe('With send: the address the link was mailed to.'),
+});
 
 // Audit log
 
