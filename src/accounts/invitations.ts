@@ -16,6 +16,21 @@ export const INVITATION_REQUIRED = 'Creating an account here needs an invitation
 
 export const INVITATION_SPENT = 'This invitation has been used up, has expired or was withdrawn. Ask the person who invited you for a new one.';
 
+/** What the sign-in page says instead of offering sign-up to a person without an invitation. */
+export const SIGNUP_BY_INVITATION = 'This organisation adds people by invitation. Ask your administrator for one.';
+
+/** The answer to an address nobody has: where sign-up is by invitation, creating an account is for the invited. */
+export const unknownAddressMessage = (tenant: Pick<Tenant, 'signup'>): string => (tenant.signup === 'invitation'
+  ? 'We don\'t know this e-mail address. Check it, or create an account if you were invited.'
+  : 'We don\'t know this e-mail address. Check it, or create an account.');
+
+/**
+ * What the sign-in page offers a person who has no account: sign-up as usual where it is 'open' or
+ * this browser holds a usable invitation ('invited'); otherwise an explanation — no invitation
+ * ('closed'), or one that can no longer be used ('spent').
+ */
+export type SignUpOffer = 'open' | 'invited' | 'closed' | 'spent';
+
 const hashToken = (token: string) => createHash('sha256').update(token).digest('base64url');
 const emailAddress = z.string().trim().toLowerCase().pipe(z.string().email().max(254));
 
@@ -115,6 +130,12 @@ export class InvitationService {
   usable(tenantId: string, token: string | undefined, now = Date.now()): Promise<Invitation | undefined> {
     if (!token || token.length > 100) return Promise.resolve(undefined);
     return this.invitations.findUsable(tenantId, hashToken(token), now);
+  }
+
+  async signUpOffer(tenant: Tenant, token: string | undefined, now = Date.now()): Promise<SignUpOffer> {
+    if (tenant.signup !== 'invitation') return 'open';
+    if (await this.usable(tenant.id, token, now)) return 'invited';
+    return token && token.length <= 100 && await this.invitations.exists(tenant.id, hashToken(token)) ? 'spent' : 'closed';
   }
 
   /** Whether a sign-up for `email` may start: always with open sign-up, else only with a usable invitation for that address. */
