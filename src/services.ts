@@ -51,6 +51,7 @@ import { Onboarding } from './admin/onboarding.js';
 import { KeyedRateLimit } from './http/middleware/rate-limit.js';
 import { ClientAdministration } from './tenants/client-administration.js';
 import { SessionTermination } from './oidc/session-termination.js';
+import { forgetClient } from './oidc/adapter.js';
 import { GroupRepository } from './storage/repositories/groups.js';
 import { GroupService } from './accounts/groups.js';
 import { CustomClaims } from './accounts/custom-claims.js';
@@ -105,12 +106,12 @@ export function createServices(config: Config, database: Database, log: Logger, 
     registry.invalidate(tenantId);
     return announceChange(db, tenantCacheKey(tenantId));
   });
-  const passkeyRemoval = new PasskeyRemoval(db, passkeys, sessions, passportDevices);
+  const sessionTermination = new SessionTermination(db, sessions, registry, audit, log);
+  const passkeyRemoval = new PasskeyRemoval(passkeys, sessions, passportDevices, sessionTermination);
   const rateLimitCounts = new RateLimitRepository(db);
   const users = new UserRepository(db);
   const recovery = new RecoveryService(new RecoveryRepository(db), users, passkeys, passkeyRemoval, mail.service, rateLimitCounts,
     new RecoveryHasher(secrets), config.publicUrl, log);
-  const sessionTermination = new SessionTermination(db, sessions, registry, audit, log);
   const groups = new GroupService(groupRepository, users, customClaims, audit);
   const crossDevice = new CrossDeviceService(crossDeviceRequests, passkeys, new CrossDeviceWaiters(database.pubsub), push, config.pushLimitPerDay, audit);
   const uaf = new UafService(db, config.publicUrl);
@@ -128,12 +129,12 @@ export function createServices(config: Config, database: Database, log: Logger, 
     /** Users by id (console, admin API) and by address (sesame user disable | enable | delete): search, view, disable, delete, recovery links. */
     userAdmin: new UserAdministration(users, new CredentialRepository(db), passportDevices, sessionTermination, recovery, audit, metadata),
     /** A tenant's clients for the console and the admin API: list, create (secret and B2C values once), rotate, redirect URIs, delete. */
-    clientAdmin: new ClientAdministration(tenants, clientRepository, groups, audit, config.publicUrl),
+    clientAdmin: new ClientAdministration(tenants, clientRepository, groups, audit, config.publicUrl, (tenantId, clientId) => forgetClient(db, tenantId, clientId)),
     /** Groups, their members and claims; custom claim definitions and users' values. */
     groups,
     customClaims,
     /** Sign-up invitations for tenants whose sign-up is closed. */
-    invitations: new InvitationService(new InvitationRepository(db), groupRepository, groups, audit, config.publicUrl),
+    invitations: new InvitationService(new InvitationRepository(db), groupRepository, groups, audit, config.publicUrl, mail.service, clientRepository),
     /** Admin API tokens (sesame token create | list | revoke, the console). */
     apiTokens: new ApiTokenService(new ApiTokenRepository(db), tenants, rateLimitCounts, audit),
     /** Ends a user's sessions and sends back-channel logout tokens. */

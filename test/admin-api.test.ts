@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { databases, startTestServer, type TestServer } from './support/server.js';
 import { sesameCli } from './support/cli.js';
 import { createClient, issuer, RP_REDIRECT, signUpThroughRp } from './support/flow.js';
+import { attestationChain } from './support/attestation-certificates.js';
 
 /**
  * The admin API from the outside. The list of endpoints comes from /api/openapi.json, so an
@@ -42,12 +43,16 @@ for (const db of await databases()) {
     /** Everything a tenant holds that the API can change: equal before and after means nothing changed. */
     const snapshot = async (tenant: string) => {
       const { db: kysely } = server.services.database;
-      const rows = async (table: 'clients' | 'users' | 'groups' | 'group_members' | 'claim_definitions' | 'invitations' | 'signing_keys') =>
+      const rows = async (table: 'clients' | 'users' | 'groups' | 'group_members' | 'claim_definitions' | 'invitations' | 'signing_keys' | 'tenant_attestation_roots' | 'u2f_apps') =>
         (await kysely.selectFrom(table).selectAll().where('tenant_id', '=', tenant).execute()).map((r) => JSON.stringify(r)).sort();
+      // Tokens without last_used_at, which every accepted call may note.
+      const apiTokens = async (scope: string | null) => (await kysely.selectFrom('api_tokens').select(['id', 'name', 'expires_at', 'revoked_at'])
+        .where('tenant_id', scope === null ? 'is' : '=', scope).execute()).map((r) => JSON.stringify(r)).sort();
       return JSON.stringify({
         tenant: await kysely.selectFrom('tenants').selectAll().where('id', '=', tenant).execute(),
         clients: await rows('clients'), users: await rows('users'), groups: await rows('groups'), members: await rows('group_members'),
         claims: await rows('claim_definitions'), invitations: await rows('invitations'), keys: await rows('signing_keys'),
+        roots: await rows('tenant_attestation_roots'), u2f: await rows('u2f_apps'), apiTokens: await apiTokens(tenant), operatorTokens: await apiTokens(null),
         tenants: (await kysely.selectFrom('tenants').select('id').execute()).length,
       });
     };
@@ -63,7 +68,12 @@ for (const db of await databases()) {
         const group = await services.groups.create(tenant, { name: 'Staff' });
         await services.groups.addMember(tenant, group.id, `user-${tenant}`);
         const { invitation } = await services.invitations.create(tenant, {});
-        ids[tenant] = { clientId: client.client.clientId, userId: `user-${tenant}`, groupId: group.id, name: 'department', invitationId: invitation.id };
+        const token = await services.apiTokens.create({ tenantId: tenant, name: 'A token to revoke' });
+        const [root] = (await services.attestationRoots.add(tenant, attestationChain(`${tenant} maker`).root.pem)).roots;
+        ids[tenant] = {
+          clientId: client.client.clientId, userId: `user-${tenant}`, groupId: group.id, name: 'department', invitationId: invitation.id,
+          tokenId: token.record.id, fingerprint: root!.fingerprint,
+        };
       }
       tokens.demo = (await services.apiTokens.create({ tenantId: 'demo' })).token;
       tokens.other = (await services.apiTokens.create({ tenantId: 'other' })).token;

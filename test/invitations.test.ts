@@ -57,6 +57,36 @@ for (const db of await databases()) {
       assert.match(options.json().message, /needs an invitation/);
     });
 
+    test('the sign-in page explains invitation-only sign-up instead of offering a form, also for prompt=create; an invited browser gets the form', async () => {
+      const EXPLANATION = 'This organisation adds people by invitation. Ask your administrator for one.';
+      const signUpOffered = (html: string) => /id="show-signup"/.test(html) && /id="signup-form"/.test(html);
+      const walkIn = new UserAgent(server.origin);
+      for (const params of [{}, { prompt: 'create' }] as Array<Record<string, string>>) {
+        const { page } = await openSignInPage(walkIn, authorizeUrl(server, client, params));
+        assert.ok(page.text.includes(EXPLANATION), `explained (${JSON.stringify(params)})`);
+        assert.doesNotMatch(page.text, /id="show-signup"|id="signup-form"|Create account with a passkey/, 'no way into a form that would refuse them');
+        assert.match(page.text, /id="signin-form"/, 'people with an account still sign in');
+      }
+      const created = await openSignInPage(walkIn, authorizeUrl(server, client, { prompt: 'create' }));
+      assert.match(created.page.text, /<section id="signup-view"[^>]*>\s*<h2 id="signup-heading"[^>]*>Create an account<\/h2>\s*<p id="signup-closed">/, 'prompt=create opens on the explanation');
+      const { base } = await openSignInPage(walkIn, authorizeUrl(server, client));
+      const unknown = await walkIn.postJson(`${base}/signin/options`, { email: 'stranger@example.com' });
+      assert.equal(unknown.json().message, 'We don\'t know this e-mail address. Check it, or create an account if you were invited.');
+
+      const { link, invitation } = await api('POST', '/invitations', { maxUses: 1 });
+      const invited = new UserAgent(server.origin);
+      assert.equal((await accept(invited, link)).status, 200);
+      for (const params of [{}, { prompt: 'create' }] as Array<Record<string, string>>) {
+        const { page } = await openSignInPage(invited, authorizeUrl(server, client, params));
+        assert.ok(signUpOffered(page.text), `an invited browser signs up as usual (${JSON.stringify(params)})`);
+        assert.ok(!page.text.includes(EXPLANATION));
+      }
+      await api('DELETE', `/invitations/${invitation.id}`);
+      const { page } = await openSignInPage(invited, authorizeUrl(server, client));
+      assert.ok(!signUpOffered(page.text), 'a withdrawn invitation opens nothing');
+      assert.match(page.text, /This invitation has been used up, has expired or was withdrawn\. Ask the person who invited you for a new one\./);
+    });
+
     test('an accepted invitation lets one person sign up, into the invitation\'s groups; then it is used up', async () => {
       const group = await api('POST', '/groups', { name: 'Invited' });
       const { link, invitation } = await api('POST', '/invitations', { maxUses: 1, expiresInDays: 3, groupIds: [group.id] });
@@ -168,7 +198,11 @@ for (const db of await databases()) {
 
     test('open sign-up again: no invitation needed', async () => {
       await api('PATCH', '/settings', { signup: 'open' });
-      const { options } = await startSignUp(new UserAgent(server.origin), 'free@example.com');
+      const ua = new UserAgent(server.origin);
+      const { page } = await openSignInPage(ua, authorizeUrl(server, client));
+      assert.match(page.text, /id="show-signup"/);
+      assert.doesNotMatch(page.text, /adds people by invitation/);
+      const { options } = await startSignUp(ua, 'free@example.com');
       assert.equal(options.status, 200, options.text);
     });
   });

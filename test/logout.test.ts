@@ -5,13 +5,15 @@ import type { AddressInfo } from 'node:net';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { databases, startTestServer, type TestServer } from './support/server.js';
 import { localhostCertificate } from './support/tls.js';
-import { authorizeUrl, finishAtRp, issuer, RP_REDIRECT, signUpThroughRp } from './support/flow.js';
+import { authorizeUrl, exchangeCode, finishAtRp, issuer, openSignInPage, RP_REDIRECT, signIn, signUpThroughRp, verifyIdToken } from './support/flow.js';
+import { UserAgent } from './support/user-agent.js';
+import { SoftwareAuthenticator } from '../sdk/software-authenticator.js';
 import type { Client } from '../src/storage/repositories/clients.js';
 
 /**
  * Logout: RP-initiated logout end to end, and OIDC Back-Channel Logout 1.0 to a client that
  * registered a URI — when the person signs out, and when an administrator disables or deletes
- * them. The receiver is a real https server; each logout token it gets is verified against the
+ * them, and when a person removes the passkey that opened a session. The receiver is a real https server; each logout token it gets is verified against the
  * tenant's JWKS, as a relying party must.
  */
 interface Receiver { url: string; tokens: string[]; failing: boolean; waitFor(count: number): Promise<string[]>; close(): Promise<void> }
@@ -170,6 +172,45 @@ for (const db of await databases()) {
         silent.closeAllConnections();
         await new Promise<void>((resolve) => silent.close(() => resolve()));
       }
+    });
+
+    test('a person removing one of their passkeys on the account page: the sessions it opened end, and their clients get logout tokens', async () => {
+      receiver.tokens.length = 0;
+      const lost = new SoftwareAuthenticator();
+      const kept = new SoftwareAuthenticator();
+      const account = `${server.origin}/demo/account`;
+      const accountSignIn = async (ua: UserAgent, authenticator: SoftwareAuthenticator) => {
+        const start = (await ua.postJson(`${account}/signin/options`, {})).json();
+        const done = await ua.postJson(`${account}/signin/verify`, { challengeId: start.challengeId, response: authenticator.getAssertion(start.options, server.origin) });
+        assert.equal(done.status, 200, done.text);
+      };
+      // The lost device signed in to the shop (one browser); the kept passkey, added on the account page, signed in to it too (another browser).
+      const onLost = await signUpThroughRp(server, withBackchannel, 'paula@example.com', 'Paula', lost);
+      const owner = new UserAgent(server.origin);
+      await accountSignIn(owner, lost);
+      const add = (await owner.postJson(`${account}/passkeys/options`, {})).json();
+      assert.equal((await owner.postJson(`${account}/passkeys/verify`, { challengeId: add.challengeId, response: kept.createCredential(add.options, server.origin) })).status, 200);
+      const onKept = new UserAgent(server.origin);
+      const { base } = await openSignInPage(onKept, authorizeUrl(server, withBackchannel));
+      const keptCode = (await finishAtRp(onKept, await signIn(onKept, kept, base))).params.code;
+      const keptClaims = await verifyIdToken(server, withBackchannel, (await exchangeCode(server, withBackchannel, keptCode)).body.id_token);
+      assert.notEqual(keptClaims.sid, onLost.claims.sid);
+
+      const remover = new UserAgent(server.origin);
+      await accountSignIn(remover, kept);
+      const [lostId] = lost.credentials.keys();
+      const removed = await remover.postJson(`${account}/passkeys/remove`, { credentialId: lostId });
+      assert.equal(removed.status, 200, removed.text);
+
+      const logout = await verifyLogoutToken((await receiver.waitFor(1))[0], withBackchannel);
+      assert.equal(logout.sub, onLost.claims.sub);
+      assert.equal(logout.sid, onLost.claims.sid, 'the token names the session the lost passkey opened');
+      assert.equal((await finishAtRp(onLost.ua, authorizeUrl(server, withBackchannel, { prompt: 'none' }))).params.error, 'login_required', 'that session is over');
+      assert.ok((await finishAtRp(onKept, authorizeUrl(server, withBackchannel, { prompt: 'none' }))).params.code, 'the kept passkey\'s session goes on');
+      assert.equal(receiver.tokens.length, 1, 'no token for the session that goes on');
+      const sent = [];
+      for await (const e of server.services.audit.list({ tenantId: 'demo', userId: onLost.claims.sub, type: 'logout.backchannel_sent' })) sent.push(e);
+      assert.deepEqual(sent.map((e) => e.detail.clientId), [withBackchannel.clientId]);
     });
 
     test('back-channel logout goes through the outbound policy: plain http is refused at registration, a private address at delivery', async () => {

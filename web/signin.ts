@@ -18,17 +18,18 @@ import { signalRemoved } from './webauthn-signals.js';
  * options bound to this page's interaction, runs WebAuthn, sends the result back and follows the
  * redirect the server answers with.
  */
-interface SigninConfig { base: string; clientName: string; restartUrl: string; expiresInMs: number; phoneSetupUrl: string; phone: boolean; verifyEmail: boolean }
+/** signupOpen false: the tenant's sign-up is by invitation and this browser holds none, so the page explains that instead of a form. */
+interface SigninConfig { base: string; clientName: string; restartUrl: string; expiresInMs: number; phoneSetupUrl: string; phone: boolean; verifyEmail: boolean; signupOpen: boolean }
 const config = pageConfig as unknown as SigninConfig;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const signinView = $('signin-view');
 const signupView = $('signup-view');
 const signinForm = $<HTMLFormElement>('signin-form');
-const signupForm = $<HTMLFormElement>('signup-form');
+const signupForm = document.getElementById('signup-form') as HTMLFormElement | null;
 const signinEmail = $<HTMLInputElement>('signin-email');
-const signupEmail = $<HTMLInputElement>('signup-email');
-const signupName = $<HTMLInputElement>('signup-name');
+const signupEmail = document.getElementById('signup-email') as HTMLInputElement | null;
+const signupName = document.getElementById('signup-name') as HTMLInputElement | null;
 const otherWays = $<HTMLDetailsElement>('other-ways');
 const pushButton = $<HTMLButtonElement>('crossdevice-push');
 const qrButton = document.getElementById('crossdevice-qr') as HTMLButtonElement | null;
@@ -97,8 +98,8 @@ function report(input: HTMLInputElement, explained: Explained): void {
   if (explained.cause === 'aborted') return;
   if (explained.cause === 'expired') return expire(explained.message);
   const next: Array<[string, () => void]> = [];
-  if (explained.code === 'unknown_account') next.push(['Create an account', () => openSignUp(signinEmail.value.trim())]);
-  if (explained.code === 'account_exists' || explained.cause === 'exists_here') next.push(['Sign in instead', () => signInInstead(signupEmail.value.trim())]);
+  if (explained.code === 'unknown_account' && config.signupOpen) next.push(['Create an account', () => openSignUp(signinEmail.value.trim())]);
+  if (explained.code === 'account_exists' || explained.cause === 'exists_here') next.push(['Sign in instead', () => signInInstead(signupEmail?.value.trim() ?? '')]);
   if (explained.cause === 'not_used' && !otherWays.hidden) next.push(['Show other ways to sign in', () => { otherWays.open = true; otherWays.querySelector('summary')!.focus(); }]);
   fieldError(input, explained.message, explained.invalidField, next);
 }
@@ -148,7 +149,7 @@ let polling: ReturnType<typeof setInterval> | undefined;
 async function sendCode(email: string, displayName: string): Promise<void> {
   const sent = await post<{ verificationId: string; email: string; expiresInMinutes: number; replacesUnconfirmedAccount: boolean }>('/signup/email', { email, displayName });
   pending = { email, displayName, verificationId: sent.verificationId, proved: false };
-  signupForm.hidden = true;
+  signupForm!.hidden = true;
   codeForm!.hidden = false;
   $('signup-code-sent').textContent = `We sent a code to ${sent.email}. Enter it here within ${sent.expiresInMinutes} minutes, or open the link in the mail on any device.`;
   $('signup-code-replaces').hidden = !sent.replacesUnconfirmedAccount;
@@ -198,8 +199,8 @@ function backToAddress(): void {
   clearInterval(polling);
   codeForm!.hidden = true;
   document.querySelector<HTMLLabelElement>('label[for="signup-code"]')!.hidden = false;
-  signupForm.hidden = false;
-  signupEmail.focus();
+  signupForm!.hidden = false;
+  signupEmail!.focus();
 }
 
 /** One confirmation step after sign-up: where the passkey is, a phone to add, and one way on. */
@@ -224,13 +225,13 @@ function confirmSignUp(redirectTo: string, savedIn: 'device' | 'password_manager
 function openSignUp(email = ''): void {
   signinView.hidden = true;
   signupView.hidden = false;
-  if (email && !signupEmail.value) signupEmail.value = email;
+  if (email && signupEmail && !signupEmail.value) signupEmail.value = email;
   $('signup-heading').focus();
 }
 
 function signInInstead(email: string): void {
   if (email) signinEmail.value = email;
-  clearFieldError(signupEmail);
+  if (signupEmail) clearFieldError(signupEmail);
   showSignIn(signinForm.querySelector('button')!);
 }
 
@@ -279,7 +280,7 @@ if (!browserSupportsWebAuthn()) {
     WebAuthnAbortService.cancelCeremony();
     guard(signinForm.querySelector('button'), () => signIn(email), onError(signinEmail));
   });
-  signupForm.addEventListener('submit', (event) => {
+  if (signupForm && signupEmail && signupName) signupForm.addEventListener('submit', (event) => {
     event.preventDefault();
     clearFieldError(signupEmail);
     clearFieldError(signupName);
@@ -312,7 +313,7 @@ if (!browserSupportsWebAuthn()) {
     guard(event.currentTarget as HTMLButtonElement, () => sendCode(email, displayName), (error) => fieldError(codeInput!, explainSignIn(error, { elapsedMs: 0 }).message, false));
   });
   document.getElementById('signup-code-back')?.addEventListener('click', backToAddress);
-  $('show-signup').addEventListener('click', () => openSignUp(signinEmail.value.trim()));
+  document.getElementById('show-signup')?.addEventListener('click', () => openSignUp(signinEmail.value.trim()));
   $('show-signin').addEventListener('click', () => showSignIn());
   const onPhoneError = (error: unknown) => report(signinEmail, explainSignIn(error, { elapsedMs: 0 }));
   const crossDeviceDone = (opener: HTMLElement) => () => { signinView.hidden = false; opener.focus(); };

@@ -8,6 +8,7 @@ import { policyOf, type Tenant } from '../storage/repositories/tenants.js';
 import { randomId } from '../ids.js';
 import { badRequest, conflict, forbidden, notFound, SesameError } from '../errors.js';
 import type { EmailVerificationService } from './email-verification.js';
+import { unknownAddressMessage } from './invitations.js';
 import { CHALLENGE_TTL_MS, type ChallengeService } from '../webauthn/challenges.js';
 import type { RelyingParty } from '../webauthn/relying-party.js';
 import { verifyRegistration, type VerifiedRegistration } from '../webauthn/verify-registration.js';
@@ -295,7 +296,7 @@ export class PasskeyService {
     let appid: string | undefined;
     const user = input.email ? await this.users.findByEmail(tenant.id, input.email) : input.userId ? await this.users.findById(tenant.id, input.userId) : undefined;
     if (input.email || input.userId) {
-      if (!user) throw notFound('We don\'t know this e-mail address. Check it, or create an account.', 'unknown_account');
+      if (!user) throw notFound(unknownAddressMessage(tenant), 'unknown_account');
       requireEnabled(user);
       userId = user.id;
       const credentials = await this.credentials.listByUser(tenant.id, user.id);

@@ -18,6 +18,8 @@ export const API_AUTH_FAILURES_PER_MINUTE = 10;
 export interface ApiPrincipal {
   tokenId: string;
   tenantId: string | null;
+  /** When the token stops working: a token it makes may not live longer (create's `notAfter`). */
+  expiresAt: number;
 }
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('base64url');
@@ -35,17 +37,31 @@ export class ApiTokenService {
     private readonly audit: AuditLog,
   ) {}
 
-  /** A new token; `tenantId` null makes an operator token. The token itself is in the answer only. */
-  async create(input: { tenantId: string | null; name?: string; expiresInDays?: number }, now = Date.now()): Promise<{ token: string; record: ApiTokenRecord }> {
+  /**
+   * A new token; `tenantId` null makes an operator token. The token itself is in the answer only.
+   * `notAfter` (the expiry of the API token that asks for this one) bounds its life: a token never
+   * makes one that outlives it, so a leaked token cannot extend its own reach. Without
+   * `expiresInDays` the token then lives the default or until `notAfter`, whichever comes first.
+   */
+  async create(input: { tenantId: string | null; name?: string; expiresInDays?: number; notAfter?: number }, now = Date.now()): Promise<{ token: string; record: ApiTokenRecord }> {
     if (input.tenantId !== null) await this.tenants.requireTenant(input.tenantId);
     const days = input.expiresInDays ?? DEFAULT_TOKEN_DAYS;
     if (!Number.isInteger(days) || days < 1 || days > MAX_TOKEN_DAYS) {
       throw badRequest(`A token lives 1 to ${MAX_TOKEN_DAYS} days (whole days), not ${days}.`, 'invalid_expiry');
     }
+    let expiresAt = now + days * 86_400_000;
+    if (input.notAfter !== undefined && expiresAt > input.notAfter) {
+      if (input.expiresInDays !== undefined) {
+        const most = Math.floor((input.notAfter - now) / 86_400_000);
+        throw badRequest(`A token cannot make a token that outlives it: yours expires at ${new Date(input.notAfter).toISOString()}, so the new one may live `
+          + `${most >= 1 ? `at most ${most} day${most === 1 ? '' : 's'}` : 'no whole day'} (leave expiresInDays out to make it expire with yours).`, 'token_outlives_creator');
+      }
+      expiresAt = input.notAfter;
+    }
     const name = (input.name ?? '').trim() || (input.tenantId ? `API token for ${input.tenantId}` : 'Operator API token');
     if (name.length > 100) throw badRequest('A token\'s name has at most 100 characters.', 'invalid_name');
     const token = `${API_TOKEN_PREFIX}${randomId(32)}`;
-    const record: ApiTokenRecord = { id: randomId(9), tenantId: input.tenantId, name, createdAt: now, expiresAt: now + days * 86_400_000, revokedAt: null, lastUsedAt: null };
+    const record: ApiTokenRecord = { id: randomId(9), tenantId: input.tenantId, name, createdAt: now, expiresAt, revokedAt: null, lastUsedAt: null };
     await this.tokens.insert(record, hashToken(token));
     await this.audit.record({ type: 'admin.api_token_created', tenantId: input.tenantId ?? '*', detail: { tokenId: record.id, name, expiresAt: new Date(record.expiresAt).toISOString() } });
     return { token, record };
@@ -86,6 +102,6 @@ export class ApiTokenService {
       throw tooManyRequests('Too many requests with a wrong API token came from your network. Wait a minute.', 60);
     }
     await this.tokens.touch(token.id, now);
-    return { tokenId: token.id, tenantId: token.tenantId };
+    return { tokenId: token.id, tenantId: token.tenantId, expiresAt: token.expiresAt };
   }
 }

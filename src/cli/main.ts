@@ -24,6 +24,7 @@ import { MdsUsageError, runMdsCommand } from './mds-commands.js';
 import { runU2fCommand, U2fUsageError } from './u2f-commands.js';
 import { AuditUsageError, runAuditCommand } from './audit-commands.js';
 import { runTrustCommand, TrustUsageError } from './trust-commands.js';
+import { InvitationUsageError, runInvitationCommand } from './invitation-commands.js';
 import { runWithAuditContext } from '../audit/audit-context.js';
 import { AdminUsageError, runAdminCreate, runTenantInvite } from './admin-commands.js';
 import { sesameVersion } from '../version.js';
@@ -60,6 +61,12 @@ const OPTIONS = {
   until: { type: 'string' },
   operator: { type: 'boolean' },
   expires: { type: 'string' },
+  // invitation create
+  uses: { type: 'string' },
+  days: { type: 'string' },
+  group: { type: 'string', multiple: true },
+  send: { type: 'boolean' },
+  client: { type: 'string' },
   // tenant set: one per entry of TENANT_SETTINGS
   ...Object.fromEntries(Object.keys(TENANT_SETTINGS).map((flag) => [flag, { type: 'string' }])),
   help: { type: 'boolean', short: 'h' },
@@ -108,6 +115,7 @@ async function run(argv: string[], out: (line?: string) => void): Promise<void> 
       else if (group === 'u2f') await runU2fCommand(action, rest, values, services, out);
       else if (group === 'audit') await runAuditCommand(action, values, services, out);
       else if (group === 'trust') await runTrustCommand(action, rest, values, services, out);
+      else if (group === 'invitation') await runInvitationCommand(action, rest, values, services, out);
       else await dispatch(`${group} ${action ?? ''}`.trim(), rest, values, services, config, out);
     });
   } finally {
@@ -391,7 +399,7 @@ export async function main(
     await run(argv, out);
     return 0;
   } catch (error) {
-    if (error instanceof UsageError || error instanceof PassportUsageError || error instanceof TenantSettingError || error instanceof MdsUsageError || error instanceof U2fUsageError || error instanceof AuditUsageError || error instanceof TrustUsageError || error instanceof AdminUsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (error instanceof UsageError || error instanceof PassportUsageError || error instanceof TenantSettingError || error instanceof MdsUsageError || error instanceof U2fUsageError || error instanceof AuditUsageError || error instanceof TrustUsageError || error instanceof InvitationUsageError || error instanceof AdminUsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '.');
       // The command's own usage line, not the whole list: the one thing to fix is in it.
       const command = findCommand(argv.filter((a) => !a.startsWith('-')).slice(0, 2));

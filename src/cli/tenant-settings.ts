@@ -170,7 +170,7 @@ export const TENANT_SETTINGS: Record<string, Setting> = {
   signup: {
     value: 'open|invitation',
     help: ['Who may create an account: anyone (open, the default) or only people with an invitation link',
-      '(made with the admin API: POST /api/tenants/<id>/invitations, docs/admin-api.md).'],
+      '(sesame invitation create, or the admin API: POST /api/tenants/<id>/invitations, docs/admin-api.md).'],
     async set(services, tenantId, value) {
       const setting = await services.tenants.setSignup(tenantId, oneOf('signup', value, ['open', 'invitation'] as const));
       return setting === 'open'

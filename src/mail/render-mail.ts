@@ -52,6 +52,7 @@ export function renderMail<T extends TemplateName>(template: T, data: TemplateDa
     tenantName: oneLine(context.tenantName),
     accountUrl: context.accountUrl,
     when: 'at' in clean ? formatTime(clean.at as number, clean.timeZone as string | undefined) : '',
+    expires: 'expiresAt' in clean ? formatTime(clean.expiresAt as number, undefined) : '',
   };
   const text = tidy(etaText.render(`./${template}`, { ...shared, ...textHelpers }));
   const body = tidy(etaHtml.render(`./${template}`, { ...shared, ...htmlHelpers }))

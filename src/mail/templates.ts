@@ -40,6 +40,15 @@ export const templateSchemas = {
     expiresInMinutes: z.number().int().positive(),
     displayName: name.optional(),
   }).strict(),
+  /** An administrator invites the person to create an account at a tenant whose sign-up is by invitation. */
+  invitation: z.object({
+    /** The invitation page (the token in its fragment). */
+    link: url,
+    /** When the link stops working, epoch milliseconds (said as a date and time in UTC). */
+    expiresAt: z.number().int().positive(),
+    /** The application the person is invited to use (a client's name), when there is one to name. */
+    applicationName: name.optional(),
+  }).strict(),
   /** Something changed how the account is signed in to: the person should know, and act if it was not them. */
   'security-notice': z.object({
     event: z.enum(SECURITY_EVENTS),
@@ -116,6 +125,8 @@ export function subjectOf<T extends TemplateName>(template: T, data: TemplateDat
     case 'tenant-ready': return `The tenant of ${(data as TemplateData['tenant-ready']).organisation} is ready`;
     case 'client-created': return `Application "${(data as TemplateData['client-created']).clientName}" created`;
     case 'recovery-link': return 'A link to get back into your account';
+    case 'invitation': return (data as TemplateData['invitation']).applicationName
+      ? `You are invited to ${(data as TemplateData['invitation']).applicationName}` : 'You are invited to create an account';
     default: return SECURITY_SUBJECTS[(data as TemplateData['security-notice']).event];
   }
 }

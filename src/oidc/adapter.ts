@@ -39,6 +39,7 @@ export class SqlAdapter implements Adapter {
       user_code: payload.userCode ?? null,
       uid: payload.uid ?? null,
       expires_at: expiresIn ? Date.now() + expiresIn * 1000 : null,
+      client_id: clientIdOf(payload),
     };
     await this.db.insertInto('oidc_payloads')
       .values({ tenant_id: this.tenantId, model: this.model, id: storedId(id), consumed_at: null, ...row })
@@ -142,6 +143,65 @@ export async function endOidcSession(db: Kysely<Schema>, tenantId: string, sessi
     }
     await trx.deleteFrom('oidc_payloads').where('tenant_id', '=', tenantId).where('model', '=', 'Session').where('uid', '=', sessionUid).execute();
     return { accountId, clients: Object.entries(authorizations).map(([clientId, a]) => ({ clientId, sid: a.sid })) };
+  });
+}
+
+/** The client a payload belongs to (tokens, codes, grants and pushed requests say `clientId`, an interaction its request's `client_id`). */
+function clientIdOf(payload: AdapterPayload): string | null {
+  if (typeof payload.clientId === 'string') return payload.clientId;
+  const requested = (payload.params as { client_id?: unknown } | undefined)?.client_id;
+  return typeof requested === 'string' ? requested : null;
+}
+
+/** What forgetClient removed. */
+export interface ForgottenClient {
+  /** Grants, codes, tokens, pushed requests and interactions of the client. */
+  payloads: number;
+  /** Sessions that had signed in to this client only: ended. */
+  sessionsEnded: number;
+  /** Sessions that had signed in to other clients too: they go on without this one. */
+  sessionsKept: number;
+}
+
+/**
+ * Removes everything oidc-provider keeps for a deleted client, in one transaction: its grants and
+ * every code and token issued under them, its pushed requests and interactions, and its place in
+ * people's sessions. A session that had signed in to this client only is ended (with the record of
+ * the passkey behind it); one that signed in to other clients too keeps those.
+ */
+export async function forgetClient(db: Kysely<Schema>, tenantId: string, clientId: string): Promise<ForgottenClient> {
+  return db.transaction().execute(async (trx) => {
+    // Sessions name their clients as keys of `authorizations`; LIKE only narrows the rows to read, the
+    // payload decides. `%` and `\` (an escape in PostgreSQL's LIKE) become `_`, which matches any one character.
+    const candidates = await trx.selectFrom('oidc_payloads').select(['id', 'uid', 'payload'])
+      .where('tenant_id', '=', tenantId).where('model', '=', 'Session').where('payload', 'like', `%${JSON.stringify(clientId).replace(/[%\\]/g, '_')}:%`)
+      .execute();
+    const grantIds: string[] = [];
+    let sessionsEnded = 0;
+    let sessionsKept = 0;
+    for (const row of candidates) {
+      const session = JSON.parse(row.payload) as { authorizations?: Record<string, { grantId?: string }> };
+      const authorization = session.authorizations?.[clientId];
+      if (!authorization) continue;
+      if (authorization.grantId) grantIds.push(authorization.grantId);
+      delete session.authorizations![clientId];
+      if (Object.keys(session.authorizations!).length === 0) {
+        await trx.deleteFrom('oidc_payloads').where('tenant_id', '=', tenantId).where('model', '=', 'Session').where('id', '=', row.id).execute();
+        if (row.uid) await trx.deleteFrom('oidc_session_credentials').where('tenant_id', '=', tenantId).where('session_uid', '=', row.uid).execute();
+        sessionsEnded += 1;
+      } else {
+        await trx.updateTable('oidc_payloads').set({ payload: JSON.stringify(session) })
+          .where('tenant_id', '=', tenantId).where('model', '=', 'Session').where('id', '=', row.id).execute();
+        sessionsKept += 1;
+      }
+    }
+    const removed = await trx.deleteFrom('oidc_payloads').where('tenant_id', '=', tenantId)
+      .where((eb) => eb.or([
+        eb('client_id', '=', clientId),
+        ...(grantIds.length ? [eb('grant_id', 'in', grantIds), eb.and([eb('model', '=', 'Grant'), eb('id', 'in', grantIds.map(storedId))])] : []),
+      ]))
+      .executeTakeFirst();
+    return { payloads: Number(removed.numDeletedRows), sessionsEnded, sessionsKept };
   });
 }
 

@@ -12,8 +12,8 @@ interface BackchannelClient {
 }
 
 /**
- * Ends every session of a user — account-page sessions, and OIDC sessions with their grants and
- * tokens — and then tells each client the sessions had signed in to and that registered a
+ * Ends every session of a user (or those a removed passkey opened) — account-page sessions, and
+ * OIDC sessions with their grants and tokens — and then tells each client the sessions had signed in to and that registered a
  * `backchannel_logout_uri` (OIDC Back-Channel Logout 1.0): oidc-provider makes and signs the
  * logout token (`Client#backchannelLogout`, the code its own end-session endpoint uses) and posts
  * it through OutboundClient (provider-factory's `fetch`). A client that cannot be reached does not
@@ -29,8 +29,13 @@ export class SessionTermination implements SessionEnder {
   ) {}
 
   async endSessionsOfUser(tenantId: string, userId: string): Promise<void> {
+    await this.endSessions(tenantId, userId, await this.sessions.takeSessionsOfUser(tenantId, userId));
+  }
+
+  /** Ends the user's OIDC sessions with these uids (those a removed passkey opened, say) and notifies their clients. */
+  async endSessions(tenantId: string, userId: string, sessionUids: string[]): Promise<void> {
     const ended: EndedSession[] = [];
-    for (const uid of await this.sessions.takeSessionsOfUser(tenantId, userId)) {
+    for (const uid of sessionUids) {
       const session = await endOidcSession(this.db, tenantId, uid);
       if (session) ended.push(session);
     }

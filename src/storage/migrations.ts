@@ -585,6 +585,37 @@ export const buildMigrations = (context: MigrationContext): Record<string, Migra
       await db.schema.createIndex('invitations_by_tenant').on('invitations').columns(['tenant_id', 'created_at']).execute();
     },
   },
+  '0042_oidc_payload_clients': {
+    /**
+     * The client a code, token, grant, pushed request or interaction belongs to, as a column, so that
+     * deleting a client deletes them (sessions name their clients inside the payload; see
+     * forgetClient in src/oidc/adapter.ts). Rows made before are read once here and filled in; the
+     * field names are oidc-provider 9's (`clientId`, an interaction's `params.client_id`).
+     */
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('oidc_payloads').addColumn('client_id', 'text').execute();
+      await db.schema.createIndex('oidc_payloads_client').on('oidc_payloads').columns(['tenant_id', 'client_id']).execute();
+      let after: { tenant_id: string; model: string; id: string } | undefined;
+      for (;;) {
+        let query = db.selectFrom('oidc_payloads').select(['tenant_id', 'model', 'id', 'payload']).where('model', '!=', 'Session');
+        if (after) {
+          const { tenant_id: t, model: m, id: i } = after;
+          query = query.where((eb: any) => eb.or([eb('tenant_id', '>', t), eb.and([eb('tenant_id', '=', t), eb('model', '>', m)]), eb.and([eb('tenant_id', '=', t), eb('model', '=', m), eb('id', '>', i)])]));
+        }
+        const rows = await query.orderBy('tenant_id').orderBy('model').orderBy('id').limit(500).execute();
+        if (rows.length === 0) break;
+        for (const row of rows) {
+          const payload = JSON.parse(row.payload) as { clientId?: unknown; params?: { client_id?: unknown } };
+          const clientId = typeof payload.clientId === 'string' ? payload.clientId : typeof payload.params?.client_id === 'string' ? payload.params.client_id : null;
+          if (clientId !== null) {
+            await db.updateTable('oidc_payloads').set({ client_id: clientId })
+              .where('tenant_id', '=', row.tenant_id).where('model', '=', row.model).where('id', '=', row.id).execute();
+          }
+        }
+        after = rows[rows.length - 1];
+      }
+    },
+  },
 });
 
 /**

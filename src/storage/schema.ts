@@ -253,6 +253,8 @@ export interface OidcPayloadsTable {
   uid: string | null;
   expires_at: number | null;
   consumed_at: number | null;
+  /** The client a code, token, grant, pushed request or interaction belongs to (null for sessions: they name theirs in the payload). */
+  client_id: string | null;
 }
 
 export interface RateLimitsTable {

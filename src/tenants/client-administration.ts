@@ -6,6 +6,7 @@ import type { ClientAuthMethod, ClientRecord, ClientRepository } from '../storag
 import { checkRedirectUri, type TenantService } from './tenant-service.js';
 import type { GroupService } from '../accounts/groups.js';
 import { relyingPartySetup, type RelyingPartySetup } from './relying-party-setup.js';
+import type { ForgottenClient } from '../oidc/adapter.js';
 
 /** A client as administrators see it: never its secret. */
 export interface ClientSummary {
@@ -72,6 +73,8 @@ export class ClientAdministration {
     private readonly groups: Pick<GroupService, 'requireGroups'>,
     private readonly audit: AuditLog,
     private readonly publicUrl: string,
+    /** Removes the client's grants, codes, tokens and its place in sessions (forgetClient in src/oidc/adapter.ts). */
+    private readonly forgetClient: (tenantId: string, clientId: string) => Promise<ForgottenClient>,
   ) {}
 
   async list(tenantId: string): Promise<ClientSummary[]> {
@@ -151,7 +154,9 @@ export class ClientAdministration {
   async delete(tenantId: string, clientId: string): Promise<void> {
     const client = await this.require(tenantId, clientId);
     await this.clients.delete(tenantId, clientId);
-    await this.audit.record({ type: 'admin.client_deleted', tenantId, detail: { clientId, name: client.name } });
+    // After the client: from here no new code or token can be issued to it, so none is left behind.
+    const forgotten = await this.forgetClient(tenantId, clientId);
+    await this.audit.record({ type: 'admin.client_deleted', tenantId, detail: { clientId, name: client.name, ...forgotten } });
   }
 
   private async require(tenantId: string, clientId: string): Promise<ClientRecord> {

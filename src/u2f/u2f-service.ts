@@ -33,13 +33,7 @@ export class U2fService {
       await this.apps.remove(tenantId);
       return undefined;
     }
-    let url: URL;
-    try {
-      url = new URL(appId);
-    } catch {
-      throw badRequest(`The AppID must be an https URL, not "${appId}".`, 'u2f_appid_invalid');
-    }
-    if (url.protocol !== 'https:' || url.hash) throw badRequest(`The AppID must be an https URL without a #fragment, not "${appId}".`, 'u2f_appid_invalid');
+    checkAppId(appId);
     const facets = (await this.apps.find(tenantId))?.facets ?? [new URL(this.publicUrl).origin];
     const app = { appId, facets };
     await this.apps.save(tenantId, app);
@@ -49,13 +43,23 @@ export class U2fService {
   async setFacets(tenantId: string, facets: string[]): Promise<U2fApp> {
     const app = await this.apps.find(tenantId);
     if (!app) throw badRequest('Set the tenant\'s U2F AppID first (--u2f-appid).', 'u2f_no_appid');
-    const cleaned = [...new Set(facets.map((f) => f.trim()).filter(Boolean))];
-    if (cleaned.length === 0) throw badRequest('Give at least one facet (an https origin, android:apk-key-hash:… or ios:bundle-id:…).', 'u2f_facet_invalid');
-    const wrong = cleaned.find((f) => !FACET.test(f));
-    if (wrong) throw badRequest(`"${wrong}" is not a facet id: use an https origin (https://host[:port], no path), android:apk-key-hash:… or ios:bundle-id:….`, 'u2f_facet_invalid');
-    const updated = { appId: app.appId, facets: cleaned };
+    const updated = { appId: app.appId, facets: checkFacets(facets) };
     await this.apps.save(tenantId, updated);
     return updated;
+  }
+
+  /**
+   * The AppID and, when given, its facets at once (the admin API): both are checked before either
+   * is saved. Without facets, those already set stay (Sesame's own origin for a new AppID).
+   */
+  async configure(tenantId: string, input: { appId: string; facets?: string[] }): Promise<U2fApp> {
+    checkAppId(input.appId);
+    const facets = input.facets === undefined
+      ? (await this.apps.find(tenantId))?.facets ?? [new URL(this.publicUrl).origin]
+      : checkFacets(input.facets);
+    const app = { appId: input.appId, facets };
+    await this.apps.save(tenantId, app);
+    return app;
   }
 
   /** The document an AppID URL serves (content type application/fido.trusted-apps+json). */
@@ -69,4 +73,22 @@ export class U2fService {
   async importRegistrations(tenantId: string, records: unknown[], now = Date.now()): Promise<ImportReport> {
     return importRegistrations(this.db, tenantId, (await this.apps.find(tenantId))?.appId, records, now);
   }
+}
+
+function checkAppId(appId: string): void {
+  let url: URL;
+  try {
+    url = new URL(appId);
+  } catch {
+    throw badRequest(`The AppID must be an https URL, not "${appId}".`, 'u2f_appid_invalid');
+  }
+  if (url.protocol !== 'https:' || url.hash) throw badRequest(`The AppID must be an https URL without a #fragment, not "${appId}".`, 'u2f_appid_invalid');
+}
+
+function checkFacets(facets: string[]): string[] {
+  const cleaned = [...new Set(facets.map((f) => f.trim()).filter(Boolean))];
+  if (cleaned.length === 0) throw badRequest('Give at least one facet (an https origin, android:apk-key-hash:… or ios:bundle-id:…).', 'u2f_facet_invalid');
+  const wrong = cleaned.find((f) => !FACET.test(f));
+  if (wrong) throw badRequest(`"${wrong}" is not a facet id: use an https origin (https://host[:port], no path), android:apk-key-hash:… or ios:bundle-id:….`, 'u2f_facet_invalid');
+  return cleaned;
 }

@@ -8,6 +8,8 @@ import type { AuthenticatorPolicy } from '../../webauthn/policy/authenticator-po
 import { sesameVersion } from '../../version.js';
 import { apiRouter, route, type ApiRoute } from './api-route.js';
 import * as s from './api-schemas.js';
+import { apiTokenRoutes } from './token-routes.js';
+import { tenantExtrasRoutes } from './tenant-extras-routes.js';
 
 /**
  * Every endpoint of the admin API (docs/admin-api.md). Each one authenticates its token, checks
@@ -276,6 +278,9 @@ export function adminApiDefinitions(services: Services): ApiRoute[] {
       params: s.invitationParams,
       handle: async ({ params }) => invitations.revoke(params.tenant, params.invitationId),
     }),
+
+    ...apiTokenRoutes(services),
+    ...tenantExtrasRoutes(services),
   ];
 }
 

@@ -7,7 +7,7 @@ import { CLAIM_TYPES } from '../../accounts/custom-claims.js';
  * The zod schemas of the admin API's requests and answers. They validate (parseInput) and they
  * are the OpenAPI document (api-route.ts): descriptions written here are what API users read.
  */
-const id = (what: string) => z.string().min(1).max(200).regex(/^[A-Za-z0-9_.:-]+$/, `is not a valid ${what}`);
+export const id = (what: string) => z.string().min(1).max(200).regex(/^[A-Za-z0-9_.:-]+$/, `is not a valid ${what}`);
 
 export const tenantParams = z.object({ tenant: id('tenant id').describe('The tenant id (the first segment of its issuer path).') });
 export const clientParams = tenantParams.extend({ clientId: id('client id') });
@@ -17,9 +17,9 @@ export const memberParams = groupParams.extend({ userId: id('user id') });
 export const claimParams = tenantParams.extend({ name: id('claim name') });
 export const invitationParams = tenantParams.extend({ invitationId: id('invitation id') });
 
-const uri = z.string().min(1).max(2000);
+export const uri = z.string().min(1).max(2000);
 const uris = z.array(uri).max(20);
-const epochMs = z.number().int().describe('Epoch milliseconds.');
+export const epochMs = z.number().int().describe('Epoch milliseconds.');
 
 export const problemFree = z.object({}).strict();
 
@@ -190,8 +190,14 @@ export const invitationCreateBody = z.object({
   expiresInDays: z.number().int().min(1).max(30).optional().describe('Default 7.'),
   email: z.string().email().max(254).optional().describe('Only this address may sign up with it.'),
   groupIds: z.array(id('group id')).max(50).optional().describe('Groups the new account joins.'),
+  send: z.boolean().optional().describe('true: mail the link to email (needed), naming the organisation, the application and the expiry; the answer then holds no link.'),
+  clientId: id('client id').optional().describe('With send: the application the mail names (by default the tenant\'s only client, if it has one).'),
 }).strict();
-export const invitationCreated = z.object({ invitation: invitationSchema, link: z.string().describe('Shown only in this answer: the token is kept hashed.') });
+export const invitationCreated = z.object({
+  invitation: invitationSchema,
+  link: z.string().optional().describe('Shown only in this answer (not when mailed): the token is kept hashed.'),
+  sentTo: z.string().optional().describe('With send: the address the link was mailed to.'),
+});
 
 // Audit log
 

@@ -17,6 +17,7 @@ import { requireJson } from './require-json.js';
 import type { Draining } from '../../draining.js';
 import type { AuditLog } from '../../audit/audit-log.js';
 import { finishLogin, loadInteraction } from './interaction-context.js';
+import { unknownAddressMessage } from '../../accounts/invitations.js';
 
 const BINDING_COOKIE = 'sesame_xd';
 /** SSE: a comment line this often keeps proxies from closing an idle stream. */
@@ -59,7 +60,7 @@ export function crossDeviceDesktopRoutes(deps: CrossDeviceDesktopDeps): Router {
     const user = body.email ? await deps.passkeys.findUserByEmail(tenant.id, body.email) : undefined;
     if (body.email && !user) {
       ctx.status = 404;
-      ctx.body = { error: 'unknown_account', message: 'We don\'t know this e-mail address. Check it, or create an account.' };
+      ctx.body = { error: 'unknown_account', message: unknownAddressMessage(tenant) };
       return;
     }
     if (user) requireEnabled(user);

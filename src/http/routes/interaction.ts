@@ -20,7 +20,7 @@ import type { EmailVerificationService } from '../../accounts/email-verification
 import type { SecurityNotices } from '../../accounts/security-notices.js';
 import { requestedAcr } from '../../oidc/requested-acr.js';
 import { ACCESS_PROMPT } from '../../oidc/provider-factory.js';
-import type { InvitationService } from '../../accounts/invitations.js';
+import { INVITATION_SPENT, SIGNUP_BY_INVITATION, type InvitationService } from '../../accounts/invitations.js';
 import { forgetInvitation, invitationToken } from './invitation.js';
 import type { AuditLog } from '../../audit/audit-log.js';
 
@@ -120,6 +120,9 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     }
     const base = `/${tenant.id}/interaction/${interaction.uid}`;
     const phone = isPhone(ctx.get('user-agent'));
+    // Where sign-up is by invitation, a person without one is told so instead of being led to a form that would refuse them.
+    const offer = await deps.invitations.signUpOffer(tenant, invitationToken(ctx));
+    const signupClosed = offer === 'closed' ? SIGNUP_BY_INVITATION : offer === 'spent' ? INVITATION_SPENT : undefined;
     ctx.body = renderPage('signin', {
       nonce: ctx.state.cspNonce,
       title: `Sign in · ${tenant.name}`,
@@ -128,6 +131,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       clientName,
       loginHint: typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '',
       createAccount: interaction.prompt.name === 'create',
+      signupClosed,
       verifyEmail: tenant.emailVerification !== 'off',
       offerQr: !phone,
       emailRecovery: tenant.emailRecovery !== false,
@@ -139,6 +143,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
         phoneSetupUrl: `/${tenant.id}/account#phones`,
         phone,
         verifyEmail: tenant.emailVerification !== 'off',
+        signupOpen: signupClosed === undefined,
       }),
     });
   });
