@@ -8,6 +8,7 @@ import { databases, startTestServer, type TestServer } from './support/server.js
 import { createClient, exchangeCode, finishAtRp, signUpThroughRp, verifyIdToken } from './support/flow.js';
 import { startPushService, type TestPushService } from './support/push-service.js';
 import { desktopStarts, enrolmentLink } from './support/crossdevice.js';
+import { passportCli } from './support/cli.js';
 import { verifyWebhook, SIGNATURE_HEADER } from '../src/crossdevice/webhook-signature.js';
 import type { Client } from '../src/storage/repositories/clients.js';
 
@@ -166,7 +167,6 @@ for (const db of await databases()) {
 
 describe('sesame passport (terminal device)', () => {
   test('enrol, list, approve and deny from the command line', async () => {
-    const { main } = await import('../src/cli/main.js');
     const fs = await import('node:fs');
     const os = await import('node:os');
     const path = await import('node:path');
@@ -174,12 +174,7 @@ describe('sesame passport (terminal device)', () => {
     const server = await startTestServer('sqlite', pushService.sesameOptions);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-passport-cli-'));
     const file = path.join(dir, 'device.json');
-    const sesame = async (...args: string[]) => {
-      const out: string[] = [];
-      const err: string[] = [];
-      const code = await main([...args, '--file', file], (l = '') => out.push(l), (l) => err.push(l));
-      return { code, out: out.join('\n'), err: err.join('\n') };
-    };
+    const sesame = passportCli(file);
     try {
       const client = await createClient(server);
       const laptop = new SoftwareAuthenticator();

@@ -10,6 +10,7 @@ import { databases, startTestServer, type TestServer } from './support/server.js
 import { createClient, exchangeCode, finishAtRp, signUpThroughRp, verifyIdToken } from './support/flow.js';
 import { startPushService, type TestPushService } from './support/push-service.js';
 import { desktopStarts, enrolmentLink } from './support/crossdevice.js';
+import { passportCli } from './support/cli.js';
 import type { Client } from '../src/storage/repositories/clients.js';
 
 /**
@@ -181,16 +182,10 @@ for (const db of await databases()) {
 
 describe('sesame passport --protocol uaf (terminal device)', () => {
   test('enrol with a UAF key, approve with the details confirmed, decline, and --yes without a terminal', async () => {
-    const { main } = await import('../src/cli/main.js');
     const server = await startTestServer('sqlite');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-passport-uaf-'));
     const file = path.join(dir, 'device.json');
-    const sesame = async (...args: string[]) => {
-      const out: string[] = [];
-      const err: string[] = [];
-      const code = await main([...args, '--file', file], (l = '') => out.push(l), (l) => err.push(l));
-      return { code, out: out.join('\n'), err: err.join('\n') };
-    };
+    const sesame = passportCli(file);
     try {
       const client = await createClient(server);
       const laptop = new SoftwareAuthenticator();

@@ -20,11 +20,16 @@ export function sesameCli(prefix: string, env: Record<string, string>) {
     process.env = saved;
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
-  const sesame = async (...args: string[]) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await main(args, (line = '') => out.push(line), (line) => err.push(line));
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  };
-  return { sesame, dataDir: () => dataDir };
+  return { sesame: (...args: string[]) => runSesame(args), dataDir: () => dataDir };
 }
+
+/** `sesame <args>` in-process: the exit code and what it printed on stdout and stderr. */
+export async function runSesame(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(args, (line = '') => out.push(line), (line) => err.push(line));
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+/** `sesame passport …` as a terminal device whose key lives in `file`. */
+export const passportCli = (file: string) => (...args: string[]) => runSesame([...args, '--file', file]);
