@@ -158,7 +158,9 @@ async function main(): Promise<void> {
       `  Passport (phone app): ${config.publicUrl}/demo/passport/`,
     );
   }
-  lines.push('', '  Add a tenant for your own B2C:  npm run sesame -- tenant create <id> --name "<Display name>"', '');
+  lines.push('',
+    `  Admin console:        ${config.publicUrl}/admin  (your first administrator: npm run sesame -- admin create <your e-mail>)`,
+    '  Add a tenant for your own B2C:  npm run sesame -- tenant create <id> --name "<Display name>"', '');
   console.log(lines.join('\n'));
 
   let stopping = false;
