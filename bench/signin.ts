@@ -52,7 +52,12 @@ interface TargetResult {
   saturation: PhaseResult;
   openLoop: PhaseResult & { offeredPerS: number };
   /** Sign-ins one at a time: median time of each kind of request, and of the whole sign-in (the median shrugs off the shared machine's hiccups). */
-  sequential: { signInMs: number; requests: Array<{ request: string; count: number; medianMs: number }> };
+  sequential: {
+    signInMs: number;
+    /** The sum over the requests of a sign-in of each one's median server CPU time. */
+    serverCpuMs?: number;
+    requests: Array<{ request: string; count: number; medianMs: number; serverCpuMs?: number; sql?: number }>;
+  };
   sqlPerSignIn?: number;
   topSql?: Array<{ sql: string; perSignIn: number }>;
 }
@@ -83,10 +88,7 @@ async function measureTarget(server: ServerProcess, flow: SignInFlow, users: Ben
       loadRssMb: round(loadRss / 2 ** 20),
       saturation,
       openLoop: { ...open, offeredPerS: round(rate) },
-      sequential: {
-        signInMs: round(median(seq.latenciesMs)),
-        requests: [...timer.byKind].map(([request, times]) => ({ request, count: round(times.length / seq.completed), medianMs: round(median(times)) })),
-      },
+      sequential: sequentialFigures(seq, before, after),
       ...(withSql ? sqlFigures(before, after, seq.completed) : {}),
     };
   } finally {
@@ -109,6 +111,25 @@ async function phase(server: ServerProcess, run: () => Promise<RunResult>): Prom
     p99Ms: round(percentile(sorted, 99)),
     cpuMsPerSignIn: round((after.cpuUs - before.cpuUs) / 1000 / Math.max(1, result.completed), 3),
   };
+}
+
+function sequentialFigures(seq: RunResult, before: ServerStats, after: ServerStats): TargetResult['sequential'] {
+  const requests = [...timer.byKind].map(([request, times]) => ({
+    request, count: round(times.length / seq.completed), medianMs: round(median(times)), ...serverCost(before, after, request),
+  }));
+  const serverCpuMs = requests.every((r) => r.serverCpuMs !== undefined) ? round(requests.reduce((sum, r) => sum + r.count * r.serverCpuMs!, 0), 2) : undefined;
+  return { signInMs: round(median(seq.latenciesMs)), ...(serverCpuMs !== undefined ? { serverCpuMs } : {}), requests };
+}
+
+/** The server's own median CPU time (and SQL statements) for requests of this kind made between two stats. */
+function serverCost(before: ServerStats, after: ServerStats, request: string): { serverCpuMs?: number; sql?: number } {
+  const earlier = new Map(before.requests).get(request);
+  const later = new Map(after.requests).get(request);
+  if (!later) return {};
+  const from = earlier?.cpuUs.length ?? 0;
+  const cpuUs = later.cpuUs.slice(from);
+  if (!cpuUs.length) return {};
+  return { serverCpuMs: round(median(cpuUs) / 1000, 2), ...(before.statements || after.statements ? { sql: median(later.statements.slice(from)) } : {}) };
 }
 
 function sqlFigures(before: ServerStats, after: ServerStats, signIns: number) {
@@ -223,6 +244,7 @@ function print(report: { mode: string; machine: { loadAverage: number[] }; crypt
   };
   row('server CPU per sign-in, saturated (ms)', (t) => t.saturation.cpuMsPerSignIn);
   row('server CPU per sign-in, 70 % load (ms)', (t) => t.openLoop.cpuMsPerSignIn);
+  row('server CPU per sign-in, one at a time (ms)', (t) => t.sequential.serverCpuMs);
   row('sign-ins per second (closed loop)', (t) => t.saturation.signinsPerS);
   row('closed loop p50 / p99 (ms)', (t) => `${t.saturation.p50Ms} / ${t.saturation.p99Ms}`);
   row('open loop rate (per s)', (t) => t.openLoop.offeredPerS);
@@ -236,7 +258,9 @@ function print(report: { mode: string; machine: { loadAverage: number[] }; crypt
   console.table(rows);
   for (const [name, t] of present) {
     console.log(`Requests of one sign-in, ${name} (median ms, one at a time):`);
-    console.table(Object.fromEntries(t.sequential.requests.map((r) => [r.request, { 'per sign-in': r.count, 'median ms': r.medianMs }])));
+    console.table(Object.fromEntries(t.sequential.requests.map((r) => [r.request, {
+      'per sign-in': r.count, 'median ms (client)': r.medianMs, 'server CPU ms': r.serverCpuMs ?? '', ...(r.sql !== undefined ? { SQL: r.sql } : {}),
+    }])));
   }
   const sqlite = targets.sqlite as TargetResult & { bigDatabase: Record<string, number> };
   const big = sqlite.bigDatabase;

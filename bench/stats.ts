@@ -1,3 +1,5 @@
+import http from 'node:http';
+
 /** What a benchmarked server process reports to the load generator over its IPC channel. */
 export interface StatementCounter {
   total: number;
@@ -9,12 +11,50 @@ export interface ServerStats {
   rssBytes: number;
   statements: number;
   bySql: Array<[string, number]>;
+  /** Server CPU (µs) and SQL statements of each request that had the server to itself, by kind. */
+  requests: Array<[string, { cpuUs: number[]; statements: number[] }]>;
 }
 
 export type StatsRequest = { type: 'stats'; id: number } | { type: 'stop' };
 
-/** Answers stats requests; 'stop' closes the server and exits. The channel does not keep the process alive. */
+/** A request's kind: method and path, without the tenant and the interaction's uid. */
+export function requestKind(method: string | undefined, url: string): string {
+  return `${method ?? 'GET'} ${url.split('?')[0].replace(/^\/demo\//, '/').replace(/\/(interaction|auth)\/[^/]+/, '/$1/:uid')}`;
+}
+
+/**
+ * Answers stats requests; 'stop' closes the server and exits. The channel does not keep the process alive.
+ * Every HTTP request that starts and ends with no other one in flight (the load generator's
+ * one-at-a-time phase) is charged the process's CPU time between its arrival and its response's
+ * end: the server's own cost of that request, which the client's clock cannot tell apart from
+ * the network and the client's own work.
+ */
 export function serveStats(statements: StatementCounter | undefined, close: () => Promise<void>): void {
+  const requests = new Map<string, { cpuUs: number[]; statements: number[] }>();
+  let inFlight = 0;
+  const emit = http.Server.prototype.emit;
+  http.Server.prototype.emit = function emitTimed(this: http.Server, event: string, ...args: unknown[]) {
+    if (event === 'request') {
+      const [req, res] = args as [http.IncomingMessage, http.ServerResponse];
+      const alone = inFlight === 0;
+      inFlight += 1;
+      const cpu = process.cpuUsage();
+      const statementsBefore = statements?.total ?? 0;
+      // Taken now: the tenant dispatch rewrites req.url for oidc-provider.
+      const kind = requestKind(req.method, req.url ?? '');
+      res.once('close', () => {
+        inFlight -= 1;
+        if (!alone || inFlight > 0 || kind === 'GET /readyz') return;
+        const used = process.cpuUsage(cpu);
+        const entry = requests.get(kind) ?? { cpuUs: [], statements: [] };
+        entry.cpuUs.push(used.user + used.system);
+        entry.statements.push((statements?.total ?? 0) - statementsBefore);
+        requests.set(kind, entry);
+      });
+    }
+    return (emit as (this: http.Server, event: string, ...a: unknown[]) => boolean).call(this, event, ...args);
+  } as typeof emit;
+
   process.on('message', (message: StatsRequest) => {
     if (message.type === 'stats') {
       const cpu = process.cpuUsage();
@@ -23,6 +63,7 @@ export function serveStats(statements: StatementCounter | undefined, close: () =
         rssBytes: process.memoryUsage.rss(),
         statements: statements?.total ?? 0,
         bySql: statements ? [...statements.bySql] : [],
+        requests: [...requests],
       };
       process.send!({ id: message.id, stats });
     } else {
