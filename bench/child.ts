@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import type { ServerStats } from './stats.js';
 
 /** A server under test in its own process, started by the load generator. */
@@ -7,6 +8,8 @@ export interface ServerProcess {
   /** Spawn to /readyz answering 200. */
   readyMs: number;
   stats(): Promise<ServerStats>;
+  /** With BENCH_CPU_PROF: profiles the server from 'start' to 'stop', written as <name>.cpuprofile there. */
+  profile(phase: 'start' | 'stop', name: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -23,8 +26,13 @@ export async function startServerProcess(entry: string, port: number, env: Recor
   });
   let exited = false;
   const exit = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
-  const pending = new Map<number, (stats: ServerStats) => void>();
-  child.on('message', (message: { id: number; stats: ServerStats }) => pending.get(message.id)?.(message.stats));
+  const pending = new Map<number, (answer: unknown) => void>();
+  child.on('message', (message: { id: number; answer: unknown }) => pending.get(message.id)?.(message.answer));
+  const ask = <T>(message: Record<string, unknown>) => new Promise<T>((resolve, reject) => {
+    const id = nextId++;
+    pending.set(id, (answer) => { pending.delete(id); resolve(answer as T); });
+    child.send({ ...message, id }, (error) => error && reject(error));
+  });
   try {
     await waitForReady(origin, () => exited);
   } catch (error) {
@@ -35,11 +43,10 @@ export async function startServerProcess(entry: string, port: number, env: Recor
   return {
     origin,
     readyMs,
-    stats: () => new Promise((resolve, reject) => {
-      const id = nextId++;
-      pending.set(id, (stats) => { pending.delete(id); resolve(stats); });
-      child.send({ type: 'stats', id }, (error) => error && reject(error));
-    }),
+    stats: () => ask<ServerStats>({ type: 'stats' }),
+    profile: async (phase, name) => {
+      if (profile) await ask({ type: 'profile', phase, file: path.join(profile, `${name}.cpuprofile`) });
+    },
     async stop() {
       if (exited) return;
       child.send({ type: 'stop' });

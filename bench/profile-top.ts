@@ -23,8 +23,12 @@ const where = (url: string) => {
   if (pkg) return pkg;
   const own = /^(src|sdk|bench)\/([^/]+)/.exec(relative(url));
   if (own) return `${own[1]}/${own[2]}`;
-  return url.startsWith('node:') ? 'node internals' : url === '' ? '(native / gc / idle)' : url;
+  return url.startsWith('node:') ? 'node internals' : url === '' ? '(native / gc)' : url;
 };
+// Waiting for I/O is not work: percentages are of the time the thread was busy.
+const idleUs = [...selfUs].filter(([id]) => byId.get(id)!.callFrame.functionName === '(idle)').reduce((sum, [, us]) => sum + us, 0);
+for (const [id] of selfUs) if (byId.get(id)!.callFrame.functionName === '(idle)') selfUs.delete(id);
+const busyUs = totalUs - idleUs;
 const byFunction = new Map<string, number>();
 const byPackage = new Map<string, number>();
 for (const [id, us] of selfUs) {
@@ -34,7 +38,7 @@ for (const [id, us] of selfUs) {
   byPackage.set(where(url), (byPackage.get(where(url)) ?? 0) + us);
 }
 const top = (map: Map<string, number>) => [...map].sort((a, b) => b[1] - a[1]).slice(0, count)
-  .map(([name, us]) => ({ name, 'self ms': Math.round(us / 1000), '%': Number(((100 * us) / totalUs).toFixed(1)) }));
-console.log(`${file}: ${(totalUs / 1e6).toFixed(1)} s sampled`);
+  .map(([name, us]) => ({ name, 'self ms': Math.round(us / 1000), '% of busy': Number(((100 * us) / busyUs).toFixed(1)) }));
+console.log(`${file}: ${(totalUs / 1e6).toFixed(1)} s sampled, ${(busyUs / 1e6).toFixed(1)} s busy (${(idleUs / 1e6).toFixed(1)} s idle)`);
 console.table(top(byPackage));
 console.table(top(byFunction));

@@ -10,7 +10,9 @@
  * one of a thousand. Each server runs in its own process; this process is the load generator.
  * Prints a table and a last line `ratio=… oidc_ratio=… signins_per_s=… p99_ms=… rss_mb=… idle_rss_mb=…`,
  * and writes everything to bench/results/latest.json (or --out).
- * BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each server process there.
+ * BENCH_CPU_PROF=<dir> writes V8 CPU profiles of each server process there: the whole process
+ * (start-up included) and <target>-steady.cpuprofile, of the saturated and 70 % phases only;
+ * BENCH_CPU_PROF_INTERVAL sets the sampling interval in µs (1000 by default).
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -59,12 +61,14 @@ interface TargetResult {
     requests: Array<{ request: string; count: number; medianMs: number; serverCpuMs?: number; sql?: number }>;
   };
   sqlPerSignIn?: number;
+  /** SQLite: write transactions committed per sign-in, each a sync of the WAL (synchronous = FULL). */
+  commitsPerSignIn?: number;
   topSql?: Array<{ sql: string; perSignIn: number }>;
 }
 
 const timer = new RequestTimer();
 
-async function measureTarget(server: ServerProcess, flow: SignInFlow, users: BenchUser[] | undefined, withSql: boolean): Promise<TargetResult> {
+async function measureTarget(name: string, server: ServerProcess, flow: SignInFlow, users: BenchUser[] | undefined, withSql: boolean): Promise<TargetResult> {
   const pool = new UserPool(users, settings.concurrency * 4);
   const idle = await server.stats();
   // Warm-up, not counted: every user once (a first sign-in on a device is announced by mail), then some more.
@@ -79,9 +83,11 @@ async function measureTarget(server: ServerProcess, flow: SignInFlow, users: Ben
   let loadRss = 0;
   const sampler = setInterval(() => void server.stats().then((s) => { loadRss = Math.max(loadRss, s.rssBytes); }), 250);
   try {
+    await server.profile('start', `${name}-steady`);
     const saturation = await phase(server, () => closedLoop(flow, pool, settings.concurrency, settings.closedMs));
     const rate = Math.max(1, saturation.signinsPerS * 0.7);
     const open = await phase(server, () => openLoop(flow, pool, rate, settings.openMs));
+    await server.profile('stop', `${name}-steady`);
     return {
       readyMs: round(server.readyMs),
       idleRssMb: round(idle.rssBytes / 2 ** 20),
@@ -136,7 +142,11 @@ function sqlFigures(before: ServerStats, after: ServerStats, signIns: number) {
   const earlier = new Map(before.bySql);
   const top = after.bySql.map(([text, n]) => ({ sql: text.replace(/\s+/g, ' ').slice(0, 160), perSignIn: round((n - (earlier.get(text) ?? 0)) / signIns) }))
     .filter((s) => s.perSignIn > 0).sort((a, b) => b.perSignIn - a.perSignIn);
-  return { sqlPerSignIn: round((after.statements - before.statements) / signIns), topSql: top.slice(0, 12) };
+  return {
+    sqlPerSignIn: round((after.statements - before.statements) / signIns),
+    ...(after.commits ? { commitsPerSignIn: round((after.commits - before.commits) / signIns) } : {}),
+    topSql: top.slice(0, 12),
+  };
 }
 
 async function sesame(databaseKind: 'sqlite' | 'postgres') {
@@ -157,7 +167,7 @@ async function sesame(databaseKind: 'sqlite' | 'postgres') {
       const { users, publicKey } = await seedActiveUsers(database, settings.concurrency * 4, 'localhost');
       await seedFillerUsers(database, users.length, settings.smallDb, publicKey);
       const flow = sesameFlow(origin, client);
-      const result = await measureTarget(server, flow, users, true);
+      const result = await measureTarget(databaseKind, server, flow, users, true);
       if (databaseKind === 'postgres') return { ...result };
 
       // The same sign-ins one at a time, on a database of settings.bigDb users instead of settings.smallDb.
@@ -194,7 +204,7 @@ async function bare(): Promise<TargetResult> {
   const port = await freePort();
   const server = await startServerProcess(path.join(import.meta.dirname, 'bare-oidc.ts'), port, {});
   try {
-    return await measureTarget(server, bareFlow(server.origin), undefined, false);
+    return await measureTarget('bareOidc', server, bareFlow(server.origin), undefined, false);
   } finally {
     await server.stop();
   }
@@ -251,6 +261,7 @@ function print(report: { mode: string; machine: { loadAverage: number[] }; crypt
   row('open loop p50 / p90 / p99 (ms)', (t) => `${t.openLoop.p50Ms} / ${t.openLoop.p90Ms} / ${t.openLoop.p99Ms}`);
   row('one sign-in alone (ms)', (t) => t.sequential.signInMs);
   row('SQL statements per sign-in', (t) => t.sqlPerSignIn);
+  row('write transactions per sign-in', (t) => t.commitsPerSignIn);
   row('idle RSS (MB)', (t) => t.idleRssMb);
   row('RSS under load (MB)', (t) => t.loadRssMb);
   row('start to ready (ms)', (t) => t.readyMs);

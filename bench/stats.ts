@@ -1,21 +1,27 @@
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
+import { Session } from 'node:inspector/promises';
 
 /** What a benchmarked server process reports to the load generator over its IPC channel. */
 export interface StatementCounter {
   total: number;
   bySql: Map<string, number>;
+  /** SQLite write transactions committed (each syncs the WAL to disk). */
+  commits: number;
 }
 
 export interface ServerStats {
   cpuUs: number;
   rssBytes: number;
   statements: number;
+  commits: number;
   bySql: Array<[string, number]>;
   /** Server CPU (µs) and SQL statements of each request that had the server to itself, by kind. */
   requests: Array<[string, { cpuUs: number[]; statements: number[] }]>;
 }
 
-export type StatsRequest = { type: 'stats'; id: number } | { type: 'stop' };
+export type StatsRequest = { type: 'stats'; id: number } | { type: 'profile'; id: number; phase: 'start' | 'stop'; file: string } | { type: 'stop' };
 
 /** A request's kind: method and path, without the tenant and the interaction's uid. */
 export function requestKind(method: string | undefined, url: string): string {
@@ -55,20 +61,39 @@ export function serveStats(statements: StatementCounter | undefined, close: () =
     return (emit as (this: http.Server, event: string, ...a: unknown[]) => boolean).call(this, event, ...args);
   } as typeof emit;
 
+  const profiler = new Session();
   process.on('message', (message: StatsRequest) => {
-    if (message.type === 'stats') {
+    if (message.type === 'profile') {
+      void profilePhase(profiler, message.phase, message.file).then(() => process.send!({ id: message.id, answer: true }));
+    } else if (message.type === 'stats') {
       const cpu = process.cpuUsage();
       const stats: ServerStats = {
         cpuUs: cpu.user + cpu.system,
         rssBytes: process.memoryUsage.rss(),
         statements: statements?.total ?? 0,
+        commits: statements?.commits ?? 0,
         bySql: statements ? [...statements.bySql] : [],
         requests: [...requests],
       };
-      process.send!({ id: message.id, stats });
+      process.send!({ id: message.id, answer: stats });
     } else {
       void close().finally(() => process.exit(0));
     }
   });
   process.channel?.unref();
+}
+
+/** A V8 CPU profile of the measured phases only (--cpu-prof covers the whole process, start-up included). */
+async function profilePhase(session: Session, phase: 'start' | 'stop', file: string): Promise<void> {
+  if (phase === 'start') {
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: Number(process.env.BENCH_CPU_PROF_INTERVAL || 1000) });
+    await session.post('Profiler.start');
+  } else {
+    const { profile } = await session.post('Profiler.stop');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  }
 }
