@@ -4,6 +4,7 @@ import { databases, startTestServer, type TestServer } from './support/server.js
 import { SqlAdapter, storedId } from '../src/oidc/adapter.js';
 import { ClientRepository } from '../src/storage/repositories/clients.js';
 import { hashClientSecret } from '../src/secrets/client-secret.js';
+import { RateLimitRepository } from '../src/storage/repositories/rate-limits.js';
 
 /** oidc-provider's storage contract and the challenge store, on each database. */
 for (const db of await databases()) {
@@ -67,6 +68,25 @@ for (const db of await databases()) {
       const { challengeId } = await server.services.challenges.issue(scope, {});
       const results = await Promise.allSettled(Array.from({ length: 5 }, () => server.services.challenges.consume(challengeId, scope)));
       assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    });
+
+    test('a rate-limit hit runs the same SQL text at any time (a prepared statement, not a new one each time)', async () => {
+      const { db: kysely } = server.services.database;
+      const texts = new Set<string>();
+      const watched = kysely.withPlugin({
+        transformQuery: (args) => {
+          texts.add(kysely.getExecutor().compileQuery(args.node, args.queryId).sql);
+          return args.node;
+        },
+        transformResult: async (args) => args.result,
+      });
+      const counts = new RateLimitRepository(watched);
+      const t0 = Date.now();
+      assert.equal(await counts.hit('test:same-text', 60_000, t0), 1);
+      assert.equal(await counts.hit('test:same-text', 60_000, t0 + 1_000), 2);
+      assert.equal(await counts.hit('test:same-text', 60_000, t0 + 61_000), 1, 'a new window starts over');
+      assert.equal(await counts.hit('test:same-text', 60_000, t0 + 62_000), 2, 'from the new window\'s start');
+      assert.equal(texts.size, 1, [...texts].join('\n'));
     });
   });
 }

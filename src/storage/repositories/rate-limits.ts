@@ -16,7 +16,9 @@ export class RateLimitRepository {
         const windowOver = eb('rate_limits.window_start', '<=', now - windowMs);
         return {
           hits: eb.case().when(windowOver).then(1).else(eb('rate_limits.hits', '+', 1)).end(),
-          window_start: eb.case().when(windowOver).then(now).else(eb.ref('rate_limits.window_start')).end(),
+          // eb.val: a bare number in then() is written into the SQL text, which would make every hit a
+          // statement never seen before (prepared anew, and crowding the statement cache).
+          window_start: eb.case().when(windowOver).then(eb.val(now)).else(eb.ref('rate_limits.window_start')).end(),
         };
       }))
       .returning('hits')
