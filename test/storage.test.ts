@@ -68,6 +68,8 @@ for (const db of await databases()) {
       const { challengeId } = await server.services.challenges.issue(scope, {});
       const results = await Promise.allSettled(Array.from({ length: 5 }, () => server.services.challenges.consume(challengeId, scope)));
       assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+      const consumed = results.find((r) => r.status === 'fulfilled')!.value;
+      assert.deepEqual({ ...consumed, expiresAt: 0 }, { id: challengeId, ...scope, challenge: consumed.challenge, payload: {}, expiresAt: 0 }, 'the consumed challenge is returned');
     });
 
     test('a rate-limit hit runs the same SQL text at any time (a prepared statement, not a new one each time)', async () => {
