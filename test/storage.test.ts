@@ -4,6 +4,7 @@ import { databases, startTestServer, type TestServer } from './support/server.js
 import { SqlAdapter, storedId } from '../src/oidc/adapter.js';
 import { ClientRepository } from '../src/storage/repositories/clients.js';
 import { hashClientSecret } from '../src/secrets/client-secret.js';
+import { UserDeviceRepository } from '../src/storage/repositories/user-devices.js';
 import { RateLimitRepository } from '../src/storage/repositories/rate-limits.js';
 
 /** oidc-provider's storage contract and the challenge store, on each database. */
@@ -70,6 +71,22 @@ for (const db of await databases()) {
       assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
       const consumed = results.find((r) => r.status === 'fulfilled')!.value;
       assert.deepEqual({ ...consumed, expiresAt: 0 }, { id: challengeId, ...scope, challenge: consumed.challenge, payload: {}, expiresAt: 0 }, 'the consumed challenge is returned');
+    });
+
+    test('a browser is new when unseen for 90 days; one seen within a day is not written again', async () => {
+      const devices = new UserDeviceRepository(server.services.database.db);
+      const lastSeen = async () => Number((await server.services.database.db.selectFrom('user_devices').select('last_seen_at')
+        .where('user_id', '=', 'device-user').executeTakeFirstOrThrow()).last_seen_at);
+      const day = 86_400_000;
+      const t0 = Date.now();
+      const seenAt = (t: number) => devices.recordSignIn('demo', 'device-user', 'firefox-linux', t, t - 90 * day);
+      assert.equal(await seenAt(t0), true, 'first seen: new');
+      assert.equal(await seenAt(t0 + 3_600_000), false, 'an hour later: known');
+      assert.equal(await lastSeen(), t0, 'and not written again within the day');
+      assert.equal(await seenAt(t0 + 2 * day), false, 'two days later: known');
+      assert.equal(await lastSeen(), t0 + 2 * day, 'and the day is recorded');
+      assert.equal(await seenAt(t0 + 93 * day), true, 'unseen for 91 days: new again');
+      assert.equal(await seenAt(t0 + 93 * day), false);
     });
 
     test('a rate-limit hit runs the same SQL text at any time (a prepared statement, not a new one each time)', async () => {
