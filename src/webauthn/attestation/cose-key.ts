@@ -3,8 +3,9 @@ import { decodeCBOR } from '@levischuck/tiny-cbor';
 
 /**
  * COSE public keys (RFC 9052/9053, RFC 8812) as node:crypto keys, and the signatures WebAuthn
- * makes with them. Sesame verifies these itself where @simplewebauthn/server cannot: Ed448
- * (COSE -53 with crv 7, which it refuses) and attestation signatures checked against its own clock.
+ * makes with them: assertions (verify-assertion.ts), and attestation signatures, which Sesame
+ * checks itself where @simplewebauthn/server cannot (Ed448, COSE -53 with crv 7, which it
+ * refuses; certificates against its own clock).
  */
 
 type Verifier = { hash: string | null; padding?: number; saltLength?: number; kty: number; ecdsaDer?: boolean };
@@ -41,12 +42,6 @@ export function decodeCoseKey(cose: Uint8Array): Map<number, unknown> {
 export function coseAlgorithm(cose: Uint8Array): number | undefined {
   const alg = decodeCoseKey(cose).get(3);
   return typeof alg === 'number' ? alg : undefined;
-}
-
-/** The curve of an OKP key (Ed25519, Ed448), undefined for other key types. */
-export function okpCurve(cose: Uint8Array): string | undefined {
-  const key = decodeCoseKey(cose);
-  return key.get(1) === 1 ? OKP_CURVES[key.get(-1) as number] : undefined;
 }
 
 export function coseToKeyObject(cose: Uint8Array): KeyObject {
