@@ -6,6 +6,7 @@ import { ClientRepository } from '../src/storage/repositories/clients.js';
 import { hashClientSecret } from '../src/secrets/client-secret.js';
 import { UserDeviceRepository } from '../src/storage/repositories/user-devices.js';
 import { RateLimitRepository } from '../src/storage/repositories/rate-limits.js';
+import { withWriteBatch } from '../src/storage/write-batch.js';
 
 /** oidc-provider's storage contract and the challenge store, on each database. */
 for (const db of await databases()) {
@@ -53,6 +54,42 @@ for (const db of await databases()) {
       assert.equal(await access.find('at1'), undefined);
       assert.equal(await refresh.find('rt1'), undefined);
       assert.ok(await foreign.find('at1'), 'another tenant with the same ids is untouched');
+    });
+
+    test('in a write batch the adapter reads its own writes, and they are committed at the end in one go', async () => {
+      const { db: kysely } = server.services.database;
+      const sessions = adapter('Session');
+      const interactions = adapter('Interaction');
+      const stored = async (id: string) => (await kysely.selectFrom('oidc_payloads').select('payload').where('id', '=', storedId(id)).executeTakeFirst())?.payload;
+      await interactions.upsert('i-batched', { uid: 'iu', kind: 'Interaction' } as never, 60);
+      await withWriteBatch(kysely, async () => {
+        await sessions.upsert('s-batched', { uid: 'su', accountId: 'a', kind: 'Session' } as never, 60);
+        await interactions.destroy('i-batched');
+        assert.equal(await stored('s-batched'), undefined, 'not written yet');
+        assert.equal((await sessions.find('s-batched'))?.accountId, 'a', 'read back by id');
+        assert.equal((await sessions.findByUid('su'))?.accountId, 'a', 'and by uid');
+        assert.equal(await interactions.find('i-batched'), undefined, 'a deletion is seen at once');
+        assert.equal(await interactions.findByUid('iu'), undefined, 'also by uid');
+        await sessions.upsert('s-batched', { uid: 'su', accountId: 'b', kind: 'Session' } as never, 60);
+        assert.equal((await sessions.find('s-batched'))?.accountId, 'b', 'the last write wins');
+      });
+      assert.equal(JSON.parse((await stored('s-batched'))!).accountId, 'b', 'committed at the end');
+      assert.equal(await stored('i-batched'), undefined);
+    });
+
+    test('in a write batch a consume commits the writes before it, and a failed request keeps what it wrote', async () => {
+      const { db: kysely } = server.services.database;
+      const codes = adapter('AuthorizationCode');
+      await withWriteBatch(kysely, async () => {
+        await codes.upsert('c-batched', { grantId: 'g-batched', kind: 'AuthorizationCode' } as never, 60);
+        await codes.consume('c-batched');
+        assert.ok((await kysely.selectFrom('oidc_payloads').select('consumed_at').where('id', '=', storedId('c-batched')).executeTakeFirst())?.consumed_at);
+      });
+      await assert.rejects(withWriteBatch(kysely, async () => {
+        await codes.upsert('c-failed', { kind: 'AuthorizationCode' } as never, 60);
+        throw new Error('the request failed');
+      }), /the request failed/);
+      assert.ok(await codes.find('c-failed'), 'written as it would have been without a batch');
     });
 
     test('clients are read from the clients table', async () => {
@@ -107,5 +144,6 @@ for (const db of await databases()) {
       assert.equal(await counts.hit('test:same-text', 60_000, t0 + 62_000), 2, 'from the new window\'s start');
       assert.equal(texts.size, 1, [...texts].join('\n'));
     });
+
   });
 }

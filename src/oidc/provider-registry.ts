@@ -3,7 +3,7 @@ import type { TenantRepository } from '../storage/repositories/tenants.js';
 import type { SigningKeyService } from './signing-keys.js';
 import type { ProviderDeps } from './provider-factory.js';
 import type { Logger } from '../log.js';
-import { reportProviderFailures } from './provider-failures.js';
+import { commitWritesAtEnd, reportProviderFailures } from './provider-failures.js';
 
 export interface TenantOidc {
   provider: Provider;
@@ -64,6 +64,7 @@ export class ProviderRegistry {
     const { buildProvider } = await import('./provider-factory.js');
     const provider = buildProvider(tenant, { keys: keySet.keys }, this.deps);
     reportProviderFailures(provider, tenantId, this.log);
+    commitWritesAtEnd(provider, this.deps.db);
     return { provider, handle: provider.callback() };
   }
 }
