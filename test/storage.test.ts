@@ -145,5 +145,14 @@ for (const db of await databases()) {
       assert.equal(texts.size, 1, [...texts].join('\n'));
     });
 
+    test('rate-limit hits on several keys in one statement count each key on its own', async () => {
+      const counts = new RateLimitRepository(server.services.database.db);
+      const t0 = Date.now();
+      assert.deepEqual(await counts.hitAll(['test:a', 'test:b'], 60_000, t0), [1, 1]);
+      assert.deepEqual(await counts.hitAll(['test:b', 'test:a'], 60_000, t0 + 1), [2, 2], 'answered in the order asked');
+      assert.equal(await counts.hit('test:a', 60_000, t0 + 2), 3);
+      assert.deepEqual(await counts.hitAll(['test:a', 'test:c'], 60_000, t0 + 3), [4, 1]);
+      assert.deepEqual(await counts.hitAll(['test:a', 'test:b'], 60_000, t0 + 61_000), [1, 1], 'a new window for each');
+    });
   });
 }
