@@ -17,7 +17,8 @@ const selfUs = new Map<number, number>();
 profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
 const totalUs = [...selfUs.values()].reduce((a, b) => a + b, 0);
 
-const relative = (url: string) => url.replace(`file://${process.cwd()}/`, '');
+// Servers run built (dist/…): their files are named as in the source tree.
+const relative = (url: string) => url.replace(`file://${process.cwd()}/`, '').replace(/^dist\//, '');
 const where = (url: string) => {
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
   if (pkg) return pkg;

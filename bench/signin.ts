@@ -157,7 +157,7 @@ async function sesame(databaseKind: 'sqlite' | 'postgres') {
   if (pgSchema) await withPg(databaseUrl!, (c) => c.query(`create schema ${pgSchema}`));
   let server: ServerProcess | undefined;
   try {
-    server = await startServerProcess(path.join(import.meta.dirname, 'server-entry.ts'), port, {
+    server = await startServerProcess('server-entry', port, {
       PUBLIC_URL: origin, DATA_DIR: dataDir, LOG_LEVEL: 'silent', SESAME_DEMO: 'true', DATABASE_URL: databaseKind === 'postgres' ? databaseUrl! : '',
       BENCH_PG_SCHEMA: pgSchema ?? '', RATE_LIMIT_PER_IP: '100000000', RATE_LIMIT_PER_ACCOUNT: '100000000', RATE_LIMIT_AUTH_PER_IP: '100000000',
     });
@@ -202,7 +202,7 @@ async function sesame(databaseKind: 'sqlite' | 'postgres') {
 
 async function bare(): Promise<TargetResult> {
   const port = await freePort();
-  const server = await startServerProcess(path.join(import.meta.dirname, 'bare-oidc.ts'), port, {});
+  const server = await startServerProcess('bare-oidc', port, {});
   try {
     return await measureTarget('bareOidc', server, bareFlow(server.origin), undefined, false);
   } finally {
