@@ -7,7 +7,7 @@
  * The load generator reads the counters, CPU time and RSS over the IPC channel (bench/child.ts).
  */
 import SqliteDatabase from 'better-sqlite3';
-import pg from 'pg';
+import type pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { startServer } from '../src/server.js';
@@ -35,11 +35,15 @@ for (const method of ['run', 'get', 'all', 'iterate'] as const) {
   };
 }
 
-const query = pg.Client.prototype.query;
-pg.Client.prototype.query = function countedQuery(this: pg.Client, ...args: unknown[]) {
-  count(args[0]);
-  return (query as (...a: unknown[]) => unknown).apply(this, args);
-} as typeof query;
+// Only for PostgreSQL: on SQLite Sesame never loads the driver, and neither does this.
+if (process.env.DATABASE_URL) {
+  const { default: pg } = await import('pg');
+  const query = pg.Client.prototype.query;
+  pg.Client.prototype.query = function countedQuery(this: pg.Client, ...args: unknown[]) {
+    count(args[0]);
+    return (query as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof query;
+}
 
 const config = loadConfig();
 const running = await startServer(config, { logger: createLogger(config.logLevel), pgSchema: process.env.BENCH_PG_SCHEMA || undefined });
