@@ -1,5 +1,6 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { ServerStats } from './stats.js';
 
 /** A server under test in its own process, started by the load generator. */
@@ -16,26 +17,31 @@ export interface ServerProcess {
 let nextId = 0;
 
 const projectRoot = path.resolve(import.meta.dirname, '..');
-let built = false;
+const bundled = new Map<string, Promise<string>>();
 
 /**
- * Compiles the servers' entries (and the src/ they run) into dist/, as `npm run build` does:
- * servers are measured as production runs them, `node dist/…`, not compiling TypeScript on the
- * fly (tsx alone added about 50 MB of memory and half a second of start-up).
+ * Bundles a server entry (and the src/ it runs) into one file, as `npm run build` bundles the
+ * server (scripts/build-server.mjs): servers are measured as production runs them, not compiling
+ * TypeScript on the fly (tsx alone added about 50 MB of memory and half a second of start-up).
  */
-function buildServers(): void {
-  if (built) return;
-  execFileSync(path.join(projectRoot, 'node_modules', '.bin', 'tsc'), ['-p', path.join(projectRoot, 'bench', 'tsconfig.json')], { stdio: 'inherit' });
-  built = true;
+function bundle(entry: string): Promise<string> {
+  let file = bundled.get(entry);
+  if (!file) {
+    const outfile = path.join('dist', 'bench', `${entry}.mjs`);
+    file = import(pathToFileURL(path.join(projectRoot, 'scripts', 'build-server.mjs')).href)
+      .then(({ bundleServer }: { bundleServer: (entry: string, outfile: string) => Promise<void> }) => bundleServer(`bench/${entry}.ts`, outfile))
+      .then(() => path.join(projectRoot, outfile));
+    bundled.set(entry, file);
+  }
+  return file;
 }
 
-/** Starts `entry` (bench/server-entry.ts or bench/bare-oidc.ts, built) with an IPC channel and waits for /readyz. */
+/** Starts `entry` (bench/server-entry.ts or bench/bare-oidc.ts, bundled) with an IPC channel and waits for /readyz. */
 export async function startServerProcess(entry: 'server-entry' | 'bare-oidc', port: number, env: Record<string, string>): Promise<ServerProcess> {
-  buildServers();
+  const script = await bundle(entry);
   const origin = `http://localhost:${port}`;
   const profile = process.env.BENCH_CPU_PROF;
   const t0 = performance.now();
-  const script = path.join(projectRoot, 'dist', 'bench', `${entry}.js`);
   const child: ChildProcess = spawn(process.execPath, [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`, ...(process.env.BENCH_CPU_PROF_INTERVAL ? [`--cpu-prof-interval=${process.env.BENCH_CPU_PROF_INTERVAL}`] : [])] : []), script], {
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
