@@ -9,6 +9,8 @@ export interface ServerProcess {
   /** Spawn to /readyz answering 200. */
   readyMs: number;
   stats(): Promise<ServerStats>;
+  /** Its resident memory now (bytes): a light question for sampling under load. */
+  rss(): Promise<number>;
   /** With BENCH_CPU_PROF: profiles the server from 'start' to 'stop', written as <name>.cpuprofile there. */
   profile(phase: 'start' | 'stop', name: string): Promise<void>;
   stop(): Promise<void>;
@@ -66,6 +68,7 @@ export async function startServerProcess(entry: 'server-entry' | 'bare-oidc', po
     origin,
     readyMs,
     stats: () => ask<ServerStats>({ type: 'stats' }),
+    rss: () => ask<number>({ type: 'rss' }),
     profile: async (phase, name) => {
       if (profile) await ask({ type: 'profile', phase, file: path.join(profile, `${name}.cpuprofile`) });
     },

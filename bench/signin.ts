@@ -81,7 +81,7 @@ async function measureTarget(name: string, server: ServerProcess, flow: SignInFl
   failIf(seq, 'sequential');
 
   let loadRss = 0;
-  const sampler = setInterval(() => void server.stats().then((s) => { loadRss = Math.max(loadRss, s.rssBytes); }), 250);
+  const sampler = setInterval(() => void server.rss().then((rss) => { loadRss = Math.max(loadRss, rss); }), 250);
   try {
     await server.profile('start', `${name}-steady`);
     const saturation = await phase(server, () => closedLoop(flow, pool, settings.concurrency, settings.closedMs));

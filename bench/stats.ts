@@ -21,7 +21,7 @@ export interface ServerStats {
   requests: Array<[string, { cpuUs: number[]; statements: number[] }]>;
 }
 
-export type StatsRequest = { type: 'stats'; id: number } | { type: 'profile'; id: number; phase: 'start' | 'stop'; file: string } | { type: 'stop' };
+export type StatsRequest = { type: 'stats'; id: number } | { type: 'rss'; id: number } | { type: 'profile'; id: number; phase: 'start' | 'stop'; file: string } | { type: 'stop' };
 
 /** A request's kind: method and path, without the tenant and the interaction's uid. */
 export function requestKind(method: string | undefined, url: string): string {
@@ -65,6 +65,9 @@ export function serveStats(statements: StatementCounter | undefined, close: () =
   process.on('message', (message: StatsRequest) => {
     if (message.type === 'profile') {
       void profilePhase(profiler, message.phase, message.file).then(() => process.send!({ id: message.id, answer: true }));
+    } else if (message.type === 'rss') {
+      // The sampler's question during the load phases: nothing to count or copy.
+      process.send!({ id: message.id, answer: process.memoryUsage.rss() });
     } else if (message.type === 'stats') {
       const cpu = process.cpuUsage();
       const stats: ServerStats = {
