@@ -4,8 +4,10 @@
  * node_modules package, Sesame's own src/ folder, or Node's internals), largest first.
  */
 import fs from 'node:fs';
+import { SourceMap } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
-interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }
+interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number } }
 interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
 
 const [file, countArg] = process.argv.slice(2);
@@ -17,8 +19,22 @@ const selfUs = new Map<number, number>();
 profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
 const totalUs = [...selfUs.values()].reduce((a, b) => a + b, 0);
 
-// Servers run built (dist/…): their files are named as in the source tree.
-const relative = (url: string) => url.replace(`file://${process.cwd()}/`, '').replace(/^dist\//, '');
+// Servers run bundled (one file, with a source map beside it): each frame is named by the source
+// file it was bundled from, so that time is counted by package and by Sesame's folders.
+const sourceMaps = new Map<string, SourceMap | undefined>();
+function original(frame: ProfileNode['callFrame']): { url: string; lineNumber: number } {
+  if (!frame.url.startsWith('file://') || !frame.url.endsWith('.mjs')) return frame;
+  if (!sourceMaps.has(frame.url)) {
+    const mapFile = `${fileURLToPath(frame.url)}.map`;
+    sourceMaps.set(frame.url, fs.existsSync(mapFile) ? new SourceMap(JSON.parse(fs.readFileSync(mapFile, 'utf8'))) : undefined);
+  }
+  const entry = sourceMaps.get(frame.url)?.findEntry(frame.lineNumber, frame.columnNumber) as { originalSource?: string; originalLine?: number } | undefined;
+  if (!entry?.originalSource) return frame;
+  const source = entry.originalSource.replace(/^(\.\.\/)+/, '');
+  return { url: source.startsWith('file://') ? source : `file://${process.cwd()}/${source}`, lineNumber: entry.originalLine ?? 0 };
+}
+for (const node of profile.nodes) Object.assign(node.callFrame, original(node.callFrame));
+const relative = (url: string) => url.replace(`file://${process.cwd()}/`, '');
 const where = (url: string) => {
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
   if (pkg) return pkg;
