@@ -55,30 +55,32 @@ async function start(name: string, folder: string): Promise<Version> {
     pending.set(id, (answer) => { pending.delete(id); resolve(answer as T); });
     child.send({ ...message, id });
   });
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      if ((await fetch(`${origin}/readyz`)).ok) break;
-    } catch { /* not listening yet */ }
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${name} (${folder}) did not start`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const database = await openBenchDatabase(dataDir, undefined, undefined);
   try {
-    const client = await createBenchClient(database, dataDir);
-    const { users, publicKey } = await seedActiveUsers(database, 8, 'localhost');
-    await seedFillerUsers(database, users.length, 1_000, publicKey);
-    return { name, child, ask, flow: sesameFlow(origin, client), pool: new UserPool(users, users.length), dataDir };
-  } finally {
-    await database.close();
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      try {
+        if ((await fetch(`${origin}/readyz`)).ok) break;
+      } catch { /* not listening yet */ }
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${name} (${folder}) did not start`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const database = await openBenchDatabase(dataDir, undefined, undefined);
+    try {
+      const client = await createBenchClient(database, dataDir);
+      const { users, publicKey } = await seedActiveUsers(database, 8, 'localhost');
+      await seedFillerUsers(database, users.length, 1_000, publicKey);
+      return { name, child, ask, flow: sesameFlow(origin, client), pool: new UserPool(users, users.length), dataDir };
+    } finally {
+      await database.close();
+    }
+  } catch (error) {
+    child.kill();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    throw error;
   }
 }
 
 const versions: Version[] = [];
-for (const spec of specs) {
-  const [name, folder] = spec.split('=');
-  versions.push(await start(name, path.resolve(folder)));
-}
 let n = 0;
 const signIn = async (version: Version) => {
   const user = await version.pool.take();
@@ -90,6 +92,10 @@ const signIn = async (version: Version) => {
 };
 
 try {
+  for (const spec of specs) {
+    const at = spec.indexOf('=');
+    versions.push(await start(spec.slice(0, at), path.resolve(spec.slice(at + 1))));
+  }
   // Warm-up, not counted: every user's first sign-in (announced by mail), and the JIT.
   for (let i = 0; i < 30; i += 1) for (const version of versions) await signIn(version);
   const before = new Map<string, ServerStats>();
