@@ -39,8 +39,8 @@ export class WriteBatch {
   /** Commits the writes kept so far (one transaction), before a write that must run at once. */
   async commitNow(): Promise<void> {
     const writes = this.writes;
+    const committing = [...this.pending];
     this.writes = [];
-    this.pending.clear();
     if (writes.length === 1) {
       await writes[0](this.db);
     } else if (writes.length > 1) {
@@ -48,6 +48,8 @@ export class WriteBatch {
         for (const write of writes) await write(trx);
       });
     }
+    // Now in the database (unless written again meanwhile): reads go there.
+    for (const [key, row] of committing) if (this.pending.get(key) === row) this.pending.delete(key);
   }
 
   async close(): Promise<void> {
