@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { ServerStats } from './stats.js';
 
 /** A server under test in its own process, started by the load generator. */
@@ -7,24 +9,54 @@ export interface ServerProcess {
   /** Spawn to /readyz answering 200. */
   readyMs: number;
   stats(): Promise<ServerStats>;
+  /** Its resident memory now (bytes): a light question for sampling under load. */
+  rss(): Promise<number>;
+  /** With BENCH_CPU_PROF: profiles the server from 'start' to 'stop', written as <name>.cpuprofile there. */
+  profile(phase: 'start' | 'stop', name: string): Promise<void>;
   stop(): Promise<void>;
 }
 
 let nextId = 0;
 
-/** Starts `entry` (a bench/*.ts file) under tsx with an IPC channel and waits for /readyz. */
-export async function startServerProcess(entry: string, port: number, env: Record<string, string>): Promise<ServerProcess> {
+const projectRoot = path.resolve(import.meta.dirname, '..');
+const bundled = new Map<string, Promise<string>>();
+
+/**
+ * Bundles a server entry (and the src/ it runs) into one file, as `npm run build` bundles the
+ * server (scripts/build-server.mjs): servers are measured as production runs them, not compiling
+ * TypeScript on the fly (tsx alone added about 50 MB of memory and half a second of start-up).
+ */
+function bundle(entry: string): Promise<string> {
+  let file = bundled.get(entry);
+  if (!file) {
+    const outfile = path.join('dist', 'bench', `${entry}.mjs`);
+    file = import(pathToFileURL(path.join(projectRoot, 'scripts', 'build-server.mjs')).href)
+      .then(({ bundleServer }: { bundleServer: (entry: string, outfile: string) => Promise<void> }) => bundleServer(`bench/${entry}.ts`, outfile))
+      .then(() => path.join(projectRoot, outfile));
+    bundled.set(entry, file);
+  }
+  return file;
+}
+
+/** Starts `entry` (bench/server-entry.ts or bench/bare-oidc.ts, bundled) with an IPC channel and waits for /readyz. */
+export async function startServerProcess(entry: 'server-entry' | 'bare-oidc', port: number, env: Record<string, string>): Promise<ServerProcess> {
+  const script = await bundle(entry);
   const origin = `http://localhost:${port}`;
   const profile = process.env.BENCH_CPU_PROF;
   const t0 = performance.now();
-  const child: ChildProcess = spawn(process.execPath, [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), '--import', 'tsx', entry], {
+  const child: ChildProcess = spawn(process.execPath, [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`, ...(process.env.BENCH_CPU_PROF_INTERVAL ? [`--cpu-prof-interval=${process.env.BENCH_CPU_PROF_INTERVAL}`] : [])] : []), script], {
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   let exited = false;
   const exit = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
-  const pending = new Map<number, (stats: ServerStats) => void>();
-  child.on('message', (message: { id: number; stats: ServerStats }) => pending.get(message.id)?.(message.stats));
+  const pending = new Map<number, (answer: unknown) => void>();
+  child.on('message', (message: { id: number; answer: unknown }) => pending.get(message.id)?.(message.answer));
+  const ask = <T>(message: Record<string, unknown>) => new Promise<T>((resolve, reject) => {
+    const id = nextId++;
+    pending.set(id, (answer) => { pending.delete(id); resolve(answer as T); });
+    child.send({ ...message, id }, (error) => error && reject(error));
+  });
   try {
     await waitForReady(origin, () => exited);
   } catch (error) {
@@ -35,11 +67,11 @@ export async function startServerProcess(entry: string, port: number, env: Recor
   return {
     origin,
     readyMs,
-    stats: () => new Promise((resolve, reject) => {
-      const id = nextId++;
-      pending.set(id, (stats) => { pending.delete(id); resolve(stats); });
-      child.send({ type: 'stats', id }, (error) => error && reject(error));
-    }),
+    stats: () => ask<ServerStats>({ type: 'stats' }),
+    rss: () => ask<number>({ type: 'rss' }),
+    profile: async (phase, name) => {
+      if (profile) await ask({ type: 'profile', phase, file: path.join(profile, `${name}.cpuprofile`) });
+    },
     async stop() {
       if (exited) return;
       child.send({ type: 'stop' });

@@ -4,6 +4,7 @@ import { authorizeUrl, finishAtRp, openSignInPage, signIn, RP_REDIRECT } from '.
 import type { Client } from '../src/storage/repositories/clients.js';
 import type { BenchUser } from './support.js';
 import { BARE_CLIENT } from './bare-client.js';
+import { requestKind } from './stats.js';
 
 /** One complete sign-in as user `user`; throws when anything along the way is not as it should be. */
 export type SignInFlow = (user: BenchUser | undefined, n: number) => Promise<void>;
@@ -150,7 +151,7 @@ export class RequestTimer {
     globalThis.fetch = async (input, init) => {
       if (!this.active) return original(input, init);
       const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
-      const kind = `${init?.method ?? 'GET'} ${url.pathname.replace(/^\/demo\//, '/').replace(/\/(interaction|auth)\/[^/]+/, '/$1/:uid')}`;
+      const kind = requestKind(init?.method, url.pathname);
       const t0 = performance.now();
       try {
         const response = await original(input, init);

@@ -2,17 +2,18 @@
  * The benchmark's Sesame process: counts the SQL statements it runs, then starts Sesame as
  * src/server.ts would. Counting happens here, outside src/, by wrapping the database drivers'
  * entry points before Sesame uses them: better-sqlite3's statement runs (every statement Kysely
- * runs, BEGIN and COMMIT included) and pg's Client#query (the pool's clients and the LISTEN one).
+ * runs, BEGIN and COMMIT included, and which of them ended a write transaction) and pg's
+ * Client#query (the pool's clients and the LISTEN one).
  * The load generator reads the counters, CPU time and RSS over the IPC channel (bench/child.ts).
  */
 import SqliteDatabase from 'better-sqlite3';
-import pg from 'pg';
+import type pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { startServer } from '../src/server.js';
 import { serveStats, type StatementCounter } from './stats.js';
 
-const statements: StatementCounter = { total: 0, bySql: new Map() };
+const statements: StatementCounter = { total: 0, bySql: new Map(), commits: 0 };
 const count = (sql: unknown) => {
   statements.total += 1;
   const text = typeof sql === 'string' ? sql : (sql as { text?: string } | null)?.text ?? '?';
@@ -25,17 +26,24 @@ const statementPrototype = Object.getPrototypeOf(probe.prepare('select 1')) as R
 probe.close();
 for (const method of ['run', 'get', 'all', 'iterate'] as const) {
   const run = statementPrototype[method];
-  statementPrototype[method] = function countedRun(this: { source: string }, ...args: unknown[]) {
+  statementPrototype[method] = function countedRun(this: SqliteDatabase.Statement, ...args: unknown[]) {
     count(this.source);
-    return run.apply(this, args);
+    const result = run.apply(this, args);
+    // A transaction ended (each one a synced write of the WAL): a write outside BEGIN … COMMIT, or the COMMIT.
+    if (!this.database.inTransaction && (!this.readonly || /^\s*commit/i.test(this.source))) statements.commits += 1;
+    return result;
   };
 }
 
-const query = pg.Client.prototype.query;
-pg.Client.prototype.query = function countedQuery(this: pg.Client, ...args: unknown[]) {
-  count(args[0]);
-  return (query as (...a: unknown[]) => unknown).apply(this, args);
-} as typeof query;
+// Only for PostgreSQL: on SQLite Sesame never loads the driver, and neither does this.
+if (process.env.DATABASE_URL) {
+  const { default: pg } = await import('pg');
+  const query = pg.Client.prototype.query;
+  pg.Client.prototype.query = function countedQuery(this: pg.Client, ...args: unknown[]) {
+    count(args[0]);
+    return (query as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof query;
+}
 
 const config = loadConfig();
 const running = await startServer(config, { logger: createLogger(config.logLevel), pgSchema: process.env.BENCH_PG_SCHEMA || undefined });

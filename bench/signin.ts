@@ -10,7 +10,9 @@
  * one of a thousand. Each server runs in its own process; this process is the load generator.
  * Prints a table and a last line `ratio=… oidc_ratio=… signins_per_s=… p99_ms=… rss_mb=… idle_rss_mb=…`,
  * and writes everything to bench/results/latest.json (or --out).
- * BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each server process there.
+ * BENCH_CPU_PROF=<dir> writes V8 CPU profiles of each server process there: the whole process
+ * (start-up included) and <target>-steady.cpuprofile, of the saturated and 70 % phases only;
+ * BENCH_CPU_PROF_INTERVAL sets the sampling interval in µs (1000 by default).
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -52,14 +54,21 @@ interface TargetResult {
   saturation: PhaseResult;
   openLoop: PhaseResult & { offeredPerS: number };
   /** Sign-ins one at a time: median time of each kind of request, and of the whole sign-in (the median shrugs off the shared machine's hiccups). */
-  sequential: { signInMs: number; requests: Array<{ request: string; count: number; medianMs: number }> };
+  sequential: {
+    signInMs: number;
+    /** The sum over the requests of a sign-in of each one's median server CPU time. */
+    serverCpuMs?: number;
+    requests: Array<{ request: string; count: number; medianMs: number; serverCpuMs?: number; sql?: number }>;
+  };
   sqlPerSignIn?: number;
+  /** SQLite: write transactions committed per sign-in, each a sync of the WAL (synchronous = FULL). */
+  commitsPerSignIn?: number;
   topSql?: Array<{ sql: string; perSignIn: number }>;
 }
 
 const timer = new RequestTimer();
 
-async function measureTarget(server: ServerProcess, flow: SignInFlow, users: BenchUser[] | undefined, withSql: boolean): Promise<TargetResult> {
+async function measureTarget(name: string, server: ServerProcess, flow: SignInFlow, users: BenchUser[] | undefined, withSql: boolean): Promise<TargetResult> {
   const pool = new UserPool(users, settings.concurrency * 4);
   const idle = await server.stats();
   // Warm-up, not counted: every user once (a first sign-in on a device is announced by mail), then some more.
@@ -72,21 +81,20 @@ async function measureTarget(server: ServerProcess, flow: SignInFlow, users: Ben
   failIf(seq, 'sequential');
 
   let loadRss = 0;
-  const sampler = setInterval(() => void server.stats().then((s) => { loadRss = Math.max(loadRss, s.rssBytes); }), 250);
+  const sampler = setInterval(() => void server.rss().then((rss) => { loadRss = Math.max(loadRss, rss); }), 250);
   try {
+    await server.profile('start', `${name}-steady`);
     const saturation = await phase(server, () => closedLoop(flow, pool, settings.concurrency, settings.closedMs));
     const rate = Math.max(1, saturation.signinsPerS * 0.7);
     const open = await phase(server, () => openLoop(flow, pool, rate, settings.openMs));
+    await server.profile('stop', `${name}-steady`);
     return {
       readyMs: round(server.readyMs),
       idleRssMb: round(idle.rssBytes / 2 ** 20),
       loadRssMb: round(loadRss / 2 ** 20),
       saturation,
       openLoop: { ...open, offeredPerS: round(rate) },
-      sequential: {
-        signInMs: round(median(seq.latenciesMs)),
-        requests: [...timer.byKind].map(([request, times]) => ({ request, count: round(times.length / seq.completed), medianMs: round(median(times)) })),
-      },
+      sequential: sequentialFigures(seq, before, after),
       ...(withSql ? sqlFigures(before, after, seq.completed) : {}),
     };
   } finally {
@@ -111,11 +119,34 @@ async function phase(server: ServerProcess, run: () => Promise<RunResult>): Prom
   };
 }
 
+function sequentialFigures(seq: RunResult, before: ServerStats, after: ServerStats): TargetResult['sequential'] {
+  const requests = [...timer.byKind].map(([request, times]) => ({
+    request, count: round(times.length / seq.completed), medianMs: round(median(times)), ...serverCost(before, after, request),
+  }));
+  const serverCpuMs = requests.every((r) => r.serverCpuMs !== undefined) ? round(requests.reduce((sum, r) => sum + r.count * r.serverCpuMs!, 0), 2) : undefined;
+  return { signInMs: round(median(seq.latenciesMs)), ...(serverCpuMs !== undefined ? { serverCpuMs } : {}), requests };
+}
+
+/** The server's own median CPU time (and SQL statements) for requests of this kind made between two stats. */
+function serverCost(before: ServerStats, after: ServerStats, request: string): { serverCpuMs?: number; sql?: number } {
+  const earlier = new Map(before.requests).get(request);
+  const later = new Map(after.requests).get(request);
+  if (!later) return {};
+  const from = earlier?.cpuUs.length ?? 0;
+  const cpuUs = later.cpuUs.slice(from);
+  if (!cpuUs.length) return {};
+  return { serverCpuMs: round(median(cpuUs) / 1000, 2), ...(before.statements || after.statements ? { sql: median(later.statements.slice(from)) } : {}) };
+}
+
 function sqlFigures(before: ServerStats, after: ServerStats, signIns: number) {
   const earlier = new Map(before.bySql);
   const top = after.bySql.map(([text, n]) => ({ sql: text.replace(/\s+/g, ' ').slice(0, 160), perSignIn: round((n - (earlier.get(text) ?? 0)) / signIns) }))
     .filter((s) => s.perSignIn > 0).sort((a, b) => b.perSignIn - a.perSignIn);
-  return { sqlPerSignIn: round((after.statements - before.statements) / signIns), topSql: top.slice(0, 12) };
+  return {
+    sqlPerSignIn: round((after.statements - before.statements) / signIns),
+    ...(after.commits ? { commitsPerSignIn: round((after.commits - before.commits) / signIns) } : {}),
+    topSql: top.slice(0, 12),
+  };
 }
 
 async function sesame(databaseKind: 'sqlite' | 'postgres') {
@@ -126,7 +157,7 @@ async function sesame(databaseKind: 'sqlite' | 'postgres') {
   if (pgSchema) await withPg(databaseUrl!, (c) => c.query(`create schema ${pgSchema}`));
   let server: ServerProcess | undefined;
   try {
-    server = await startServerProcess(path.join(import.meta.dirname, 'server-entry.ts'), port, {
+    server = await startServerProcess('server-entry', port, {
       PUBLIC_URL: origin, DATA_DIR: dataDir, LOG_LEVEL: 'silent', SESAME_DEMO: 'true', DATABASE_URL: databaseKind === 'postgres' ? databaseUrl! : '',
       BENCH_PG_SCHEMA: pgSchema ?? '', RATE_LIMIT_PER_IP: '100000000', RATE_LIMIT_PER_ACCOUNT: '100000000', RATE_LIMIT_AUTH_PER_IP: '100000000',
     });
@@ -136,7 +167,7 @@ async function sesame(databaseKind: 'sqlite' | 'postgres') {
       const { users, publicKey } = await seedActiveUsers(database, settings.concurrency * 4, 'localhost');
       await seedFillerUsers(database, users.length, settings.smallDb, publicKey);
       const flow = sesameFlow(origin, client);
-      const result = await measureTarget(server, flow, users, true);
+      const result = await measureTarget(databaseKind, server, flow, users, true);
       if (databaseKind === 'postgres') return { ...result };
 
       // The same sign-ins one at a time, on a database of settings.bigDb users instead of settings.smallDb.
@@ -171,9 +202,9 @@ async function sesame(databaseKind: 'sqlite' | 'postgres') {
 
 async function bare(): Promise<TargetResult> {
   const port = await freePort();
-  const server = await startServerProcess(path.join(import.meta.dirname, 'bare-oidc.ts'), port, {});
+  const server = await startServerProcess('bare-oidc', port, {});
   try {
-    return await measureTarget(server, bareFlow(server.origin), undefined, false);
+    return await measureTarget('bareOidc', server, bareFlow(server.origin), undefined, false);
   } finally {
     await server.stop();
   }
@@ -223,12 +254,14 @@ function print(report: { mode: string; machine: { loadAverage: number[] }; crypt
   };
   row('server CPU per sign-in, saturated (ms)', (t) => t.saturation.cpuMsPerSignIn);
   row('server CPU per sign-in, 70 % load (ms)', (t) => t.openLoop.cpuMsPerSignIn);
+  row('server CPU per sign-in, one at a time (ms)', (t) => t.sequential.serverCpuMs);
   row('sign-ins per second (closed loop)', (t) => t.saturation.signinsPerS);
   row('closed loop p50 / p99 (ms)', (t) => `${t.saturation.p50Ms} / ${t.saturation.p99Ms}`);
   row('open loop rate (per s)', (t) => t.openLoop.offeredPerS);
   row('open loop p50 / p90 / p99 (ms)', (t) => `${t.openLoop.p50Ms} / ${t.openLoop.p90Ms} / ${t.openLoop.p99Ms}`);
   row('one sign-in alone (ms)', (t) => t.sequential.signInMs);
   row('SQL statements per sign-in', (t) => t.sqlPerSignIn);
+  row('write transactions per sign-in', (t) => t.commitsPerSignIn);
   row('idle RSS (MB)', (t) => t.idleRssMb);
   row('RSS under load (MB)', (t) => t.loadRssMb);
   row('start to ready (ms)', (t) => t.readyMs);
@@ -236,7 +269,9 @@ function print(report: { mode: string; machine: { loadAverage: number[] }; crypt
   console.table(rows);
   for (const [name, t] of present) {
     console.log(`Requests of one sign-in, ${name} (median ms, one at a time):`);
-    console.table(Object.fromEntries(t.sequential.requests.map((r) => [r.request, { 'per sign-in': r.count, 'median ms': r.medianMs }])));
+    console.table(Object.fromEntries(t.sequential.requests.map((r) => [r.request, {
+      'per sign-in': r.count, 'median ms (client)': r.medianMs, 'server CPU ms': r.serverCpuMs ?? '', ...(r.sql !== undefined ? { SQL: r.sql } : {}),
+    }])));
   }
   const sqlite = targets.sqlite as TargetResult & { bigDatabase: Record<string, number> };
   const big = sqlite.bigDatabase;

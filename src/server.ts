@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -188,6 +189,10 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
-if (process.argv[1] && fs.realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+// Run as the program: `node dist/server.mjs` (the one-file build), `node dist/src/server.js`,
+// `tsx src/server.ts`. In a bundle every module has the bundle's URL, so the file's name must be
+// this one's too: a bundle of another entry that imports this module (the benchmark's) does not start twice.
+const entry = process.argv[1] && fs.realpathSync(process.argv[1]);
+if (entry && entry === fileURLToPath(import.meta.url) && /^server\.m?[jt]s$/.test(path.basename(entry))) {
   void main();
 }

@@ -45,17 +45,27 @@ function coseKey(alg: number, publicKey: KeyObject): Uint8Array {
   return encodeCBOR(new Map<number, unknown>([[1, 3], [3, alg], [-1, b(jwk.n)], [-2, b(jwk.e)]]) as never);
 }
 
-function assertion(algorithm: Algorithm, privateKey: KeyObject, tamper = false) {
+interface Variation {
+  tamper?: boolean;
+  clientData?: Record<string, unknown>;
+  rpId?: string;
+  flags?: number;
+  /** Bytes after the counter (none belong there without the AT or ED flag). */
+  trailing?: Buffer;
+  rawId?: string;
+}
+
+function assertion(algorithm: Algorithm, privateKey: KeyObject, variation: Variation = {}) {
   const challenge = Buffer.from('a challenge of the test').toString('base64url');
-  const clientDataJSON = Buffer.from(JSON.stringify({ type: 'webauthn.get', challenge, origin: ORIGIN, crossOrigin: false }));
-  const authenticatorData = Buffer.concat([createHash('sha256').update(RP_ID).digest(), Buffer.of(0x05), Buffer.from([0, 0, 0, 7])]);
+  const clientDataJSON = Buffer.from(JSON.stringify({ type: 'webauthn.get', challenge, origin: ORIGIN, crossOrigin: false, ...variation.clientData }));
+  const authenticatorData = Buffer.concat([createHash('sha256').update(variation.rpId ?? RP_ID).digest(), Buffer.of(variation.flags ?? 0x05), Buffer.from([0, 0, 0, 7]), variation.trailing ?? Buffer.alloc(0)]);
   const signature = algorithm.sign(Buffer.concat([authenticatorData, createHash('sha256').update(clientDataJSON).digest()]), privateKey);
-  if (tamper) signature[signature.length - 1] ^= 1;
+  if (variation.tamper) signature[signature.length - 1] ^= 1;
   const id = Buffer.from('credential').toString('base64url');
   return {
     challenge,
     response: {
-      id, rawId: id, type: 'public-key' as const, clientExtensionResults: {},
+      id, rawId: variation.rawId ?? id, type: 'public-key' as const, clientExtensionResults: {},
       response: { clientDataJSON: clientDataJSON.toString('base64url'), authenticatorData: authenticatorData.toString('base64url'), signature: signature.toString('base64url') },
     },
   };
@@ -71,10 +81,49 @@ describe('algorithms: an assertion signed with a key of each supported algorithm
       const good = assertion(algorithm, privateKey);
       const verified = await verifyAssertion(good.response, expected(good.challenge));
       assert.equal(verified.newCounter, 7);
-      const bad = assertion(algorithm, privateKey, true);
+      const bad = assertion(algorithm, privateKey, { tamper: true });
       await assert.rejects(verifyAssertion(bad.response, expected(bad.challenge)), /signature/i);
     });
   }
+});
+
+describe('assertions: every step of WebAuthn §7.2 refuses what it should', () => {
+  const es256 = ALGORITHMS.ES256;
+  const { publicKey, privateKey } = es256.keys();
+  const cose = coseKey(es256.alg, publicKey);
+  const verify = (variation: Variation, options: { requireUserVerification?: boolean; counter?: number } = {}) => {
+    const { challenge, response } = assertion(es256, privateKey, variation);
+    return verifyAssertion(response, {
+      challenge, origin: [ORIGIN, 'https://related.example'], rpId: RP_ID, requireUserVerification: options.requireUserVerification ?? false,
+      credential: { id: response.id, publicKey: cose, counter: options.counter ?? 0 },
+    });
+  };
+  const refusals: Array<[string, Variation, RegExp, { requireUserVerification?: boolean }?]> = [
+    ['a registration response', { clientData: { type: 'webauthn.create' } }, /type/],
+    ['another challenge', { clientData: { challenge: 'b3RoZXI' } }, /challenge/],
+    ['another origin', { clientData: { origin: 'https://evil.example' } }, /origin/],
+    ['a ceremony inside another site\'s frame', { clientData: { crossOrigin: true, topOrigin: 'https://evil.example' } }, /cross-origin/],
+    ['a top origin on a same-origin ceremony', { clientData: { topOrigin: 'https://evil.example' } }, /top origin/],
+    ['an unknown token binding status', { clientData: { tokenBinding: { status: 'maybe' } } }, /tokenBinding/],
+    ['another RP ID', { rpId: 'evil.example' }, /RP ID/],
+    ['no user presence', { flags: 0x04 }, /not present/],
+    ['no user verification where it is required', { flags: 0x01 }, /verif/, { requireUserVerification: true }],
+    ['backed up but not backup eligible', { flags: 0x15 }, /backed up/],
+    ['bytes after the authenticator data', { trailing: Buffer.of(0) }, /Leftover/],
+    ['an id that is not its rawId', { rawId: Buffer.from('another').toString('base64url') }, /Credential ID/],
+  ];
+  for (const [what, variation, reason, options] of refusals) {
+    test(`refuses ${what}`, async () => {
+      await assert.rejects(verify(variation, options), (error: Error & { code?: string }) => error.code === 'assertion_invalid' && reason.test(error.message));
+    });
+  }
+
+  test('accepts a related origin, reports the flags, and reports a counter that did not move forward', async () => {
+    const verified = await verify({ clientData: { origin: 'https://related.example' }, flags: 0x1d });
+    assert.deepEqual(verified, { newCounter: 7, userVerified: true, deviceType: 'multiDevice', backedUp: true, counterRegressed: false });
+    assert.equal((await verify({}, { counter: 7 })).counterRegressed, true);
+    assert.equal((await verify({}, { counter: 8 })).counterRegressed, true);
+  });
 });
 
 describe('public key checks: Ed448', () => {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { SoftwareAuthenticator } from '../sdk/software-authenticator.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { UserAgent } from './support/user-agent.js';
-import { authorizeUrl, createClient, finishAtRp, openSignInPage, signUp, signUpThroughRp } from './support/flow.js';
+import { authorizeUrl, createClient, finishAtRp, openSignInPage, signIn, signUp, signUpThroughRp } from './support/flow.js';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { Client } from '../src/storage/repositories/clients.js';
@@ -98,6 +98,25 @@ describe('SQLite volume full or read-only', { skip: !mounted && 'cannot mount a 
     await assertUnavailable(ua, base);
     fs.rmSync(filler);
     await assertRecovered(ua, base, 'after-full@example.com');
+  });
+
+  test('a full disk when the sign-in resumes: 503 and nothing half-written; the same sign-in completes once space is freed', async () => {
+    const authenticator = new SoftwareAuthenticator();
+    await signUpThroughRp(server, client, 'resume@example.com', 'Resume', authenticator);
+    const ua = new UserAgent(server.origin);
+    const { base } = await openSignInPage(ua, authorizeUrl(server, client));
+    const resume = await signIn(ua, authenticator, base, 'resume@example.com');
+    server.services.database.checkpoint();
+    fillDisk();
+    // The resumed authorization writes the session, its passkey, the grant and the code, and deletes the interaction: all or none.
+    const refused = await ua.get(resume);
+    assert.equal(refused.status, 503, refused.text.slice(0, 300));
+    assert.equal(refused.headers.get('retry-after'), '5');
+    assert.equal(refused.headers.get('location'), null);
+    assert.doesNotMatch(refused.text, /name="code"/, 'no code is handed out');
+    fs.rmSync(filler);
+    const { params } = await finishAtRp(ua, resume);
+    assert.ok(params.code, 'the interaction is still there: the sign-in goes on');
   });
 
   test('a read-only data directory at start-up: start-up waits, says why, and starts once it is writable', async () => {

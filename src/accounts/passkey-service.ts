@@ -287,15 +287,18 @@ export class PasskeyService {
 
   /**
    * Options for a sign-in bound to `bindingId`: for a known user (by e-mail or id) with their
-   * passkeys in allowCredentials, otherwise discoverable (the authenticator says who it is).
+   * passkeys in allowCredentials, otherwise discoverable (the authenticator says who it is). A
+   * caller that has looked the e-mail address up already passes what it found as `user`.
    */
-  async startSignIn(tenant: Tenant, bindingId: string, input: { email?: string; userId?: string }): Promise<CeremonyStart<PublicKeyCredentialRequestOptionsJSON>> {
+  async startSignIn(tenant: Tenant, bindingId: string,
+    input: { email?: string; userId?: string } | { email: string; user: User | undefined }): Promise<CeremonyStart<PublicKeyCredentialRequestOptionsJSON>> {
     let userId: string | undefined;
     let allowCredentials: Array<{ id: string; transports?: AuthenticatorTransport[] }> = [];
     // A key registered under FIDO U2F signs over SHA-256(AppID): the appid extension lets the browser use it.
     let appid: string | undefined;
-    const user = input.email ? await this.users.findByEmail(tenant.id, input.email) : input.userId ? await this.users.findById(tenant.id, input.userId) : undefined;
-    if (input.email || input.userId) {
+    const user = 'user' in input ? input.user
+      : input.email ? await this.users.findByEmail(tenant.id, input.email) : input.userId ? await this.users.findById(tenant.id, input.userId) : undefined;
+    if (input.email || ('userId' in input && input.userId)) {
       if (!user) throw notFound(unknownAddressMessage(tenant), 'unknown_account');
       requireEnabled(user);
       userId = user.id;

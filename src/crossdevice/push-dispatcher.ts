@@ -1,4 +1,3 @@
-import webpush from 'web-push';
 import type { Kysely } from 'kysely';
 import type { Schema } from '../storage/schema.js';
 import type { Tenant } from '../storage/repositories/tenants.js';
@@ -83,6 +82,8 @@ export class PushDispatcher {
   /** Posts one Web Push message; a non-2xx answer (a redirect included: it is not followed) rejects with its status. */
   private async sendPush(subscription: PushSubscriptionJSON, payload: string, vapid: VapidKeys, ttlSeconds: number): Promise<{ statusCode: number }> {
     if (!isKnownPushService(this.options.pushServiceHosts, subscription.endpoint)) throw new Error('not a known push service');
+    // Loaded with the first push: a server that never sends one does not carry web-push.
+    const { default: webpush } = await import('web-push');
     const details = webpush.generateRequestDetails(subscription, payload, {
       vapidDetails: { subject: this.options.vapidSubject, publicKey: vapid.publicKey, privateKey: vapid.privateKey },
       TTL: ttlSeconds,

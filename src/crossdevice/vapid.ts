@@ -1,4 +1,3 @@
-import webpush from 'web-push';
 import type { Kysely } from 'kysely';
 import type { Schema } from '../storage/schema.js';
 import type { SecretBox } from '../secrets/secret-box.js';
@@ -19,6 +18,7 @@ export async function loadOrCreateVapidKeys(db: Kysely<Schema>, secrets: SecretB
   const read = (value: string) => JSON.parse(secrets.open(value, sealedColumn.setting(SETTING))) as VapidKeys;
   const existing = await db.selectFrom('settings').select('value').where('name', '=', SETTING).executeTakeFirst();
   if (existing) return read(existing.value);
+  const { default: webpush } = await import('web-push');
   const keys = webpush.generateVAPIDKeys();
   await db.insertInto('settings').values({ name: SETTING, value: secrets.seal(JSON.stringify(keys), sealedColumn.setting(SETTING)) })
     .onConflict((oc) => oc.column('name').doNothing()).execute();

@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Koa from 'koa';
 import type Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type { Services } from '../services.js';
+import { projectRoot } from '../paths.js';
 import { errorHandler } from './middleware/errors.js';
 import { requestId } from './middleware/request-id.js';
 import { securityHeaders } from './middleware/security-headers.js';
@@ -44,7 +44,6 @@ import { invitationRoutes } from './routes/invitation.js';
 import { adminApiRoutes } from './api/admin-api.js';
 import { demoRpRoutes } from '../demo-rp/demo-rp-routes.js';
 
-const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), fileURLToPath(import.meta.url).includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..');
 
 export interface AppOptions {
   /** Base URL this process can reach itself on (the demo RP's back-channel token call). */

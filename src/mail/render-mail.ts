@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { projectRoot } from '../paths.js';
 import { Eta } from 'eta';
 import { subjectOf, type TemplateData, type TemplateName } from './templates.js';
 
@@ -23,9 +23,8 @@ export interface MailBranding {
   logoUrl?: string;
 }
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-// Under dist/ the compiled renderer sits in dist/src/mail; the templates stay in src/mail.
-const templatesDir = here.includes(`${path.sep}dist${path.sep}`) ? path.resolve(here, '../../../src/mail/templates') : path.join(here, 'templates');
+// Built or not, the templates stay in src/mail.
+const templatesDir = path.join(projectRoot, 'src', 'mail', 'templates');
 
 /**
  * One template gives both parts: it is rendered once with HTML escaping and once without (plain

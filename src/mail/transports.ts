@@ -1,8 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import net from 'node:net';
-import nodemailer from 'nodemailer';
-import MailComposer from 'nodemailer/lib/mail-composer';
+import type { Transporter } from 'nodemailer';
 import type { SmtpSettings } from '../config.js';
 
 /** A composed mail, as nodemailer takes it. */
@@ -29,23 +28,30 @@ export interface MailTransport {
 /** Generous for a slow relay, yet well inside the worker's lease, so that a hung server cannot outlast it. */
 const SMTP_TIMEOUTS = { connectionTimeout: 15_000, greetingTimeout: 15_000, socketTimeout: 30_000 };
 
+/** nodemailer is loaded with the first mail: a server that has sent none does not carry it. */
+const loadNodemailer = async () => (await import('nodemailer')).default;
+
 export function smtpTransport(settings: SmtpSettings): MailTransport {
   const loopback = settings.host === 'localhost' || settings.host === '::1' || (net.isIPv4(settings.host) && settings.host.startsWith('127.'));
-  const transporter = nodemailer.createTransport({
-    host: settings.host,
-    port: settings.port,
-    secure: settings.secure,
-    auth: settings.auth,
-    // A password never crosses the network in the clear: smtp:// with credentials must upgrade with
-    // STARTTLS (except to this machine, where nothing is on the wire).
-    requireTLS: !settings.secure && settings.auth !== undefined && !loopback,
-    ...SMTP_TIMEOUTS,
-  });
+  let transporter: Promise<Transporter> | undefined;
+  const connect = () => {
+    transporter ??= loadNodemailer().then((nodemailer) => nodemailer.createTransport({
+      host: settings.host,
+      port: settings.port,
+      secure: settings.secure,
+      auth: settings.auth,
+      // A password never crosses the network in the clear: smtp:// with credentials must upgrade with
+      // STARTTLS (except to this machine, where nothing is on the wire).
+      requireTLS: !settings.secure && settings.auth !== undefined && !loopback,
+      ...SMTP_TIMEOUTS,
+    }));
+    return transporter;
+  };
   return {
     description: `SMTP ${settings.secure ? 'smtps' : 'smtp'}://${settings.host}:${settings.port}`,
     async send(mail) {
       try {
-        await transporter.sendMail(mail);
+        await (await connect()).sendMail(mail);
       } catch (err) {
         // Kept in the outbox and logged: the server's reply, never the password.
         const e = err as Error & { code?: string };
@@ -53,12 +59,13 @@ export function smtpTransport(settings: SmtpSettings): MailTransport {
         throw new Error(`${e.code ?? 'ERROR'}: ${pass ? e.message.split(pass).join('[redacted]') : e.message}`);
       }
     },
-    close: () => transporter.close(),
+    close: () => { void transporter?.then((t) => t.close()); },
   };
 }
 
 /** The RFC 822 message nodemailer would send (what the dev outbox keeps as .eml). */
-export function buildMessage(mail: OutgoingMail): Promise<Buffer> {
+export async function buildMessage(mail: OutgoingMail): Promise<Buffer> {
+  const { default: MailComposer } = await import('nodemailer/lib/mail-composer/index.js');
   return new Promise((resolve, reject) => {
     new MailComposer(mail).compile().build((err, message) => (err ? reject(err) : resolve(message)));
   });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { currentBatch } from '../storage/write-batch.js';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Schema } from '../storage/schema.js';
 import type { ClientRepository } from '../storage/repositories/clients.js';
@@ -29,6 +30,7 @@ export class SqlAdapter implements Adapter {
     private readonly model: string,
   ) {}
 
+  /** Kept for the end of the request when it has a write batch (storage/write-batch.ts), like destroy. */
   async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
     const { jti: _secret, ...kept } = payload;
     // An Interaction copies its session's id (the session cookie's value) as `session.cookie`; oidc-provider never reads it back.
@@ -41,10 +43,13 @@ export class SqlAdapter implements Adapter {
       expires_at: expiresIn ? Date.now() + expiresIn * 1000 : null,
       client_id: clientIdOf(payload),
     };
-    await this.db.insertInto('oidc_payloads')
-      .values({ tenant_id: this.tenantId, model: this.model, id: storedId(id), consumed_at: null, ...row })
+    const key = storedId(id);
+    const write = (db: Kysely<Schema>) => db.insertInto('oidc_payloads')
+      .values({ tenant_id: this.tenantId, model: this.model, id: key, consumed_at: null, ...row })
       .onConflict((oc) => oc.columns(['tenant_id', 'model', 'id']).doUpdateSet(row))
       .execute();
+    // (oidc-provider never saves again what it consumed: a pending row is not consumed.)
+    if (!currentBatch(this.db)?.defer(write, { key: this.pendingKey(key), row: { ...row, consumed_at: null } })) await write(this.db);
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
@@ -73,6 +78,7 @@ export class SqlAdapter implements Adapter {
    * is revoked, as oidc-provider does when it sees the consumed mark itself.
    */
   async consume(id: string): Promise<void> {
+    await currentBatch(this.db)?.commitNow();
     const result = await this.db.updateTable('oidc_payloads').set({ consumed_at: Date.now() })
       .where('tenant_id', '=', this.tenantId).where('model', '=', this.model).where('id', '=', storedId(id))
       .where('consumed_at', 'is', null)
@@ -88,12 +94,15 @@ export class SqlAdapter implements Adapter {
   }
 
   async destroy(id: string): Promise<void> {
-    await this.db.deleteFrom('oidc_payloads')
-      .where('tenant_id', '=', this.tenantId).where('model', '=', this.model).where('id', '=', storedId(id))
+    const key = storedId(id);
+    const write = (db: Kysely<Schema>) => db.deleteFrom('oidc_payloads')
+      .where('tenant_id', '=', this.tenantId).where('model', '=', this.model).where('id', '=', key)
       .execute();
+    if (!currentBatch(this.db)?.defer(write, { key: this.pendingKey(key), row: null })) await write(this.db);
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
+    await currentBatch(this.db)?.commitNow();
     await this.db.deleteFrom('oidc_payloads').where('tenant_id', '=', this.tenantId).where('grant_id', '=', grantId).execute();
   }
 
@@ -107,15 +116,40 @@ export class SqlAdapter implements Adapter {
   private async findWhere(column: 'id' | 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
     // Values come from requests (a token, a client_id); none that exists holds a NUL, and PostgreSQL refuses to compare one.
     if (value.includes('\u0000')) return undefined;
-    const row = await this.db.selectFrom('oidc_payloads').select(['payload', 'expires_at', 'consumed_at'])
+    // This request's own writes, not committed yet, are what it must read back.
+    const pending = currentBatch(this.db)?.pending;
+    if (pending?.size) {
+      if (column === 'id') {
+        if (pending.has(this.pendingKey(value))) return toPayload(pending.get(this.pendingKey(value)) as PayloadRow | null);
+      } else {
+        const ours = this.pendingKey('');
+        for (const [key, row] of pending) {
+          if (key.startsWith(ours) && (row as PayloadRow | null)?.[column] === value) return toPayload(row as PayloadRow);
+        }
+      }
+    }
+    const row = await this.db.selectFrom('oidc_payloads').select(['id', 'payload', 'expires_at', 'consumed_at'])
       .where('tenant_id', '=', this.tenantId).where('model', '=', this.model).where(column, '=', value)
       .executeTakeFirst();
-    if (!row) return undefined;
-    if (row.expires_at !== null && Number(row.expires_at) <= Date.now()) return undefined;
-    const payload = JSON.parse(row.payload) as AdapterPayload;
-    if (row.consumed_at !== null) payload.consumed = Math.floor(Number(row.consumed_at) / 1000);
-    return payload;
+    // Found by uid or user code, but deleted (or replaced) by this request.
+    if (row && pending?.has(this.pendingKey(row.id))) return toPayload(pending.get(this.pendingKey(row.id)) as PayloadRow | null);
+    return toPayload(row);
   }
+
+  /** The key of a row of this tenant and model among a write batch's pending rows. */
+  private pendingKey(key: string): string {
+    return `oidc_payloads|${this.tenantId}|${this.model}|${key}`;
+  }
+}
+
+type PayloadRow = Pick<Schema['oidc_payloads'], 'payload' | 'grant_id' | 'user_code' | 'uid' | 'expires_at' | 'consumed_at'>;
+
+function toPayload(row: Pick<PayloadRow, 'payload' | 'expires_at' | 'consumed_at'> | null | undefined): AdapterPayload | undefined {
+  if (!row) return undefined;
+  if (row.expires_at !== null && Number(row.expires_at) <= Date.now()) return undefined;
+  const payload = JSON.parse(row.payload) as AdapterPayload;
+  if (row.consumed_at !== null) payload.consumed = Math.floor(Number(row.consumed_at) / 1000);
+  return payload;
 }
 
 /** A session that was ended: whose it was, and the clients it had signed in to with their `sid` (for back-channel logout). */

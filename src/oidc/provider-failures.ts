@@ -1,6 +1,9 @@
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { Kysely } from 'kysely';
 import type { Logger } from '../log.js';
+import type { Schema } from '../storage/schema.js';
+import { withWriteBatch } from '../storage/write-batch.js';
 import { isDatabaseUnavailable, RETRY_AFTER_SECONDS, serviceUnavailable } from '../storage/unavailable.js';
 import { renderPage } from '../views/render.js';
 import { cspNonce } from '../http/csp.js';
@@ -23,8 +26,32 @@ export function reportProviderFailures(provider: Provider, tenantId: string, log
   });
 
   // Runs around every endpoint, outside oidc-provider's own error handling: the answer is final here.
+  // What throws to here failed after the endpoint had answered: committing the request's writes
+  // (write-batch.ts, see commitWritesAtEnd). Whatever the endpoint said is not true then.
   provider.use(async (ctx, next) => {
-    await next();
+    try {
+      await next();
+    } catch (err) {
+      const where = { requestId: ctx.response.get('X-Request-Id') || undefined, tenant: tenantId, path: ctx.originalUrl };
+      ctx.remove('Location');
+      ctx.remove('Set-Cookie');
+      if (!isDatabaseUnavailable(err)) {
+        log.error({ ...where, err }, 'request failed');
+        ctx.status = 500;
+        if (ctx.accepts('json', 'html') === 'html') {
+          ctx.type = 'html';
+          ctx.body = renderPage('error', {
+            nonce: cspNonce(ctx), title: 'Sign-in problem', heading: 'We could not complete this sign-in',
+            message: 'Something went wrong on our side. Please try again.', code: 'server_error', requestId: where.requestId,
+          });
+        } else {
+          ctx.body = { error: 'server_error', error_description: 'Something went wrong on our side. Please try again.' };
+        }
+        return;
+      }
+      log.warn({ ...where, err }, 'request failed: database unavailable');
+      (ctx.state as Record<symbol, boolean>)[UNAVAILABLE] = true;
+    }
     if (!(ctx.state as Record<symbol, boolean>)[UNAVAILABLE]) return;
     const error = serviceUnavailable();
     ctx.status = error.status;
@@ -44,4 +71,14 @@ export function reportProviderFailures(provider: Provider, tenantId: string, log
       ctx.body = { error: 'temporarily_unavailable', error_description: error.message };
     }
   });
+}
+
+/**
+ * Each request's writes to the database that can wait (the provider's records, the passkey of a
+ * new session) are committed together when the endpoint has answered and before the answer is
+ * sent (storage/write-batch.ts). Registered after reportProviderFailures, inside it, so that a
+ * failed commit is answered as a failure.
+ */
+export function commitWritesAtEnd(provider: Provider, db: Kysely<Schema>): void {
+  provider.use((_ctx, next) => withWriteBatch(db, next));
 }

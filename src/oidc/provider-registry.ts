@@ -3,7 +3,7 @@ import type { TenantRepository } from '../storage/repositories/tenants.js';
 import type { SigningKeyService } from './signing-keys.js';
 import type { ProviderDeps } from './provider-factory.js';
 import type { Logger } from '../log.js';
-import { reportProviderFailures } from './provider-failures.js';
+import { commitWritesAtEnd, reportProviderFailures } from './provider-failures.js';
 import { GroupRepository } from '../storage/repositories/groups.js';
 
 export interface TenantOidc {
@@ -66,6 +66,7 @@ export class ProviderRegistry {
     const claimNames = (await new GroupRepository(this.deps.db).definitions(tenantId)).map((d) => d.name);
     const provider = buildProvider(tenant, { keys: keySet.keys }, this.deps, claimNames);
     reportProviderFailures(provider, tenantId, this.log);
+    commitWritesAtEnd(provider, this.deps.db);
     return { provider, handle: provider.callback() };
   }
 }

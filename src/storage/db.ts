@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import SqliteDatabase from 'better-sqlite3';
-import pg from 'pg';
+import type pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { Schema } from './schema.js';
 import { migrateToLatest } from './migrations.js';
@@ -31,8 +31,6 @@ export interface Database {
   close(): Promise<void>;
 }
 
-// pg returns int8 as strings; every bigint we store is an epoch-ms or a counter, safe as a number.
-pg.types.setTypeParser(20, Number);
 
 export interface DatabaseTimeouts {
   /** Getting a connection (PostgreSQL: from the pool or a new one). */
@@ -73,7 +71,7 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
   for (let attempt = 0; ; attempt += 1) {
     let database: Database | undefined;
     try {
-      database = options.databaseUrl ? openPostgres(options, timeouts) : openSqlite(options.dataDir, timeouts, options.secrets);
+      database = options.databaseUrl ? await openPostgres(options, timeouts) : openSqlite(options.dataDir, timeouts, options.secrets);
       // Kysely looks for its bookkeeping tables in every schema unless told which one is ours.
       if (database.dialect === 'postgres') database.schema = (await sql<{ schema: string }>`select current_schema() as schema`.execute(database.db)).rows[0].schema;
       await checkSecretKey(database.db, options.secrets, { bind: false, pgSchema: database.schema });
@@ -144,7 +142,11 @@ function openSqlite(dataDir: string, timeouts: DatabaseTimeouts, secrets: Secret
   };
 }
 
-function openPostgres(options: OpenOptions, timeouts: DatabaseTimeouts): Database {
+async function openPostgres(options: OpenOptions, timeouts: DatabaseTimeouts): Promise<Database> {
+  // Loaded only here: a SQLite deployment never needs the PostgreSQL driver.
+  const { default: pg } = await import('pg');
+  // pg returns int8 as strings; every bigint we store is an epoch-ms or a counter, safe as a number.
+  pg.types.setTypeParser(20, Number);
   const url = options.databaseUrl!;
   const onError = options.onBackgroundError ?? (() => undefined);
   const connection: pg.ClientConfig = {
@@ -168,7 +170,7 @@ function openPostgres(options: OpenOptions, timeouts: DatabaseTimeouts): Databas
     endWhenAnswerTimesOut(client);
   });
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
-  const pubsub = new PostgresPubSub(connection, pool, onError);
+  const pubsub = new PostgresPubSub(pg, connection, pool, onError);
   // Subscribed before the LISTEN connection opens, so the channel is listened to from the start.
   attachReadCache(db, new ReadCache(pubsub));
   return {

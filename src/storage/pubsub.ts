@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import pg from 'pg';
+import type pg from 'pg';
 
 /**
  * Wakes whoever waits for a change, on this node or another. SQLite means one node, so an
@@ -68,6 +68,8 @@ export class PostgresPubSub implements PubSub {
   private closed = false;
 
   constructor(
+    /** The driver, loaded by openDatabase only for PostgreSQL. */
+    private readonly driver: typeof pg,
     private readonly connection: pg.ClientConfig,
     private readonly pool: pg.Pool,
     private readonly onError: (error: Error) => void,
@@ -118,7 +120,7 @@ export class PostgresPubSub implements PubSub {
   }
 
   private async listen(): Promise<void> {
-    const client = new pg.Client(this.connection);
+    const client = new this.driver.Client(this.connection);
     client.on('notification', (n) => { void this.local.publish(n.channel, n.payload ?? ''); });
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client));

@@ -6,7 +6,7 @@ const DEFAULT_CAPACITY = 256;
 
 /**
  * What Kysely's SQLite driver is given instead of the better-sqlite3 database: the same, except
- * that `prepare` answers from a cache of statements by SQL text (least recently used dropped
+ * that a ROLLBACK is skipped when SQLite has rolled back already, and `prepare` answers from a cache of statements by SQL text (least recently used dropped
  * beyond `capacity`). Kysely prepares every statement it runs, and compiling the SQL each time was
  * about 5 % of a sign-in's CPU. Sharing a statement is safe here: the driver holds SQLite's one
  * connection until a statement has finished (`all`/`run`, or the whole `iterate` of a stream), it
@@ -15,8 +15,19 @@ const DEFAULT_CAPACITY = 256;
  */
 export function cachingStatements(sqlite: SqliteDatabase.Database, capacity = DEFAULT_CAPACITY): KyselySqliteDatabase {
   const statements = new Map<string, SqliteDatabase.Statement>();
+  const rollback = sqlite.prepare('rollback');
+  // A write that fails with SQLITE_FULL, IOERR, BUSY or NOMEM inside a transaction makes SQLite
+  // roll the transaction back itself; Kysely's ROLLBACK after it would then fail ("no transaction
+  // is active") and be thrown in place of the real error (a full disk answered 500, not 503).
+  const rollbackIfOpen = {
+    reader: false,
+    run: () => (sqlite.inTransaction ? rollback.run() : { changes: 0, lastInsertRowid: 0 }),
+    all: () => [],
+    iterate: () => [][Symbol.iterator](),
+  };
   return {
     prepare(sql: string) {
+      if (sql === 'rollback') return rollbackIfOpen;
       let statement = statements.get(sql);
       if (statement) {
         // Map keeps insertion order: moving the text to the end makes the first one the least recently used.

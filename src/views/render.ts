@@ -1,16 +1,15 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
 import type { Branding } from '../tenants/branding.js';
+import { projectRoot } from '../paths.js';
 
 /**
  * Server-rendered pages. Eta escapes every `<%= %>` interpolation (autoEscape), so a value can only
  * reach the page as HTML through an explicit `<%~ %>`, which templates use for trusted layout
  * slots only. Templates are compiled once and cached.
  */
-const here = path.dirname(fileURLToPath(import.meta.url));
-// Under dist/ the compiled renderer sits in dist/src/views; the templates stay in src/views.
-const viewsDir = here.includes(`${path.sep}dist${path.sep}`) ? path.resolve(here, '../../../src/views/pages') : path.join(here, 'pages');
+// Built or not, the templates stay in src/views.
+const viewsDir = path.join(projectRoot, 'src', 'views', 'pages');
 
 const eta = new Eta({ views: viewsDir, cache: true, autoEscape: true });
 

@@ -7,8 +7,8 @@ import { freePort, POSTGRES_URL } from './server.js';
 import { randomId } from '../../src/ids.js';
 
 /**
- * Sesame as a real child process (`tsx src/server.ts`), for tests that kill it, signal it or take
- * its database away. Its JSON log lines are kept for assertions.
+ * Sesame as a real child process (`tsx src/server.ts`, or the build), for tests that kill it,
+ * signal it or take its database away. Its JSON log lines are kept for assertions.
  */
 export interface ChildServer {
   port: number;
@@ -24,13 +24,17 @@ export interface ChildServer {
 /** Data folders spawnServer made itself, removed again by stopServer. */
 const ownedDataDirs = new Set<string>();
 
-export async function spawnServer(env: Record<string, string>, options: { port?: number; waitReady?: boolean } = {}): Promise<ChildServer> {
+/**
+ * `built`: run what `npm start` runs, the one-file build dist/server.mjs (made by `npm run build`,
+ * which `npm test` runs first), instead of src/server.ts under tsx.
+ */
+export async function spawnServer(env: Record<string, string>, options: { port?: number; waitReady?: boolean; built?: boolean } = {}): Promise<ChildServer> {
   const port = options.port ?? await freePort();
   const origin = `http://localhost:${port}`;
   // Never the repository's ./data: each child gets its own folder unless the test shares one.
   const dataDir = env.DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-child-'));
   if (!env.DATA_DIR) ownedDataDirs.add(dataDir);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, options.built ? ['dist/server.mjs'] : ['--import', 'tsx', 'src/server.ts'], {
     env: {
       ...process.env,
       PORT: String(port),

@@ -33,8 +33,9 @@ export class CeremonyRateLimits {
 
   async consume(ip: string, account?: string, now = Date.now()): Promise<void> {
     const network = networkOf(ip);
-    await this.count(`${this.options.purpose ?? ''}ip:${network}`, this.rules.perIp, now);
-    if (account) await this.count(`${this.options.purpose ?? ''}acct:${account.toLowerCase()}|${network}`, this.rules.perAccount, now);
+    const counted: Array<[string, RateLimitRule]> = [[`${this.options.purpose ?? ''}ip:${network}`, this.rules.perIp]];
+    if (account) counted.push([`${this.options.purpose ?? ''}acct:${account.toLowerCase()}|${network}`, this.rules.perAccount]);
+    await this.count(counted, now);
   }
 
   /**
@@ -43,7 +44,7 @@ export class CeremonyRateLimits {
    */
   async consumeAuthorization(ip: string, now = Date.now()): Promise<void> {
     if (!this.rules.authorizationsPerIp) return;
-    await this.count(`${this.options.purpose ?? ''}auth:${networkOf(ip)}`, this.rules.authorizationsPerIp, now,
+    await this.count([[`${this.options.purpose ?? ''}auth:${networkOf(ip)}`, this.rules.authorizationsPerIp]], now,
       'Too many sign-in requests came from your network in the last minute. Please wait a minute and try again.');
   }
 
@@ -52,9 +53,10 @@ export class CeremonyRateLimits {
     return this.counts.purgeEnded(now);
   }
 
-  private count(key: string, rule: RateLimitRule, now: number,
+  /** Counts a hit on each key, in one statement when their windows are as long (they are: a minute). */
+  private count(keys: Array<[string, RateLimitRule]>, now: number,
     message = this.options.message ?? 'Too many sign-in attempts. Please wait a minute and try again.'): Promise<void> {
-    return countHit(this.counts, key, rule, now, message);
+    return countHits(this.counts, keys, now, message);
   }
 }
 
@@ -72,15 +74,19 @@ export class KeyedRateLimit {
   ) {}
 
   consume(value: string, now = Date.now()): Promise<void> {
-    return countHit(this.counts, `${this.name}:${value.toLowerCase()}`, this.rule, now, this.message);
+    return countHits(this.counts, [[`${this.name}:${value.toLowerCase()}`, this.rule]], now, this.message);
   }
 }
 
-async function countHit(counts: RateLimitRepository, key: string, rule: RateLimitRule, now: number, message: string): Promise<void> {
+async function countHits(counts: RateLimitRepository, keys: Array<[string, RateLimitRule]>, now: number, message: string): Promise<void> {
   // Hashed: the table then holds neither e-mail addresses nor IP addresses.
-  const stored = `${key.slice(0, key.indexOf(':'))}:${createHash('sha256').update(key).digest('base64url')}`;
-  const hits = await counts.hit(stored, rule.durationSeconds * 1000, now);
-  if (hits > rule.points) throw tooManyRequests(message, rule.durationSeconds);
+  const stored = keys.map(([key]) => `${key.slice(0, key.indexOf(':'))}:${createHash('sha256').update(key).digest('base64url')}`);
+  const windows = new Set(keys.map(([, rule]) => rule.durationSeconds));
+  const hits = windows.size === 1
+    ? await counts.hitAll(stored, keys[0]![1].durationSeconds * 1000, now)
+    : await Promise.all(stored.map((key, i) => counts.hit(key, keys[i]![1].durationSeconds * 1000, now)));
+  const exceeded = keys.filter(([, rule], i) => hits[i]! > rule.points);
+  if (exceeded.length > 0) throw tooManyRequests(message, Math.max(...exceeded.map(([, rule]) => rule.durationSeconds)));
 }
 
 /** The network a client address belongs to, for rate limiting: IPv4 as is, IPv6 by its /64. */

@@ -44,10 +44,22 @@ export async function finishLogin(ctx: Context, oidc: TenantOidc, interaction: I
   // only bring the person back here (the provider prompts again): it is refused with the reason instead.
   const { values } = requestedAcr(interaction.params);
   if (values.length > 0 && !(login.acr && values.includes(login.acr))) throw acrUnmet(values);
-  return oidc.provider.interactionResult(ctx.req, ctx.res, {
+  return saveInteractionResult(interaction, {
     login: { accountId: login.accountId, ...(login.acr ? { acr: login.acr } : {}), amr: login.amr, remember: true },
     ...(login.credentialId ? { sesame: { credentialId: login.credentialId } } : {}),
     // A sign-in (or sign-up) on our page is also the answer to prompt=select_account and prompt=create.
     ...Object.fromEntries(ACCOUNT_PROMPTS.map((prompt) => [prompt, {}])),
-  }, { mergeWithLastSubmission: false });
+  });
+}
+
+/**
+ * Records the interaction's result and returns where the browser goes next: what
+ * `provider.interactionResult(req, res, result, { mergeWithLastSubmission: false })` does, on the
+ * interaction this request has loaded (and checked against the browser's cookie) already, instead
+ * of loading it, its cookie and its session again.
+ */
+export async function saveInteractionResult(interaction: Interaction, result: NonNullable<Interaction['result']>): Promise<string> {
+  interaction.result = result;
+  await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
+  return interaction.returnTo;
 }

@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import type { ProviderRegistry, TenantOidc } from '../../oidc/provider-registry.js';
-import { finishLogin, loadInteraction, type Interaction } from './interaction-context.js';
+import { finishLogin, loadInteraction, saveInteractionResult, type Interaction } from './interaction-context.js';
 import type { TenantService } from '../../tenants/tenant-service.js';
 import type { PasskeyService } from '../../accounts/passkey-service.js';
 import type { CeremonyRateLimits } from '../middleware/rate-limit.js';
@@ -160,10 +160,10 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     requireOpenIdScope(interaction, await clientNameOf(oidc, interaction, tenant.name));
     const body = parseInput(signInOptionsBody, ctx.request.body);
     await deps.rateLimits.consume(ctx.ip, body.email && `${tenant.id}:${body.email}`);
-    const ceremony = await deps.passkeys.startSignIn(tenant, interaction.uid, { email: body.email });
-    // Known address: whether "Send a request to my phone" can work. An unknown one was refused above,
-    // with the message the page always gave, so this tells nothing about addresses nobody owns.
     const user = body.email ? await deps.passkeys.findUserByEmail(tenant.id, body.email) : undefined;
+    const ceremony = await deps.passkeys.startSignIn(tenant, interaction.uid, body.email ? { email: body.email, user } : {});
+    // Known address: whether "Send a request to my phone" can work. An unknown one was refused by
+    // startSignIn, with the message the page always gave, so this tells nothing about addresses nobody owns.
     ctx.body = { ...ceremony, ...(user ? { push: await deps.crossDevice.canPush(tenant, user.id) } : {}) };
   });
 
@@ -241,14 +241,14 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   });
 
   router.post('/:tenant/interaction/:uid/abort', requireJson, async (ctx) => {
-    const { oidc, interaction } = await loadInteraction(ctx, deps);
+    const { interaction } = await loadInteraction(ctx, deps);
     const { reason } = parseInput(abortBody, ctx.request.body ?? {});
     // The person found no passkey that meets the application's acr: the application is told so
     // (OpenID Connect Unmet Authentication Requirements 1.0), not that they cancelled.
     const unmet = reason === 'acr_unmet' && requestedAcr(interaction.params).values.length > 0;
-    const redirectTo = await oidc.provider.interactionResult(ctx.req, ctx.res, unmet
+    const redirectTo = await saveInteractionResult(interaction, unmet
       ? { error: 'unmet_authentication_requirements', error_description: 'The user has no passkey that meets the requested authentication context (acr).' }
-      : { error: 'access_denied', error_description: 'The user cancelled the sign-in.' }, { mergeWithLastSubmission: false });
+      : { error: 'access_denied', error_description: 'The user cancelled the sign-in.' });
     ctx.body = { redirectTo };
   });
 

@@ -30,15 +30,15 @@ export class ChallengeRepository {
   /**
    * Marks the challenge used and returns it, or undefined when it does not exist, belongs to
    * another tenant/interaction/purpose, expired, or was already used. The conditional UPDATE is the
-   * single-use guarantee: of two concurrent attempts exactly one sees numUpdatedRows = 1.
+   * single-use guarantee: of two concurrent attempts exactly one gets the row back.
    */
   async consume(id: string, match: { tenantId: string; interactionUid: string; purpose: string }, now: number): Promise<ChallengeRecord | undefined> {
-    const result = await this.db.updateTable('webauthn_challenges').set({ consumed_at: now })
+    const row = await this.db.updateTable('webauthn_challenges').set({ consumed_at: now })
       .where('id', '=', id).where('tenant_id', '=', match.tenantId).where('interaction_uid', '=', match.interactionUid)
       .where('purpose', '=', match.purpose).where('consumed_at', 'is', null).where('expires_at', '>', now)
+      .returningAll()
       .executeTakeFirst();
-    if (Number(result.numUpdatedRows) !== 1) return undefined;
-    const row = await this.db.selectFrom('webauthn_challenges').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    if (!row) return undefined;
     return {
       id: row.id,
       tenantId: row.tenant_id,

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Schema } from '../schema.js';
+import { currentBatch } from '../write-batch.js';
 
 export interface AccountSessionRecord {
   idHash: string;
@@ -30,11 +31,13 @@ export class SessionRepository {
     await this.db.deleteFrom('account_sessions').where('id_hash', '=', idHash).where('tenant_id', '=', tenantId).execute();
   }
 
+  /** Written with the request's other writes when it has a write batch (the OIDC session it records is too). */
   async recordOidcSession(tenantId: string, sessionUid: string, credentialId: string, expiresAt: number): Promise<void> {
-    await this.db.insertInto('oidc_session_credentials')
+    const write = (db: Kysely<Schema>) => db.insertInto('oidc_session_credentials')
       .values({ tenant_id: tenantId, session_uid: sessionUid, credential_id: credentialId, expires_at: expiresAt })
       .onConflict((oc) => oc.columns(['tenant_id', 'session_uid']).doUpdateSet({ credential_id: credentialId, expires_at: expiresAt }))
       .execute();
+    if (!currentBatch(this.db)?.defer(write)) await write(this.db);
   }
 
   /**
