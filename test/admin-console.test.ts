@@ -98,10 +98,11 @@ for (const db of await databases()) {
 
     test('a tenant administrator sees their tenant only: every other tenant\'s page and form is answered as if it did not exist', async () => {
       const { ua, redirectTo } = await tenantAdmin(server, 'acme', 'alice@acme.example');
+      const globexGroup = await server.services.groups.create('globex', { name: 'Globex staff' });
       assert.equal(redirectTo, '/admin/tenants/acme');
       assert.equal((await ua.get(`${server.origin}/admin/tenants/acme`)).status, 200);
       assert.equal((await ua.get(`${server.origin}/admin/tenants`)).status, 403, 'the list of tenants is the operator\'s');
-      for (const page of ['', '/settings', '/keys', '/audit', '/audit/export', '/admins']) {
+      for (const page of ['', '/settings', '/keys', '/audit', '/audit/export', '/admins', '/groups', `/groups/${globexGroup.id}`]) {
         const response = await ua.get(`${server.origin}/admin/tenants/globex${page}`);
         assert.equal(response.status, 404, page);
         assert.doesNotMatch(response.text, /Globex/, page);
@@ -112,6 +113,13 @@ for (const db of await databases()) {
         ['/settings/branding', { displayName: 'Owned' }],
         ['/keys/rotate', {}],
         ['/admins/invite', { email: 'mallory@example.com' }],
+        ['/groups', { name: 'Owned' }],
+        ['/claims', { name: 'owned', type: 'string' }],
+        ['/claims/remove', { name: 'level' }],
+        [`/groups/${globexGroup.id}/rename`, { name: 'Owned' }],
+        [`/groups/${globexGroup.id}/claims`, { 'claim_level': 'owned' }],
+        [`/groups/${globexGroup.id}/members`, { email: 'someone@globex.example' }],
+        [`/groups/${globexGroup.id}/delete`, { confirm: 'yes' }],
       ];
       for (const [path, fields] of forms) {
         const response = await postForm(ua, `/admin/tenants/globex${path}`, fields);
@@ -122,6 +130,10 @@ for (const db of await databases()) {
       assert.equal(globex.emailVerification, 'required');
       assert.equal((await server.services.signingKeys.describe('globex')).length, keysBefore.length);
       assert.deepEqual((await server.services.adminAccounts.listOpenInvitations('globex')).map((i) => i.email), []);
+      assert.deepEqual((await server.services.groups.list('globex')).map((g) => [g.name, g.claims]), [['Globex staff', {}]]);
+      assert.deepEqual(await server.services.customClaims.definitions('globex'), []);
+      assert.equal((await postForm(ua, `/admin/tenants/acme/groups/${globexGroup.id}/delete`, { confirm: 'yes' })).status, 404, 'nor through their own tenant');
+      await server.services.groups.delete('globex', globexGroup.id);
     });
 
     test('forms from another site, or without an Origin, change nothing', async () => {
@@ -397,6 +409,68 @@ for (const db of await databases()) {
       assert.equal((await postForm(ua, `${href}/delete`, {})).status, 400);
       assert.equal((await postForm(ua, `${href}/delete`, { confirm: 'yes' })).status, 303);
       assert.equal((await ua.get(`${server.origin}${href}`)).status, 404);
+    });
+    test('groups and claims: a group is created, given claim values and members; refused forms say why; a claim is removed; the group deleted', async () => {
+      await server.services.tenants.createTenant('hooli', 'Hooli');
+      const client = await createClient(server, { tenantId: 'hooli' });
+      const person = new UserAgent(server.origin);
+      const { base } = await openSignInPage(person, authorizeUrl(server, client, {}, 'hooli'));
+      await finishAtRp(person, await signUp(person, new SoftwareAuthenticator(), base, 'gavin@hooli.example', 'Gavin Belson'));
+      const { ua } = await tenantAdmin(server, 'hooli', 'it@hooli.example');
+
+      assert.match((await ua.get(`${server.origin}/admin/tenants/hooli/groups`)).text, /There is no group yet/);
+      const noName = await postForm(ua, '/admin/tenants/hooli/groups', { name: '  ' });
+      assert.equal(noName.status, 400);
+      assert.match(readable(noName.text), /Give the group a name/);
+      const created = await postForm(ua, '/admin/tenants/hooli/groups', { name: 'Engineering' });
+      assert.equal(created.status, 303);
+      const groupPath = created.headers.get('location')!.replace(/\?done=created$/, '');
+      assert.match(groupPath, /^\/admin\/tenants\/hooli\/groups\/[A-Za-z0-9_-]+$/);
+      const twice = await postForm(ua, '/admin/tenants/hooli/groups', { name: 'Engineering' });
+      assert.equal(twice.status, 409);
+      assert.match(readable(twice.text), /has a group called "Engineering" already/);
+      assert.match(twice.text, /value="Engineering"/, 'what was typed stays in the form');
+
+      const reserved = await postForm(ua, '/admin/tenants/hooli/claims', { name: 'email', type: 'string' });
+      assert.equal(reserved.status, 400);
+      assert.match(readable(reserved.text), /"email" is a standard claim/);
+      assert.equal((await postForm(ua, '/admin/tenants/hooli/claims', { name: 'level', type: 'colour' })).status, 400);
+      for (const [name, type] of [['department', 'string'], ['level', 'number'], ['admin', 'boolean'], ['roles', 'string_array']]) {
+        assert.equal((await postForm(ua, '/admin/tenants/hooli/claims', { name: name!, type: type! })).status, 303, name);
+      }
+      assert.deepEqual((await server.services.customClaims.definitions('hooli')).map((d) => [d.name, d.type]).sort(),
+        [['admin', 'boolean'], ['department', 'string'], ['level', 'number'], ['roles', 'string_array']]);
+
+      const notNumber = await postForm(ua, `${groupPath}/claims`, { 'claim_department': 'R&D', 'claim_level': 'high' });
+      assert.equal(notNumber.status, 400);
+      assert.match(readable(notNumber.text), /Claim "level" is a number/);
+      assert.match(notNumber.text, /value="high"/, 'the values typed stay in the form');
+      const saved = await postForm(ua, `${groupPath}/claims`, { 'claim_department': 'R&D', 'claim_level': '3', 'claim_admin': 'false', 'claim_roles': 'build\r\n\r\nship\n' });
+      assert.equal(saved.status, 303);
+      const groupId = groupPath.split('/').pop()!;
+      assert.deepEqual((await server.services.groups.get('hooli', groupId)).claims, { department: 'R&D', level: 3, admin: false, roles: ['build', 'ship'] });
+
+      const stranger = await postForm(ua, `${groupPath}/members`, { email: 'nobody@hooli.example' });
+      assert.equal(stranger.status, 400);
+      assert.match(readable(stranger.text), /Nobody in Hooli has the address nobody@hooli\.example/);
+      assert.equal((await postForm(ua, `${groupPath}/members`, { email: 'Gavin@Hooli.example' })).status, 303);
+      const page = await ua.get(`${server.origin}${groupPath}?done=added`);
+      assert.match(page.text, /The person is now a member/);
+      assert.match(page.text, /gavin@hooli\.example/);
+      const [gavin] = (await server.services.userAdmin.search('hooli', { query: 'gavin' })).users;
+      assert.deepEqual(await server.services.customClaims.claimsFor('hooli', gavin!.id), { department: 'R&D', level: 3, admin: false, roles: ['build', 'ship'] });
+      assert.equal((await postForm(ua, `${groupPath}/members/remove`, { userId: gavin!.id })).status, 303);
+      assert.deepEqual((await server.services.groups.get('hooli', groupId)).members, []);
+
+      assert.equal((await postForm(ua, '/admin/tenants/hooli/claims/remove', { name: 'level' })).status, 303);
+      assert.equal((await postForm(ua, '/admin/tenants/hooli/claims/remove', { name: 'level' })).status, 404, 'removed already: the list again, with the reason');
+      assert.equal((await postForm(ua, `${groupPath}/rename`, { name: 'Platform' })).status, 303);
+      assert.equal((await postForm(ua, `${groupPath}/delete`, {})).status, 400);
+      assert.equal((await postForm(ua, `${groupPath}/delete`, { confirm: 'yes' })).status, 303);
+      assert.equal((await ua.get(`${server.origin}${groupPath}`)).status, 404);
+      const events = (await server.services.audit.page({ tenantId: 'hooli' }, 50)).filter((e) => e.type.startsWith('admin.group') || e.type === 'admin.claims_changed');
+      assert.ok(events.length >= 10);
+      assert.ok(events.every((e) => e.actor === 'admin:it@hooli.example'));
     });
     test('API tokens: made in the console (shown once), they open the admin API for this tenant only, until revoked', async () => {
       const { ua } = await tenantAdmin(server, 'acme', 'tokens@acme.example');

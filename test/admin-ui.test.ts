@@ -77,7 +77,7 @@ describe('admin console in Chromium', { skip }, () => {
       await page.getByRole('heading', { name: 'Acme & Co' }).waitFor();
       await expectAccessible(page, 'an application');
 
-      for (const [path, name] of [['clients', 'Applications'], ['users', 'Users'], ['settings', 'Settings'], ['keys', 'Signing keys'], ['audit', 'Audit log'], ['admins', 'Administrators'], ['tokens', 'API tokens']]) {
+      for (const [path, name] of [['clients', 'Applications'], ['users', 'Users'], ['groups', 'Groups and claims'], ['settings', 'Settings'], ['keys', 'Signing keys'], ['audit', 'Audit log'], ['admins', 'Administrators'], ['tokens', 'API tokens']]) {
         await page.goto(`${server.origin}/admin/tenants/acme/${path}`);
         await expectAccessible(page, path);
         assert.equal(await page.getByRole('navigation', { name: 'Acme & Co' }).getByRole('link', { name }).getAttribute('aria-current'), 'page', path);
@@ -86,6 +86,24 @@ describe('admin console in Chromium', { skip }, () => {
       await page.getByRole('link', { name: 'ada@acme.example' }).click();
       await page.getByRole('heading', { name: 'Ada Lovelace' }).waitFor();
       await expectAccessible(page, 'a user');
+
+      await page.goto(`${server.origin}/admin/tenants/acme/groups`);
+      await page.getByLabel('Name in the token').fill('department');
+      await page.getByRole('button', { name: 'Save the claim' }).click();
+      await page.getByRole('status').filter({ hasText: 'The claim is saved.' }).waitFor();
+      await page.getByLabel('Group name').fill('Engineering');
+      await page.getByRole('button', { name: 'Create the group' }).click();
+      await page.getByRole('heading', { name: 'Engineering' }).waitFor();
+      await page.getByLabel('Their e-mail address').fill('ada@acme.example');
+      await page.getByRole('button', { name: 'Add to the group' }).click();
+      await page.getByRole('status').filter({ hasText: 'The person is now a member.' }).waitFor();
+      await page.getByLabel('department').fill('Analytical engines');
+      await page.getByRole('button', { name: 'Save the claim values' }).click();
+      await page.getByRole('status').filter({ hasText: 'The claim values are saved' }).waitFor();
+      await expectAccessible(page, 'a group with a member and a claim value');
+      await page.goto(`${server.origin}/admin/tenants/acme/groups`);
+      await page.locator('#claims-table').waitFor();
+      await expectAccessible(page, 'groups and claims, with one of each');
 
       await page.goto(`${server.origin}/admin/tenants/acme/admins`);
       await page.getByLabel('Their e-mail address').fill('not an address');

@@ -38,6 +38,7 @@ import { adminAuditRoutes } from './routes/admin/admin-audit.js';
 import { adminAdminsRoutes } from './routes/admin/admin-admins.js';
 import { adminClientRoutes } from './routes/admin/admin-clients.js';
 import { adminUserRoutes } from './routes/admin/admin-users.js';
+import { adminGroupRoutes } from './routes/admin/admin-groups.js';
 import { adminTokenRoutes } from './routes/admin/admin-tokens.js';
 import { onboardingRoutes } from './routes/admin/onboarding.js';
 import { invitationRoutes } from './routes/invitation.js';
@@ -107,6 +108,7 @@ export function sesameRouters(services: Services, options: AppOptions): Router[]
     adminAdminsRoutes(services),
     adminClientRoutes(services),
     adminUserRoutes(services),
+    adminGroupRoutes(services),
     adminTokenRoutes(services),
     onboardingRoutes(services),
     invitationRoutes(services),
