@@ -99,10 +99,11 @@ for (const db of await databases()) {
     test('a tenant administrator sees their tenant only: every other tenant\'s page and form is answered as if it did not exist', async () => {
       const { ua, redirectTo } = await tenantAdmin(server, 'acme', 'alice@acme.example');
       const globexGroup = await server.services.groups.create('globex', { name: 'Globex staff' });
+      const { invitation: globexInvitation } = await server.services.invitations.create('globex', {});
       assert.equal(redirectTo, '/admin/tenants/acme');
       assert.equal((await ua.get(`${server.origin}/admin/tenants/acme`)).status, 200);
       assert.equal((await ua.get(`${server.origin}/admin/tenants`)).status, 403, 'the list of tenants is the operator\'s');
-      for (const page of ['', '/settings', '/keys', '/audit', '/audit/export', '/admins', '/groups', `/groups/${globexGroup.id}`]) {
+      for (const page of ['', '/settings', '/keys', '/audit', '/audit/export', '/admins', '/groups', `/groups/${globexGroup.id}`, '/invitations']) {
         const response = await ua.get(`${server.origin}/admin/tenants/globex${page}`);
         assert.equal(response.status, 404, page);
         assert.doesNotMatch(response.text, /Globex/, page);
@@ -120,6 +121,10 @@ for (const db of await databases()) {
         [`/groups/${globexGroup.id}/claims`, { 'claim_level': 'owned' }],
         [`/groups/${globexGroup.id}/members`, { email: 'someone@globex.example' }],
         [`/groups/${globexGroup.id}/delete`, { confirm: 'yes' }],
+        ['/invitations', { email: 'mallory@example.com', send: 'on', maxUses: '1', days: '7' }],
+        ['/invitations', { maxUses: '5', days: '7' }],
+        ['/invitations/withdraw', { invitationId: globexInvitation.id }],
+        ['/invitations/signup', { signup: 'invitation' }],
       ];
       for (const [path, fields] of forms) {
         const response = await postForm(ua, `/admin/tenants/globex${path}`, fields);
@@ -132,6 +137,10 @@ for (const db of await databases()) {
       assert.deepEqual((await server.services.adminAccounts.listOpenInvitations('globex')).map((i) => i.email), []);
       assert.deepEqual((await server.services.groups.list('globex')).map((g) => [g.name, g.claims]), [['Globex staff', {}]]);
       assert.deepEqual(await server.services.customClaims.definitions('globex'), []);
+      assert.deepEqual((await server.services.invitations.list('globex')).map((i) => [i.id, i.revokedAt]), [[globexInvitation.id, null]]);
+      assert.equal(globex.signup ?? 'open', 'open');
+      assert.equal((await postForm(ua, '/admin/tenants/acme/invitations/withdraw', { invitationId: globexInvitation.id })).status, 404, 'nor through their own tenant');
+      await server.services.invitations.revoke('globex', globexInvitation.id);
       assert.equal((await postForm(ua, `/admin/tenants/acme/groups/${globexGroup.id}/delete`, { confirm: 'yes' })).status, 404, 'nor through their own tenant');
       await server.services.groups.delete('globex', globexGroup.id);
     });
@@ -471,6 +480,54 @@ for (const db of await databases()) {
       const events = (await server.services.audit.page({ tenantId: 'hooli' }, 50)).filter((e) => e.type.startsWith('admin.group') || e.type === 'admin.claims_changed');
       assert.ok(events.length >= 10);
       assert.ok(events.every((e) => e.actor === 'admin:it@hooli.example'));
+    });
+    test('invitations: sign-up by invitation only; an invitation mailed (its link only in the mail) or shown once; refused forms say why; withdrawn', async () => {
+      await server.services.tenants.createTenant('vandelay', 'Vandelay');
+      const group = await server.services.groups.create('vandelay', { name: 'Importers' });
+      const { ua } = await tenantAdmin(server, 'vandelay', 'art@vandelay.example');
+      assert.match((await ua.get(`${server.origin}/admin/tenants/vandelay/invitations`)).text, /There is no invitation yet/);
+      assert.equal((await postForm(ua, '/admin/tenants/vandelay/invitations/signup', { signup: 'invitation' })).status, 303);
+      assert.equal((await server.services.tenants.requireTenant('vandelay')).signup, 'invitation');
+      assert.equal((await postForm(ua, '/admin/tenants/vandelay/invitations/signup', { signup: 'whoever' })).status, 400);
+
+      const noAddress = await postForm(ua, '/admin/tenants/vandelay/invitations', { send: 'on', maxUses: '1', days: '7' });
+      assert.equal(noAddress.status, 400);
+      assert.match(readable(noAddress.text), /To send an invitation, give the address it is for/);
+      const tooLong = await postForm(ua, '/admin/tenants/vandelay/invitations', { email: 'kel@vandelay.example', maxUses: '1', days: '90' });
+      assert.equal(tooLong.status, 400);
+      assert.match(tooLong.text, /value="kel@vandelay\.example"/, 'what was typed stays in the form');
+      assert.equal((await postForm(ua, '/admin/tenants/vandelay/invitations', { email: 'not an address', send: 'on', maxUses: '1', days: '7' })).status, 400);
+      assert.equal((await postForm(ua, '/admin/tenants/vandelay/invitations', { maxUses: '1', days: '7', groupIds: 'nope' })).status, 400, 'an unknown group');
+      assert.equal((await server.services.invitations.list('vandelay')).length, 0, 'refused forms made no invitation');
+
+      const since = Date.now() - 1;
+      const sent = await postForm(ua, '/admin/tenants/vandelay/invitations', { email: 'Kel@Vandelay.example', send: 'on', maxUses: '1', days: '7', groupIds: group.id });
+      assert.equal(sent.status, 303);
+      assert.equal(sent.headers.get('location'), '/admin/tenants/vandelay/invitations?done=sent');
+      const link = await mailedLink(server.origin, 'kel@vandelay.example', 'invitation', since, '/vandelay/invitation#');
+      assert.match(link, /\/vandelay\/invitation#token=/);
+      const listed = await ua.get(`${server.origin}/admin/tenants/vandelay/invitations?done=sent`);
+      assert.match(listed.text, /The invitation is on its way/);
+      assert.match(listed.text, /kel@vandelay\.example[\s\S]*Open[\s\S]*Importers/);
+      assert.ok(!listed.text.includes(link.split('#')[1]!), 'the administrator never sees a mailed link');
+
+      const shown = await postForm(ua, '/admin/tenants/vandelay/invitations', { maxUses: '3', days: '2' });
+      assert.equal(shown.status, 200);
+      assert.equal(shown.headers.get('cache-control'), 'no-store');
+      const token = /id="invitation-link">[^<]*#token=([^<]+)</.exec(shown.text)?.[1];
+      assert.ok(token, shown.text.slice(0, 500));
+      assert.ok(await server.services.invitations.usable('vandelay', token), 'the link shown works');
+      assert.ok(!(await ua.get(`${server.origin}/admin/tenants/vandelay/invitations`)).text.includes(token), 'and is not shown again');
+
+      const open = (await server.services.invitations.list('vandelay')).find((i) => i.email === null)!;
+      assert.equal((await postForm(ua, '/admin/tenants/vandelay/invitations/withdraw', { invitationId: open.id })).status, 303);
+      assert.equal(await server.services.invitations.usable('vandelay', token), undefined);
+      const again = await postForm(ua, '/admin/tenants/vandelay/invitations/withdraw', { invitationId: open.id });
+      assert.equal(again.status, 400);
+      assert.match(readable(again.text), /revoked already/);
+      const events = (await server.services.audit.page({ tenantId: 'vandelay' }, 50)).filter((e) => e.type.startsWith('admin.invitation') || e.type === 'admin.tenant_changed');
+      assert.deepEqual(events.map((e) => e.type).sort(), ['admin.invitation_created', 'admin.invitation_created', 'admin.invitation_revoked', 'admin.tenant_changed']);
+      assert.ok(events.every((e) => e.actor === 'admin:art@vandelay.example'));
     });
     test('API tokens: made in the console (shown once), they open the admin API for this tenant only, until revoked', async () => {
       const { ua } = await tenantAdmin(server, 'acme', 'tokens@acme.example');

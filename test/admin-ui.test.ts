@@ -77,7 +77,7 @@ describe('admin console in Chromium', { skip }, () => {
       await page.getByRole('heading', { name: 'Acme & Co' }).waitFor();
       await expectAccessible(page, 'an application');
 
-      for (const [path, name] of [['clients', 'Applications'], ['users', 'Users'], ['groups', 'Groups and claims'], ['settings', 'Settings'], ['keys', 'Signing keys'], ['audit', 'Audit log'], ['admins', 'Administrators'], ['tokens', 'API tokens']]) {
+      for (const [path, name] of [['clients', 'Applications'], ['users', 'Users'], ['groups', 'Groups and claims'], ['invitations', 'Invitations'], ['settings', 'Settings'], ['keys', 'Signing keys'], ['audit', 'Audit log'], ['admins', 'Administrators'], ['tokens', 'API tokens']]) {
         await page.goto(`${server.origin}/admin/tenants/acme/${path}`);
         await expectAccessible(page, path);
         assert.equal(await page.getByRole('navigation', { name: 'Acme & Co' }).getByRole('link', { name }).getAttribute('aria-current'), 'page', path);
@@ -104,6 +104,19 @@ describe('admin console in Chromium', { skip }, () => {
       await page.goto(`${server.origin}/admin/tenants/acme/groups`);
       await page.locator('#claims-table').waitFor();
       await expectAccessible(page, 'groups and claims, with one of each');
+
+      await page.goto(`${server.origin}/admin/tenants/acme/invitations`);
+      await page.getByLabel('Send the link to this address by e-mail').uncheck();
+      await page.getByRole('button', { name: 'Create the invitation' }).click();
+      await page.getByRole('heading', { name: 'Your invitation link' }).waitFor();
+      assert.match(await page.locator('#invitation-link').textContent() ?? '', /\/acme\/invitation#token=/);
+      await expectAccessible(page, 'invitation link shown once');
+      await page.getByRole('link', { name: 'Done' }).click();
+      await page.locator('#invitations-table').waitFor();
+      await page.getByLabel('Their e-mail address').fill('grace@acme.example');
+      await page.getByRole('button', { name: 'Create the invitation' }).click();
+      await page.getByRole('status').filter({ hasText: 'The invitation is on its way.' }).waitFor();
+      await expectAccessible(page, 'invitations, one mailed');
 
       await page.goto(`${server.origin}/admin/tenants/acme/admins`);
       await page.getByLabel('Their e-mail address').fill('not an address');

@@ -39,6 +39,7 @@ import { adminAdminsRoutes } from './routes/admin/admin-admins.js';
 import { adminClientRoutes } from './routes/admin/admin-clients.js';
 import { adminUserRoutes } from './routes/admin/admin-users.js';
 import { adminGroupRoutes } from './routes/admin/admin-groups.js';
+import { adminInvitationRoutes } from './routes/admin/admin-invitations.js';
 import { adminTokenRoutes } from './routes/admin/admin-tokens.js';
 import { onboardingRoutes } from './routes/admin/onboarding.js';
 import { invitationRoutes } from './routes/invitation.js';
@@ -109,6 +110,7 @@ export function sesameRouters(services: Services, options: AppOptions): Router[]
     adminClientRoutes(services),
     adminUserRoutes(services),
     adminGroupRoutes(services),
+    adminInvitationRoutes(services),
     adminTokenRoutes(services),
     onboardingRoutes(services),
     invitationRoutes(services),

@@ -69,7 +69,7 @@ export async function tenantFor(ctx: Context, tenants: TenantService): Promise<T
 }
 
 const TENANT_PAGES: Array<[string, string]> = [
-  ['', 'Overview'], ['clients', 'Applications'], ['users', 'Users'], ['groups', 'Groups and claims'], ['settings', 'Settings'],
+  ['', 'Overview'], ['clients', 'Applications'], ['users', 'Users'], ['groups', 'Groups and claims'], ['invitations', 'Invitations'], ['settings', 'Settings'],
   ['keys', 'Signing keys'], ['audit', 'Audit log'], ['admins', 'Administrators'], ['tokens', 'API tokens'],
 ];
 
