@@ -363,14 +363,37 @@ for (const db of await databases()) {
       const newSecret = /id="client-secret">([^<]+)</.exec(rotated.text)?.[1];
       assert.ok(newSecret && newSecret !== secret);
 
+      const staff = await server.services.groups.create('acme', { name: 'Acme staff' });
+      assert.match((await ua.get(`${server.origin}${base}`)).text, /Only members of these groups may sign in[\s\S]*Acme staff/);
+      const httpLogout = await postForm(ua, `${base}/access`, { backchannelLogoutUri: 'http://rp.example/logout', allowedGroups: staff.id });
+      assert.equal(httpLogout.status, 400, 'http is for localhost only');
+      assert.match(httpLogout.text, /<h2 id="access-heading">/, 'the application\'s page again, with the reason');
+      assert.equal((await postForm(ua, `${base}/access`, { allowedGroups: 'no-such-group' })).status, 400);
+      const access = await postForm(ua, `${base}/access`, { backchannelLogoutUri: 'https://app.acme.example/logout', allowedGroups: staff.id });
+      assert.equal(access.status, 303);
+      assert.equal(access.headers.get('location'), `${base}?done=access`);
+      let summary = await server.services.clientAdmin.get('acme', clientId);
+      assert.equal(summary.backchannelLogoutUri, 'https://app.acme.example/logout');
+      assert.deepEqual(summary.allowedGroups, [staff.id]);
+      const shownAccess = await ua.get(`${server.origin}${base}?done=access`);
+      assert.match(shownAccess.text, /value="https:\/\/app\.acme\.example\/logout"/);
+      assert.match(shownAccess.text, new RegExp(`value="${staff.id}" checked`));
+      assert.equal((await postForm(ua, `${base}/access`, { backchannelLogoutUri: '' })).status, 303, 'nothing ticked and no URI: everyone, no logout');
+      summary = await server.services.clientAdmin.get('acme', clientId);
+      assert.equal(summary.backchannelLogoutUri, null);
+      assert.deepEqual(summary.allowedGroups, []);
+
       const { ua: outsider } = await tenantAdmin(server, 'globex', 'outsider@globex.example');
       for (const path of [base, `/admin/tenants/globex/clients/${clientId}`]) assert.equal((await outsider.get(`${server.origin}${path}`)).status, 404, path);
+      assert.equal((await postForm(outsider, `/admin/tenants/globex/clients/${clientId}/access`, { backchannelLogoutUri: 'https://evil.example/logout' })).status, 404, 'another tenant\'s access cannot be changed');
+      assert.equal((await postForm(outsider, `${base}/access`, { backchannelLogoutUri: 'https://evil.example/logout' })).status, 404);
+      assert.equal((await server.services.clientAdmin.get('acme', clientId)).backchannelLogoutUri, null);
       assert.equal((await postForm(outsider, `/admin/tenants/globex/clients/${clientId}/delete`, { confirm: 'yes' })).status, 404, 'not through another tenant either');
       assert.equal((await postForm(ua, `${base}/delete`, {})).status, 400);
       assert.equal((await postForm(ua, `${base}/delete`, { confirm: 'yes' })).status, 303);
       assert.equal((await ua.get(`${server.origin}${base}`)).status, 404);
       const events = (await server.services.audit.page({ tenantId: 'acme' }, 50)).filter((e) => e.type.startsWith('admin.client'));
-      assert.deepEqual(events.map((e) => e.type).sort(), ['admin.client_changed', 'admin.client_created', 'admin.client_deleted', 'admin.client_secret_rotated']);
+      assert.deepEqual(events.map((e) => e.type).sort(), ['admin.client_changed', 'admin.client_changed', 'admin.client_changed', 'admin.client_created', 'admin.client_deleted', 'admin.client_secret_rotated']);
       assert.ok(events.every((e) => e.actor === 'admin:apps@acme.example'));
     });
 

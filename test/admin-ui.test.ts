@@ -104,6 +104,13 @@ describe('admin console in Chromium', { skip }, () => {
       await page.goto(`${server.origin}/admin/tenants/acme/groups`);
       await page.locator('#claims-table').waitFor();
       await expectAccessible(page, 'groups and claims, with one of each');
+      const [app] = await server.services.clientAdmin.list('acme');
+      await page.goto(`${server.origin}/admin/tenants/acme/clients/${app!.clientId}`);
+      await page.getByLabel('Engineering').check();
+      await page.getByLabel('Back-channel logout URI').fill('https://app.acme.example/logout');
+      await page.getByRole('button', { name: 'Save access and logout' }).click();
+      await page.getByRole('status').filter({ hasText: 'Who may sign in' }).waitFor();
+      await expectAccessible(page, 'an application admitting one group');
 
       await page.goto(`${server.origin}/admin/tenants/acme/invitations`);
       await page.getByLabel('Send the link to this address by e-mail').uncheck();

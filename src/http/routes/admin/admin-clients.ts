@@ -28,6 +28,9 @@ const createForm = z.discriminatedUnion('kind', [
   }),
 ]);
 const urisForm = z.object({ redirectUris: lines, postLogoutRedirectUris: lines });
+/** A form's checkboxes of one name: absent, one value or several. */
+const many = z.union([z.string(), z.array(z.string())]).optional().transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]));
+const accessForm = z.object({ backchannelLogoutUri: optional(2000), allowedGroups: many });
 const confirmForm = z.object({ confirm: z.literal('yes', { errorMap: () => ({ message: 'Tick the box to confirm.' }) }) });
 
 const AUTH_METHODS = [
@@ -43,7 +46,7 @@ const SETUP_TITLES: Record<RelyingPartySetup['product'], string> = {
   'openid-connect': 'In your application',
 };
 
-type ClientsDeps = Pick<Services, 'adminAccounts' | 'tenants' | 'clientAdmin' | 'mail' | 'config'>;
+type ClientsDeps = Pick<Services, 'adminAccounts' | 'tenants' | 'clientAdmin' | 'groups' | 'mail' | 'config'>;
 
 /** What the dashboard's "Connect Azure AD B2C" form needs. */
 export function connectB2c(tenant: Tenant, clientCount: number, b2cTenant?: string, level: 2 | 3 = 2) {
@@ -77,9 +80,12 @@ export function adminClientRoutes(deps: ClientsDeps): Router {
   };
 
   const showClient = async (ctx: Context, tenant: Tenant, client: ClientSummary, error?: string) => {
+    const allowed = new Set(client.allowedGroups);
     renderConsole(ctx, 'client', {
       title: `${client.name} · ${tenant.name}`, tenant, current: 'clients', script: 'admin', error,
-      flash: flashOf(ctx, { uris: 'The redirect URIs are saved.' }),
+      flash: flashOf(ctx, { uris: 'The redirect URIs are saved.', access: 'Who may sign in and the back-channel logout URI are saved.' }),
+      groups: (await deps.groups.list(tenant.id)).map((g) => ({ id: g.id, name: g.name, checked: allowed.has(g.id) })),
+      groupsHref: tenantPath(tenant, 'groups'),
       client,
       base: clientPath(tenant, client.clientId),
       metadataUrl: `${issuerFor(deps.config.publicUrl, tenant.id)}/.well-known/openid-configuration`,
@@ -140,6 +146,16 @@ export function adminClientRoutes(deps: ClientsDeps): Router {
       const form = parseInput(urisForm, ctx.request.body);
       await deps.clientAdmin.setRedirectUris(tenant.id, client.clientId, form);
       return `${clientPath(tenant, client.clientId)}?done=uris`;
+    }, (error) => showClient(ctx, tenant, client, error));
+  });
+
+  router.post('/admin/tenants/:tenant/clients/:clientId/access', signedIn, async (ctx) => {
+    const tenant = await tenantFor(ctx, deps.tenants);
+    const client = await deps.clientAdmin.get(tenant.id, ctx.params.clientId!);
+    await formAction(ctx, async () => {
+      const form = parseInput(accessForm, ctx.request.body);
+      await deps.clientAdmin.setAccess(tenant.id, client.clientId, { backchannelLogoutUri: form.backchannelLogoutUri ?? null, allowedGroups: form.allowedGroups });
+      return `${clientPath(tenant, client.clientId)}?done=access`;
     }, (error) => showClient(ctx, tenant, client, error));
   });
 
