@@ -5,6 +5,7 @@ import { databases, startTestServer, type TestServer } from './support/server.js
 import { authorizeUrl, exchangeCode, finishAtRp, openSignInPage, RP_REDIRECT, signIn, signUp, signUpThroughRp, verifyIdToken } from './support/flow.js';
 import { UserAgent } from './support/user-agent.js';
 import type { Client } from '../src/storage/repositories/clients.js';
+import { demoTenantApi } from './support/admin-api.js';
 
 /**
  * Groups and custom claims, set through the admin API and seen where relying parties see them:
@@ -16,14 +17,7 @@ for (const db of await databases()) {
     let token: string;
     let open: Client;
 
-    const api = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${server.origin}/api/tenants/demo${path}`, {
-        method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await response.text();
-      assert.ok(response.status < 300, `${method} ${path}: ${response.status} ${text}`);
-      return text ? JSON.parse(text) : undefined;
-    };
+    const api = demoTenantApi(() => server.origin, () => token);
     const registerClient = async (name: string, allowedGroups?: string[]): Promise<Client> => {
       const created = await api('POST', '/clients', { name, redirectUris: [RP_REDIRECT], ...(allowedGroups ? { allowedGroups } : {}) });
       return { ...(await server.services.clients.find('demo', created.client.clientId))!, clientSecret: created.clientSecret };

@@ -5,6 +5,7 @@ import { databases, startTestServer, type TestServer } from './support/server.js
 import { authorizeUrl, finishAtRp, openSignInPage, RP_REDIRECT } from './support/flow.js';
 import { UserAgent } from './support/user-agent.js';
 import type { Client } from '../src/storage/repositories/clients.js';
+import { demoTenantApi } from './support/admin-api.js';
 
 /**
  * Invitations for a tenant whose sign-up is closed: made through the admin API, accepted on the
@@ -19,14 +20,7 @@ for (const db of await databases()) {
     let token: string;
     let client: Client;
 
-    const api = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${server.origin}/api/tenants/demo${path}`, {
-        method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await response.text();
-      assert.ok(response.status < 300, `${method} ${path}: ${response.status} ${text}`);
-      return text ? JSON.parse(text) : undefined;
-    };
+    const api = demoTenantApi(() => server.origin, () => token);
     const tokenOf = (link: string) => new URLSearchParams(new URL(link).hash.slice(1)).get('token')!;
     const accept = (ua: UserAgent, link: string) => ua.postJson(`${server.origin}/demo/invitation`, { token: tokenOf(link) });
 

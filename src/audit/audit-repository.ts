@@ -60,12 +60,7 @@ export class AuditRepository {
   async *list(filter: AuditFilter, pageSize = 500): AsyncGenerator<AuditEntry> {
     let after: { at: number; id: string } | undefined;
     for (;;) {
-      let query = this.db.selectFrom('audit_log').selectAll().where('tenant_id', '=', filter.tenantId);
-      if (filter.userId) query = query.where('user_id', '=', filter.userId);
-      if (filter.userEmail) query = query.where('user_email', '=', filter.userEmail);
-      if (filter.type) query = query.where('type', '=', filter.type);
-      if (filter.since !== undefined) query = query.where('at', '>=', filter.since);
-      if (filter.until !== undefined) query = query.where('at', '<', filter.until);
+      let query = this.filtered(filter);
       if (after) {
         const { at, id } = after;
         query = query.where((eb) => eb.or([eb('at', '>', at), eb.and([eb('at', '=', at), eb('id', '>', id)])]));
@@ -78,6 +73,17 @@ export class AuditRepository {
     }
   }
 
+  /** The tenant's events that match the filter, not yet ordered. */
+  private filtered(filter: AuditFilter) {
+    let query = this.db.selectFrom('audit_log').selectAll().where('tenant_id', '=', filter.tenantId);
+    if (filter.userId) query = query.where('user_id', '=', filter.userId);
+    if (filter.userEmail) query = query.where('user_email', '=', filter.userEmail);
+    if (filter.type) query = query.where('type', '=', filter.type);
+    if (filter.since !== undefined) query = query.where('at', '>=', filter.since);
+    if (filter.until !== undefined) query = query.where('at', '<', filter.until);
+    return query;
+  }
+
   async typesOf(tenantId: string): Promise<string[]> {
     const rows = await this.db.selectFrom('audit_log').select('type').distinct().where('tenant_id', '=', tenantId).orderBy('type').execute();
     return rows.map((r) => r.type);
@@ -85,12 +91,7 @@ export class AuditRepository {
 
   /** Newest first, `limit` at most, older than the cursor (the last row of the previous page): the console's pages. */
   async page(filter: AuditFilter, limit: number, before?: { at: number; id: string }): Promise<AuditEntry[]> {
-    let query = this.db.selectFrom('audit_log').selectAll().where('tenant_id', '=', filter.tenantId);
-    if (filter.userId) query = query.where('user_id', '=', filter.userId);
-    if (filter.userEmail) query = query.where('user_email', '=', filter.userEmail);
-    if (filter.type) query = query.where('type', '=', filter.type);
-    if (filter.since !== undefined) query = query.where('at', '>=', filter.since);
-    if (filter.until !== undefined) query = query.where('at', '<', filter.until);
+    let query = this.filtered(filter);
     if (before) {
       const { at, id } = before;
       query = query.where((eb) => eb.or([eb('at', '<', at), eb.and([eb('at', '=', at), eb('id', '<', id)])]));
