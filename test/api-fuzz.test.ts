@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { databases, startTestServer, type TestServer } from './support/server.js';
 import { RP_REDIRECT } from './support/flow.js';
-import { enc, hostileSegment, hostileText, jsonValue } from './support/hostile-input.js';
+import { enc, hostileSegment, hostileText, jsonValue, refusedByNodeParser } from './support/hostile-input.js';
 
 /**
  * Hostile input for the admin API, generated from its own OpenAPI document: every endpoint gets
@@ -145,7 +145,8 @@ for (const db of await databases()) {
               const text = await response.text();
               statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
               if (response.status >= 500) failures.push(`${response.status} for ${describeRequest()}: ${text.slice(0, 200)}`);
-              else if (response.status >= 400) {
+              // A generated URL over Node's 16 KB header limit never reaches Sesame (seed 754827730 made one).
+              else if (response.status >= 400 && !refusedByNodeParser(response.status, response.headers.get('content-type') ?? '', text)) {
                 const problem = /^application\/problem\+json/.test(response.headers.get('content-type') ?? '') ? JSON.parse(text) : undefined;
                 if (typeof problem?.code !== 'string' || typeof problem.detail !== 'string' || problem.status !== response.status) {
                   failures.push(`unclear ${response.status} for ${describeRequest()}: ${text.slice(0, 200)}`);

@@ -7,7 +7,7 @@ import { UserAgent } from './support/user-agent.js';
 import { authorizeUrl, createClient, openSignInPage, signUpThroughRp } from './support/flow.js';
 import { desktopStarts } from './support/crossdevice.js';
 import type { Schema } from '../src/storage/schema.js';
-import { enc, hostileSegment, hostileText, jsonValue } from './support/hostile-input.js';
+import { enc, hostileSegment, hostileText, jsonValue, refusedByNodeParser } from './support/hostile-input.js';
 
 /**
  * Hostile input, generated: every public endpoint (Sesame's routers and each OIDC endpoint of the
@@ -164,11 +164,10 @@ function sendOnce(agent: http.Agent | false, port: number, request: FuzzRequest)
 
 /**
  * A 4xx must say what went wrong: a JSON {"error"} answer, or a page (a HEAD answer has the type
- * but no body). Node's HTTP parser itself answers what it cannot parse (header floods, a body on a
- * TRACE) with a bare 400 or 431 before Sesame sees the request.
+ * but no body), or Node's own bare refusal (refusedByNodeParser).
  */
 function explainsItself(outcome: Outcome): boolean {
-  if ((outcome.status === 431 || outcome.status === 400 || outcome.status === 413) && outcome.contentType === '' && outcome.text === '') return true;
+  if (refusedByNodeParser(outcome.status, outcome.contentType, outcome.text)) return true;
   if (outcome.method === 'HEAD') return /^(application\/json|text\/html)/.test(outcome.contentType);
   if (outcome.contentType.startsWith('text/html')) return /<html/i.test(outcome.text);
   if (outcome.contentType.startsWith('application/json')) {

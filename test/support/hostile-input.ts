@@ -24,3 +24,10 @@ export const jsonValue = fc.oneof(
   fc.array(hostileText, { maxLength: 4 }),
   fc.dictionary(hostileText, hostileText, { maxKeys: 4 }),
 );
+
+/**
+ * Node's HTTP parser answers what it cannot take (a header or URL over 16 KB, a body on a TRACE)
+ * with a bare 400, 413 or 431 before Sesame sees the request: that refusal is Node's, not a page.
+ */
+export const refusedByNodeParser = (status: number, contentType: string, text: string) =>
+  (status === 431 || status === 400 || status === 413) && contentType === '' && text === '';
