@@ -49,6 +49,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     secrets: new SecretBox(secretKey.key),
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
+    groupCommit: true,
     pgSchema: options.pgSchema,
     timeouts: config.databaseTimeouts,
     applicationName: config.databaseApplicationName,

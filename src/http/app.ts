@@ -5,6 +5,7 @@ import { bodyParser } from '@koa/bodyparser';
 import type { Services } from '../services.js';
 import { projectRoot } from '../paths.js';
 import { errorHandler } from './middleware/errors.js';
+import { durableAnswers } from './middleware/durable-answers.js';
 import { requestId } from './middleware/request-id.js';
 import { securityHeaders } from './middleware/security-headers.js';
 import { requireSameOrigin } from './middleware/same-origin.js';
@@ -68,6 +69,7 @@ export function createApp(services: Services, options: AppOptions): Koa {
   app.use(auditContext());
   app.use(securityHeaders({ https: config.publicUrl.startsWith('https:') }));
   app.use(errorHandler(services.log));
+  app.use(durableAnswers(services.database.db));
   app.use(recordCeremonyFailures(services.audit));
   app.use(requestTarget());
   app.use(staticFiles(path.join(projectRoot, 'public'), services.log));

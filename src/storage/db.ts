@@ -10,6 +10,7 @@ import { LocalPubSub, PostgresPubSub, type PubSub } from './pubsub.js';
 import { isDatabaseUnavailable } from './unavailable.js';
 import { cachingStatements } from './statement-cache.js';
 import { attachReadCache, ReadCache } from './read-cache.js';
+import { attachGroupCommit, GroupCommit, walSync } from './group-commit.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import { checkSecretKey } from '../secrets/key-check.js';
 
@@ -58,6 +59,12 @@ export interface OpenOptions {
   applicationName?: string;
   /** The key secrets at rest are sealed with (src/secrets/secret-key.ts). */
   secrets: SecretBox;
+  /**
+   * SQLite: commit without syncing and make writes durable with one shared sync before answering
+   * (group-commit.ts); the server does, every answer waiting in `whenDurable`. Without it (the CLI)
+   * every COMMIT syncs by itself.
+   */
+  groupCommit?: boolean;
 }
 
 /**
@@ -71,7 +78,7 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
   for (let attempt = 0; ; attempt += 1) {
     let database: Database | undefined;
     try {
-      database = options.databaseUrl ? await openPostgres(options, timeouts) : openSqlite(options.dataDir, timeouts, options.secrets);
+      database = options.databaseUrl ? await openPostgres(options, timeouts) : openSqlite(options.dataDir, timeouts, options.secrets, options.groupCommit ?? false);
       // Kysely looks for its bookkeeping tables in every schema unless told which one is ours.
       if (database.dialect === 'postgres') database.schema = (await sql<{ schema: string }>`select current_schema() as schema`.execute(database.db)).rows[0].schema;
       await checkSecretKey(database.db, options.secrets, { bind: false, pgSchema: database.schema });
@@ -103,21 +110,25 @@ function location(options: OpenOptions): string {
   return `${parsed.host}${parsed.pathname}`;
 }
 
-function openSqlite(dataDir: string, timeouts: DatabaseTimeouts, secrets: SecretBox): Database {
+function openSqlite(dataDir: string, timeouts: DatabaseTimeouts, secrets: SecretBox, grouped: boolean): Database {
   fs.mkdirSync(dataDir, { recursive: true });
   const file = sqliteFile(dataDir);
   const sqlite = new SqliteDatabase(file);
   try {
     sqlite.pragma('journal_mode = WAL');
-    // FULL syncs the WAL on every commit: an acknowledged write survives a power loss, not only a crash.
-    sqlite.pragma('synchronous = FULL');
+    // An acknowledged write survives a power loss, not only a crash: FULL syncs the WAL in every
+    // COMMIT; NORMAL leaves that to the group commit's sync before each answer (group-commit.ts).
+    sqlite.pragma(`synchronous = ${grouped ? 'NORMAL' : 'FULL'}`);
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma(`busy_timeout = ${timeouts.statementMs}`);
   } catch (error) {
     sqlite.close();
     throw error;
   }
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite) }) });
+  const wal = walSync(`${file}-wal`);
+  const groupCommit = grouped ? new GroupCommit(wal.sync) : undefined;
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite, { onCommit: groupCommit && (() => groupCommit.committedWrite()) }) }) });
+  if (groupCommit) attachGroupCommit(db, groupCommit);
   const pubsub = new LocalPubSub();
   // Changes when another connection (the CLI, in another process) commits; this connection's own writes announce themselves.
   const dataVersion = sqlite.prepare('pragma data_version').pluck();
@@ -138,7 +149,12 @@ function openSqlite(dataDir: string, timeouts: DatabaseTimeouts, secrets: Secret
         sqlite.pragma(`busy_timeout = ${timeouts.statementMs}`);
       }
     },
-    close: async () => { await pubsub.close(); await db.destroy(); },
+    close: async () => {
+      await pubsub.close();
+      await groupCommit?.settle();
+      await wal.close();
+      await db.destroy();
+    },
   };
 }
 

@@ -13,8 +13,9 @@ const DEFAULT_CAPACITY = 256;
  * only reads `reader`, and nothing else is given these statements to switch their raw, pluck or
  * expand modes. A statement whose table changed shape is recompiled by SQLite itself.
  */
-export function cachingStatements(sqlite: SqliteDatabase.Database, capacity = DEFAULT_CAPACITY): KyselySqliteDatabase {
-  const statements = new Map<string, SqliteDatabase.Statement>();
+export function cachingStatements(sqlite: SqliteDatabase.Database, options: { capacity?: number; onCommit?: () => void } = {}): KyselySqliteDatabase {
+  const { capacity = DEFAULT_CAPACITY, onCommit } = options;
+  const statements = new Map<string, CachedStatement>();
   const rollback = sqlite.prepare('rollback');
   // A write that fails with SQLITE_FULL, IOERR, BUSY or NOMEM inside a transaction makes SQLite
   // roll the transaction back itself; Kysely's ROLLBACK after it would then fail ("no transaction
@@ -33,7 +34,7 @@ export function cachingStatements(sqlite: SqliteDatabase.Database, capacity = DE
         // Map keeps insertion order: moving the text to the end makes the first one the least recently used.
         statements.delete(sql);
       } else {
-        statement = sqlite.prepare(sql);
+        statement = onCommit ? reportingCommits(sqlite, sqlite.prepare(sql), onCommit) : sqlite.prepare(sql);
         if (statements.size >= capacity) statements.delete(statements.keys().next().value as string);
       }
       statements.set(sql, statement);
@@ -44,4 +45,33 @@ export function cachingStatements(sqlite: SqliteDatabase.Database, capacity = DE
       sqlite.close();
     },
   };
+}
+
+type CachedStatement = Pick<SqliteDatabase.Statement, 'reader' | 'run' | 'all' | 'iterate'>;
+
+/**
+ * The statement, telling `onCommit` each time a write transaction has ended: a COMMIT (or a
+ * ROLLBACK: nothing to sync then, but harmless), or a write outside BEGIN … COMMIT. Group commit
+ * (group-commit.ts) counts them to know what a sync of the log covers.
+ */
+function reportingCommits(sqlite: SqliteDatabase.Database, statement: SqliteDatabase.Statement, onCommit: () => void): CachedStatement {
+  const ended = (wasInTransaction: boolean) => {
+    if (!sqlite.inTransaction && (wasInTransaction || !statement.readonly)) onCommit();
+  };
+  return {
+    reader: statement.reader,
+    run(...params: unknown[]) {
+      const wasInTransaction = sqlite.inTransaction;
+      const result = statement.run(...params);
+      ended(wasInTransaction);
+      return result;
+    },
+    all(...params: unknown[]) {
+      const wasInTransaction = sqlite.inTransaction;
+      const rows = statement.all(...params);
+      ended(wasInTransaction);
+      return rows;
+    },
+    iterate: (...params: unknown[]) => statement.iterate(...params),
+  } as CachedStatement;
 }

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Kysely } from 'kysely';
 import type { Schema } from './schema.js';
+import { whenDurable } from './group-commit.js';
 
 type Write = (db: Kysely<Schema>) => Promise<unknown>;
 
@@ -62,7 +63,8 @@ const batches = new AsyncLocalStorage<WriteBatch>();
 
 /**
  * Runs `work` (a request's handling) with a write batch for `db`, and commits the batch when the
- * work ends, before its answer is sent. A failure to commit is the request's failure.
+ * work ends, before its answer is sent; then waits until the request's writes are durable
+ * (group-commit.ts). A failure to commit, or to sync, is the request's failure.
  */
 export async function withWriteBatch<T>(db: Kysely<Schema>, work: () => Promise<T>): Promise<T> {
   const batch = new WriteBatch(db);
@@ -74,6 +76,7 @@ export async function withWriteBatch<T>(db: Kysely<Schema>, work: () => Promise<
     throw error;
   }
   await batch.close();
+  await whenDurable(db);
   return result;
 }
 

@@ -80,8 +80,10 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     if (interaction.prompt.name === 'consent') {
       // Clients are registered by the tenant's administrator: consent is implied (see provider-factory).
       const grantId = await grantRequestedScopes(oidc, interaction);
-      ctx.respond = false;
-      await oidc.provider.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+      // interactionResult, not interactionFinished: the redirect is our answer, sent once the grant is durable.
+      const redirectTo = await oidc.provider.interactionResult(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+      ctx.status = 303;
+      ctx.redirect(redirectTo);
       return;
     }
     const clientName = await clientNameOf(oidc, interaction, tenant.name);
