@@ -18,8 +18,10 @@ import { signalRemoved } from './webauthn-signals.js';
  * options bound to this page's interaction (the first autofill ceremony's came with the page), runs
  * WebAuthn, sends the result back and follows the redirect the server answers with.
  */
-/** signupOpen false: the tenant's sign-up is by invitation and this browser holds none, so the page explains that instead of a form. */
-/** autofill: the options of the first autofill ceremony, sent with the page (absent when the server's rate limit refused them). */
+/**
+ * signupOpen false: the tenant's sign-up is by invitation and this browser holds none, so the page explains that instead of a form.
+ * autofill: the options of the first autofill ceremony, sent with the page (absent when the server's rate limit refused them).
+ */
 interface SigninConfig { base: string; clientName: string; restartUrl: string; expiresInMs: number; phoneSetupUrl: string; phone: boolean; verifyEmail: boolean; signupOpen: boolean; autofill?: Ceremony }
 const config = pageConfig as unknown as SigninConfig;
 

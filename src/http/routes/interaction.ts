@@ -123,7 +123,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const base = `/${tenant.id}/interaction/${interaction.uid}`;
     const phone = isPhone(ctx.get('user-agent'));
     // Where sign-up is by invitation, a person without one is told so instead of being led to a form that would refuse them.
-    const [offer, autofill] = await Promise.all([deps.invitations.signUpOffer(tenant, invitationToken(ctx)), startAutofill(ctx, tenant, interaction)]);
+    const [offer, autofill] = await Promise.all([deps.invitations.signUpOffer(tenant, invitationToken(ctx)), autofillCeremony(ctx, tenant, interaction)]);
     const signupClosed = offer === 'closed' ? SIGNUP_BY_INVITATION : offer === 'spent' ? INVITATION_SPENT : undefined;
     ctx.body = renderPage('signin', {
       nonce: ctx.state.cspNonce,
@@ -158,7 +158,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
    * an attacker what the page and its options request cost before. Beyond the limit the page still
    * opens, without the options: its script then asks for them, and is refused as before.
    */
-  async function startAutofill(ctx: Context, tenant: Tenant, interaction: Interaction): Promise<Awaited<ReturnType<PasskeyService['startSignIn']>> | undefined> {
+  async function autofillCeremony(ctx: Context, tenant: Tenant, interaction: Interaction): Promise<Awaited<ReturnType<PasskeyService['startSignIn']>> | undefined> {
     try {
       await deps.rateLimits.consume(ctx.ip);
     } catch (error) {
