@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { UserAgent } from '../test/support/user-agent.js';
-import { authorizeUrl, finishAtRp, openSignInPage, signIn, RP_REDIRECT } from '../test/support/flow.js';
+import { authorizeUrl, finishAtRp, openSignInPage, signInWithAutofill, RP_REDIRECT } from '../test/support/flow.js';
 import type { Client } from '../src/storage/repositories/clients.js';
 import type { BenchUser } from './support.js';
 import { BARE_CLIENT } from './bare-client.js';
@@ -9,7 +9,7 @@ import { requestKind } from './stats.js';
 /** One complete sign-in as user `user`; throws when anything along the way is not as it should be. */
 export type SignInFlow = (user: BenchUser | undefined, n: number) => Promise<void>;
 
-/** Sesame: authorization request, sign-in page, passkey options and assertion, form_post, token, ID token checked. */
+/** Sesame: authorization request, sign-in page (with the passkey's options), assertion, form_post, token, ID token checked. */
 export function sesameFlow(origin: string, client: Client): SignInFlow {
   const server = { origin } as never;
   const issuer = `${origin}/demo/oidc`;
@@ -17,8 +17,10 @@ export function sesameFlow(origin: string, client: Client): SignInFlow {
   const jwks = createRemoteJWKSet(new URL(`${issuer}/jwks`));
   return async (user, n) => {
     const ua = new UserAgent(origin);
-    const { base } = await openSignInPage(ua, authorizeUrl(server, client, { nonce: `n${n}`, state: `s${n}` }));
-    const result = await finishAtRp(ua, await signIn(ua, user!.authenticator, base, user!.email));
+    const { base, page } = await openSignInPage(ua, authorizeUrl(server, client, { nonce: `n${n}`, state: `s${n}` }));
+    // As a browser's autofill: the passkey's options come with the page (an older Sesame's page
+    // has none: then they are asked for, as its script did).
+    const result = await finishAtRp(ua, await signInWithAutofill(ua, user!.authenticator, base, page.text));
     const idToken = await redeem(`${issuer}/token`, client.clientId, client.clientSecret, result.params.code);
     const { payload } = await jwtVerify(idToken, jwks, { issuer, audience: client.clientId, algorithms: ['RS256'] });
     if (payload.email !== user!.email || payload.nonce !== `n${n}`) throw new Error('wrong ID token');

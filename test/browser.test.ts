@@ -73,17 +73,22 @@ describe('sign-in pages in Chromium', { skip }, () => {
   test('sign in with the e-mail address first', async () => {
     // Non-discoverable copy: autofill cannot offer it, so only the username path can succeed.
     await withPasskeyCopy(false, async (page) => {
+      const optionsRequests = countSignInOptionsRequests(page);
       await page.goto(`${server.origin}/demo-rp/login`);
       await page.waitForURL(/\/demo\/interaction\//);
       await page.getByLabel('E-mail address', { exact: true }).first().fill('dorothy@example.com');
       await page.getByRole('button', { name: 'Continue with passkey' }).click();
       await page.waitForURL(/\/demo-rp\/callback/);
       assert.equal(await claim(page, 'name'), 'Dorothy Vaughan');
+      // Autofill used the page's own options; the button's ceremony (with the address) asked for its own.
+      assert.deepEqual(optionsRequests, [{ email: 'dorothy@example.com' }]);
     });
   });
 
-  test('sign in with autofill (conditional UI)', async () => {
+  test('sign in with autofill (conditional UI), with the options the page came with: no options request', async () => {
     await withPasskeyCopy(true, async (page) => {
+      const optionsRequests = countSignInOptionsRequests(page);
+      const verified = page.waitForResponse((r) => /\/demo\/interaction\/[^/]+\/signin\/verify$/.test(r.url()));
       // The autofill request may finish before the page could be inspected, so the e-mail field's
       // markup is checked in the HTML the browser received, not on the live page.
       const signinPage = page.waitForResponse((r) => /\/demo\/interaction\//.test(r.url()) && r.request().resourceType() === 'document');
@@ -92,6 +97,8 @@ describe('sign-in pages in Chromium', { skip }, () => {
       // Nothing is clicked: the autofill request resolves with the one discoverable passkey.
       await page.waitForURL(/\/demo-rp\/callback/, { timeout: 15_000 });
       assert.equal(await claim(page, 'email'), 'dorothy@example.com');
+      assert.equal((await verified).status(), 200, 'signed in through the page');
+      assert.deepEqual(optionsRequests, [], 'no POST …/signin/options');
     });
   });
 
@@ -138,6 +145,15 @@ describe('sign-in pages in Chromium', { skip }, () => {
 });
 
 type Page = import('playwright-core').Page;
+
+/** The bodies of the sign-in page's POSTs to …/signin/options, as they are sent (a live list). */
+function countSignInOptionsRequests(page: Page): unknown[] {
+  const bodies: unknown[] = [];
+  page.on('request', (request) => {
+    if (request.method() === 'POST' && /\/interaction\/[^/]+\/signin\/options$/.test(request.url())) bodies.push(request.postDataJSON());
+  });
+  return bodies;
+}
 
 /** On the desktop's sign-in page: "Use my phone", then read the link (the QR code's content) and the number. */
 async function desktopShowsCode(page: Page, server: TestServer): Promise<{ link: string; number: string }> {

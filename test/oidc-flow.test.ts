@@ -4,7 +4,7 @@ import { SoftwareAuthenticator } from '../sdk/software-authenticator.js';
 import { databases, startTestServer, type TestServer } from './support/server.js';
 import { UserAgent } from './support/user-agent.js';
 import {
-  authorizeUrl, createClient, exchangeCode, finishAtRp, issuer, openSignInPage, RP_REDIRECT, signIn, signUpThroughRp, verifyIdToken, proveEmail,
+  authorizeUrl, createClient, exchangeCode, finishAtRp, issuer, openSignInPage, pageConfig, RP_REDIRECT, signIn, signUpThroughRp, verifyIdToken, proveEmail,
 } from './support/flow.js';
 import type { Client } from '../src/storage/repositories/clients.js';
 
@@ -72,6 +72,28 @@ for (const db of await databases()) {
         assert.equal(claims.email, 'grace@example.com');
         assert.equal(claims.nonce, 'n2');
       }
+    });
+
+    test('the sign-in page carries its autofill ceremony: its challenge signs in once, with no options request', async () => {
+      const authenticator = new SoftwareAuthenticator();
+      const first = await signUpThroughRp(server, client, 'katherine@example.com', 'Katherine Johnson', authenticator);
+      const ua = new UserAgent(server.origin);
+      const { base, page } = await openSignInPage(ua, authorizeUrl(server, client, { nonce: 'n-inline' }));
+      const { autofill } = pageConfig(page.text);
+      assert.match(String(autofill?.challengeId), /^[A-Za-z0-9_-]+$/, 'the page holds a challenge');
+      assert.deepEqual(autofill.options.allowCredentials, [], 'for any passkey: autofill asks no address');
+      const verify = () => ua.postJson(`${base}/signin/verify`, { challengeId: autofill.challengeId, response: authenticator.getAssertion(autofill.options, ua.origin) });
+      const done = await verify();
+      assert.equal(done.status, 200, done.text);
+      const again = await verify();
+      assert.equal(again.status, 400, 'the challenge is good for one sign-in');
+      assert.equal(again.json().error, 'challenge_invalid');
+      const result = await finishAtRp(ua, done.json().redirectTo);
+      const tokens = await exchangeCode(server, client, result.params.code);
+      assert.equal(tokens.status, 200, JSON.stringify(tokens.body));
+      const claims = await verifyIdToken(server, client, tokens.body.id_token);
+      assert.equal(claims.sub, first.claims.sub);
+      assert.equal(claims.nonce, 'n-inline');
     });
 
     test('response_mode=query, userinfo, refresh token with offline_access, revocation', async () => {
@@ -236,6 +258,9 @@ describe('the sign-in page over HTTP: ways out and early refusals', () => {
     assert.match(page.text, /without the &quot;openid&quot; scope/);
     assert.doesNotMatch(page.text, /Continue with passkey/);
     const base = /\/demo\/interaction\/[^/?#]+/.exec(page.url)![0];
+    const uid = base.split('/').pop()!;
+    const challenges = await server.services.database.db.selectFrom('webauthn_challenges').select('id').where('interaction_uid', '=', uid).execute();
+    assert.deepEqual(challenges, [], 'the refusing page started no ceremony');
     const options = await ua.postJson(`${server.origin}${base}/signin/options`, {});
     assert.equal(options.status, 400);
     assert.equal(options.json().error, 'openid_scope_missing');

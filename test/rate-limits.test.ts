@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { databases, freePort, POSTGRES_URL, startTestServer, type TestServer } from './support/server.js';
-import { authorizeUrl, createClient, issuer, openSignInPage, proveEmail } from './support/flow.js';
+import { authorizeUrl, createClient, issuer, pageConfig, proveEmail } from './support/flow.js';
 import { UserAgent } from './support/user-agent.js';
 import { SoftwareAuthenticator } from '../sdk/software-authenticator.js';
 import { loadConfig } from '../src/config.js';
@@ -23,13 +23,20 @@ const behindProxy = (limits: { ip: number; account: number }) => ({
   env: { TRUST_PROXY: '1', RATE_LIMIT_PER_IP: String(limits.ip), RATE_LIMIT_PER_ACCOUNT: String(limits.account) },
 });
 
-/** A browser at `ip` (as the proxy reports it) on the sign-in page of a fresh authorization request. */
+/**
+ * A browser at `ip` (as the proxy reports it) on the sign-in page of a fresh authorization request.
+ * The page counts as one attempt of the network: it carries the options of its autofill ceremony.
+ */
 async function visitorFrom(server: TestServer, ip: string, origin = server.origin) {
   const ua = new UserAgent(origin);
   const client = await createClient(server);
   const headers = { 'x-forwarded-for': ip };
-  const page = await ua.request(authorizeUrl({ ...server, origin } as TestServer, client), { headers });
-  const { base } = await openSignInPage(ua, new URL(page.headers.get('location')!, origin).href);
+  let signInPage = await ua.request(authorizeUrl({ ...server, origin } as TestServer, client), { headers });
+  for (let hop = 0; hop < 5 && signInPage.headers.get('location'); hop += 1) {
+    signInPage = await ua.request(new URL(signInPage.headers.get('location')!, signInPage.url).href, { headers });
+  }
+  assert.equal(signInPage.status, 200, signInPage.text.slice(0, 300));
+  const base = `${origin}${/\/demo\/interaction\/[^/?#]+/.exec(signInPage.url)![0]}`;
   const signInOptions = async (email?: string) => (await ua.postJson(`${base}/signin/options`, email ? { email } : {}, { headers })).status;
   const signUp = async (email: string) => {
     const start = await ua.postJson(`${base}/signup/options`, { email, displayName: 'Grace', verificationId: await proveEmail(ua, base, email, 'Grace') }, { headers });
@@ -37,7 +44,7 @@ async function visitorFrom(server: TestServer, ip: string, origin = server.origi
     const response = new SoftwareAuthenticator().createCredential(options, origin);
     assert.equal((await ua.postJson(`${base}/signup/verify`, { challengeId, response }, { headers })).status, 200);
   };
-  return { signInOptions, signUp };
+  return { signInOptions, signUp, autofill: pageConfig(signInPage.text).autofill as unknown };
 }
 
 for (const kind of await databases()) {
@@ -57,8 +64,23 @@ for (const kind of await databases()) {
       }
     });
 
+    test('the sign-in page costs what the options request it saves cost: beyond the limit it opens without them', async () => {
+      const server = await startTestServer(kind, behindProxy({ ip: 2, account: 100 }));
+      try {
+        const first = await visitorFrom(server, '198.51.100.30');
+        assert.ok(first.autofill, 'the first page carries the options of its autofill ceremony');
+        assert.equal(await first.signInOptions(), 200, 'the second attempt of the network');
+        const second = await visitorFrom(server, '198.51.100.30');
+        assert.equal(second.autofill, undefined, 'the third: the page opens, without the options');
+        assert.equal(await second.signInOptions(), 429, 'and asking for them is refused');
+      } finally {
+        await server.close();
+      }
+    });
+
     test('an IPv6 client counts as its /64: rotating addresses inside it does not escape the limit', async () => {
-      const server = await startTestServer(kind, behindProxy({ ip: 4, account: 100 }));
+      // Each visitor's page and its options request count: 2 attempts each.
+      const server = await startTestServer(kind, behindProxy({ ip: 8, account: 100 }));
       try {
         const statuses = [];
         for (let i = 1; i <= 6; i += 1) statuses.push(await (await visitorFrom(server, `2001:db8:1:2::${i.toString(16)}`)).signInOptions());
@@ -97,7 +119,8 @@ for (const kind of await databases()) {
     });
 
     test('16 concurrent attempts never get past the limit', async () => {
-      const server = await startTestServer(kind, behindProxy({ ip: 5, account: 100 }));
+      // The sign-in page is the first attempt: 5 are left.
+      const server = await startTestServer(kind, behindProxy({ ip: 6, account: 100 }));
       try {
         const visitor = await visitorFrom(server, '192.0.2.44');
         const statuses = await Promise.all(Array.from({ length: 16 }, () => visitor.signInOptions()));
@@ -114,13 +137,14 @@ describe('rate limits across nodes', { skip: !(await databases()).includes('post
   test('two nodes on one PostgreSQL database share the counts', async () => {
     // Nodes of one deployment share the database and its secret key.
     const secretKey = randomBytes(32).toString('base64url');
-    const first = await startTestServer('postgres', { env: { ...behindProxy({ ip: 4, account: 100 }).env, SESAME_SECRET_KEY: secretKey } });
+    // 6: the two sign-in pages count one each, then four options requests.
+    const first = await startTestServer('postgres', { env: { ...behindProxy({ ip: 6, account: 100 }).env, SESAME_SECRET_KEY: secretKey } });
     const schema = (await sql<{ schema: string }>`select current_schema() as schema`.execute(first.services.database.db)).rows[0].schema;
     const port = await freePort();
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-test-'));
     const config = loadConfig({
       PORT: String(port), PUBLIC_URL: `http://localhost:${port}`, DATA_DIR: dataDir, LOG_LEVEL: 'silent', DATABASE_URL: POSTGRES_URL,
-      ...behindProxy({ ip: 4, account: 100 }).env, SESAME_SECRET_KEY: secretKey,
+      ...behindProxy({ ip: 6, account: 100 }).env, SESAME_SECRET_KEY: secretKey,
     });
     let second: Awaited<ReturnType<typeof startServer>> | undefined;
     try {

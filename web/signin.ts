@@ -15,12 +15,27 @@ import { signalRemoved } from './webauthn-signals.js';
  * The sign-in page: one e-mail field with autofill (conditional UI), one passkey button (with an
  * address: that account's passkeys; without: any passkey on this device), a visible way to create
  * an account, and the phone under "Other ways to sign in". Every ceremony asks the server for
- * options bound to this page's interaction, runs WebAuthn, sends the result back and follows the
- * redirect the server answers with.
+ * options bound to this page's interaction (the first autofill ceremony's came with the page), runs
+ * WebAuthn, sends the result back and follows the redirect the server answers with.
  */
-/** signupOpen false: the tenant's sign-up is by invitation and this browser holds none, so the page explains that instead of a form. */
-interface SigninConfig { base: string; clientName: string; restartUrl: string; expiresInMs: number; phoneSetupUrl: string; phone: boolean; verifyEmail: boolean; signupOpen: boolean }
+/**
+ * signupOpen false: the tenant's sign-up is by invitation and this browser holds none, so the page explains that instead of a form.
+ * autofill: the options of the first autofill ceremony, sent with the page (absent when the server's rate limit refused them).
+ */
+interface SigninConfig { base: string; clientName: string; restartUrl: string; expiresInMs: number; phoneSetupUrl: string; phone: boolean; verifyEmail: boolean; signupOpen: boolean; autofill?: Ceremony }
 const config = pageConfig as unknown as SigninConfig;
+
+/**
+ * The page's own challenge, for the first autofill ceremony: one request less per sign-in. A
+ * challenge is good for one attempt, so it is handed out once; every later ceremony (a retry, the
+ * e-mail form, the button, autofill again after the back button) asks the server for new options.
+ */
+let inlineCeremony = config.autofill;
+function takeInlineCeremony(): Ceremony | undefined {
+  const ceremony = inlineCeremony;
+  inlineCeremony = undefined;
+  return ceremony;
+}
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const signinView = $('signin-view');
@@ -108,7 +123,8 @@ function report(input: HTMLInputElement, explained: Explained): void {
 const timeZone = (): string | undefined => Intl.DateTimeFormat().resolvedOptions().timeZone || undefined;
 
 async function signIn(email: string | undefined, autofill = false): Promise<void> {
-  const started = await post<Ceremony & { push?: boolean }>('/signin/options', { email });
+  const started: Ceremony & { push?: boolean } = (autofill ? takeInlineCeremony() : undefined)
+    ?? await post<Ceremony & { push?: boolean }>('/signin/options', { email });
   if (started.push) offerPush();
   const startedAt = Date.now();
   let picked = false;
@@ -330,4 +346,12 @@ if (!browserSupportsWebAuthn()) {
   });
   setupRecovery(signinView, signinEmail, () => expire());
   void startAutofill();
+  // Back on this page from the back/forward cache: the ceremony it was in may be over, and its
+  // challenge spent; autofill starts again with new options (or finds the sign-in over, and says so).
+  window.addEventListener('pageshow', (event) => {
+    if (!event.persisted || expired) return;
+    inlineCeremony = undefined;
+    WebAuthnAbortService.cancelCeremony();
+    void startAutofill();
+  });
 }

@@ -1,9 +1,11 @@
 import Router from '@koa/router';
+import type { Context } from 'koa';
 import { z } from 'zod';
 import type { ProviderRegistry, TenantOidc } from '../../oidc/provider-registry.js';
 import { finishLogin, loadInteraction, saveInteractionResult, type Interaction } from './interaction-context.js';
 import type { TenantService } from '../../tenants/tenant-service.js';
 import type { PasskeyService } from '../../accounts/passkey-service.js';
+import type { Tenant } from '../../storage/repositories/tenants.js';
 import type { CeremonyRateLimits } from '../middleware/rate-limit.js';
 import { authenticationResponseSchema, registrationResponseSchema } from '../../webauthn/response-schema.js';
 import { parseInput } from '../validate.js';
@@ -123,7 +125,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const base = `/${tenant.id}/interaction/${interaction.uid}`;
     const phone = isPhone(ctx.get('user-agent'));
     // Where sign-up is by invitation, a person without one is told so instead of being led to a form that would refuse them.
-    const offer = await deps.invitations.signUpOffer(tenant, invitationToken(ctx));
+    const [offer, autofill] = await Promise.all([deps.invitations.signUpOffer(tenant, invitationToken(ctx)), autofillCeremony(ctx, tenant, interaction)]);
     const signupClosed = offer === 'closed' ? SIGNUP_BY_INVITATION : offer === 'spent' ? INVITATION_SPENT : undefined;
     ctx.body = renderPage('signin', {
       nonce: ctx.state.cspNonce,
@@ -146,9 +148,27 @@ export function interactionRoutes(deps: InteractionDeps): Router {
         phone,
         verifyEmail: tenant.emailVerification !== 'off',
         signupOpen: signupClosed === undefined,
+        ...(autofill ? { autofill } : {}),
       }),
     });
   });
+
+  /**
+   * The sign-in page starts autofill (conditional UI) as it loads: its options come with the page
+   * instead of in a request of their own (POST …/signin/options without an address), one request
+   * less per sign-in. The same work as that route, counted by the same rate limit, so a page costs
+   * an attacker what the page and its options request cost before. Beyond the limit the page still
+   * opens, without the options: its script then asks for them, and is refused as before.
+   */
+  async function autofillCeremony(ctx: Context, tenant: Tenant, interaction: Interaction): Promise<Awaited<ReturnType<PasskeyService['startSignIn']>> | undefined> {
+    try {
+      await deps.rateLimits.consume(ctx.ip);
+    } catch (error) {
+      if (error instanceof SesameError && error.code === 'rate_limited') return undefined;
+      throw error;
+    }
+    return deps.passkeys.startSignIn(tenant, interaction.uid, {});
+  }
 
   // With JavaScript off the e-mail form is posted here (never sent as a GET with the address in the
   // URL); passkeys need JavaScript, so the page is shown again, where it says so.
