@@ -121,6 +121,7 @@ try {
     }
     row['SQL'] = ((end.statements - start.statements) / rounds).toFixed(1);
     row['commits'] = end.commits === undefined ? '' : ((end.commits - start.commits) / rounds).toFixed(1);
+    row['syncs'] = end.syncs === undefined ? '' : ((end.syncs - start.syncs) / rounds).toFixed(1);
     table[version.name] = row;
   }
   console.log(`${rounds} sign-ins each, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; median server CPU (ms)`);

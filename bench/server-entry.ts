@@ -2,10 +2,13 @@
  * The benchmark's Sesame process: counts the SQL statements it runs, then starts Sesame as
  * src/server.ts would. Counting happens here, outside src/, by wrapping the database drivers'
  * entry points before Sesame uses them: better-sqlite3's statement runs (every statement Kysely
- * runs, BEGIN and COMMIT included, and which of them ended a write transaction) and pg's
+ * runs, BEGIN and COMMIT included, and which of them ended a write transaction), the syncs of the
+ * write-ahead log (FileHandle#datasync) and pg's
  * Client#query (the pool's clients and the LISTEN one).
  * The load generator reads the counters, CPU time and RSS over the IPC channel (bench/child.ts).
  */
+import fs from 'node:fs';
+import os from 'node:os';
 import SqliteDatabase from 'better-sqlite3';
 import type pg from 'pg';
 import { loadConfig } from '../src/config.js';
@@ -13,7 +16,7 @@ import { createLogger } from '../src/log.js';
 import { startServer } from '../src/server.js';
 import { serveStats, type StatementCounter } from './stats.js';
 
-const statements: StatementCounter = { total: 0, bySql: new Map(), commits: 0 };
+const statements: StatementCounter = { total: 0, bySql: new Map(), commits: 0, syncs: 0 };
 const count = (sql: unknown) => {
   statements.total += 1;
   const text = typeof sql === 'string' ? sql : (sql as { text?: string } | null)?.text ?? '?';
@@ -29,11 +32,21 @@ for (const method of ['run', 'get', 'all', 'iterate'] as const) {
   statementPrototype[method] = function countedRun(this: SqliteDatabase.Statement, ...args: unknown[]) {
     count(this.source);
     const result = run.apply(this, args);
-    // A transaction ended (each one a synced write of the WAL): a write outside BEGIN … COMMIT, or the COMMIT.
+    // A transaction ended: a write outside BEGIN … COMMIT, or the COMMIT.
     if (!this.database.inTransaction && (!this.readonly || /^\s*commit/i.test(this.source))) statements.commits += 1;
     return result;
   };
 }
+
+// Sesame's group commit syncs the write-ahead log with FileHandle#datasync (src/storage/group-commit.ts); nothing else in the server calls it.
+const probeFile = await fs.promises.open(os.devNull, 'r');
+const fileHandlePrototype = Object.getPrototypeOf(probeFile) as { datasync: () => Promise<void> };
+await probeFile.close();
+const datasync = fileHandlePrototype.datasync;
+fileHandlePrototype.datasync = function countedDatasync(this: unknown) {
+  statements.syncs += 1;
+  return datasync.call(this);
+};
 
 // Only for PostgreSQL: on SQLite Sesame never loads the driver, and neither does this.
 if (process.env.DATABASE_URL) {

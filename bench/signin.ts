@@ -61,8 +61,10 @@ interface TargetResult {
     requests: Array<{ request: string; count: number; medianMs: number; serverCpuMs?: number; sql?: number }>;
   };
   sqlPerSignIn?: number;
-  /** SQLite: write transactions committed per sign-in, each a sync of the WAL (synchronous = FULL). */
+  /** SQLite: write transactions committed per sign-in. */
   commitsPerSignIn?: number;
+  /** SQLite: syncs of the write-ahead log per sign-in (group commit: shared by the requests waiting at the time). */
+  syncsPerSignIn?: number;
   topSql?: Array<{ sql: string; perSignIn: number }>;
 }
 
@@ -144,7 +146,7 @@ function sqlFigures(before: ServerStats, after: ServerStats, signIns: number) {
     .filter((s) => s.perSignIn > 0).sort((a, b) => b.perSignIn - a.perSignIn);
   return {
     sqlPerSignIn: round((after.statements - before.statements) / signIns),
-    ...(after.commits ? { commitsPerSignIn: round((after.commits - before.commits) / signIns) } : {}),
+    ...(after.commits ? { commitsPerSignIn: round((after.commits - before.commits) / signIns), syncsPerSignIn: round((after.syncs - before.syncs) / signIns) } : {}),
     topSql: top.slice(0, 12),
   };
 }
@@ -262,6 +264,7 @@ function print(report: { mode: string; machine: { loadAverage: number[] }; crypt
   row('one sign-in alone (ms)', (t) => t.sequential.signInMs);
   row('SQL statements per sign-in', (t) => t.sqlPerSignIn);
   row('write transactions per sign-in', (t) => t.commitsPerSignIn);
+  row('syncs of the WAL per sign-in (one at a time)', (t) => t.syncsPerSignIn);
   row('idle RSS (MB)', (t) => t.idleRssMb);
   row('RSS under load (MB)', (t) => t.loadRssMb);
   row('start to ready (ms)', (t) => t.readyMs);

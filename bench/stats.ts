@@ -7,8 +7,10 @@ import { Session } from 'node:inspector/promises';
 export interface StatementCounter {
   total: number;
   bySql: Map<string, number>;
-  /** SQLite write transactions committed (each syncs the WAL to disk). */
+  /** SQLite write transactions committed. */
   commits: number;
+  /** Syncs of SQLite's write-ahead log to disk (group commit: one covers every commit before it). */
+  syncs: number;
 }
 
 export interface ServerStats {
@@ -16,6 +18,7 @@ export interface ServerStats {
   rssBytes: number;
   statements: number;
   commits: number;
+  syncs: number;
   bySql: Array<[string, number]>;
   /** Server CPU (µs) and SQL statements of each request that had the server to itself, by kind. */
   requests: Array<[string, { cpuUs: number[]; statements: number[] }]>;
@@ -75,6 +78,7 @@ export function serveStats(statements: StatementCounter | undefined, close: () =
         rssBytes: process.memoryUsage.rss(),
         statements: statements?.total ?? 0,
         commits: statements?.commits ?? 0,
+        syncs: statements?.syncs ?? 0,
         bySql: statements ? [...statements.bySql] : [],
         requests: [...requests],
       };
