@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ServerStats } from './stats.js';
@@ -38,13 +39,25 @@ function bundle(entry: string): Promise<string> {
   return file;
 }
 
+/**
+ * The Node flags `npm start` gives the server (package.json's `start`: `node <flags> dist/server.mjs`):
+ * Sesame is measured with them, the bare oidc-provider without.
+ */
+export function startScriptNodeFlags(): string[] {
+  const pkg = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const words = pkg.scripts.start.trim().split(/\s+/);
+  if (words[0] !== 'node' || words.at(-1) !== 'dist/server.mjs') throw new Error(`package.json's start script is not "node [flags] dist/server.mjs": ${pkg.scripts.start}`);
+  return words.slice(1, -1);
+}
+
 /** Starts `entry` (bench/server-entry.ts or bench/bare-oidc.ts, bundled) with an IPC channel and waits for /readyz. */
 export async function startServerProcess(entry: 'server-entry' | 'bare-oidc', port: number, env: Record<string, string>): Promise<ServerProcess> {
   const script = await bundle(entry);
   const origin = `http://localhost:${port}`;
   const profile = process.env.BENCH_CPU_PROF;
   const t0 = performance.now();
-  const child: ChildProcess = spawn(process.execPath, [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`, ...(process.env.BENCH_CPU_PROF_INTERVAL ? [`--cpu-prof-interval=${process.env.BENCH_CPU_PROF_INTERVAL}`] : [])] : []), script], {
+  const flags = entry === 'server-entry' ? startScriptNodeFlags() : [];
+  const child: ChildProcess = spawn(process.execPath, [...flags, ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`, ...(process.env.BENCH_CPU_PROF_INTERVAL ? [`--cpu-prof-interval=${process.env.BENCH_CPU_PROF_INTERVAL}`] : [])] : []), script], {
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });

@@ -67,9 +67,13 @@ const problem = (description: string) => ({ description, content: { 'application
 /** The Koa router of the admin API and its OpenAPI document, both made from the same route definitions. */
 export function apiRouter(routes: ApiRoute[], deps: { apiTokens: ApiTokenService; requireTenant: (id: string) => Promise<unknown>; publicUrl: string; version: string }): Router {
   const router = new Router();
-  const document = openApiDocument(routes, deps.publicUrl, deps.version);
+  // Made at the first request for it, not at start-up (some 100 ms, and 1 MB of heap as objects),
+  // and kept as its JSON text (170 KB): few nodes are ever asked for it (docs/performance.md, "Memory").
+  let document: string | undefined;
   router.get('/api/openapi.json', (ctx) => {
+    document ??= JSON.stringify(openApiDocument(routes, deps.publicUrl, deps.version));
     ctx.set('Cache-Control', 'no-cache');
+    ctx.type = 'application/json';
     ctx.body = document;
   });
   for (const definition of routes) {
