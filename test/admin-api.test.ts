@@ -374,6 +374,19 @@ describe('sesame token create | list | revoke', () => {
     assert.match(tooLong.err, /1 to 366 days/);
   });
 
+  // One id in 64 starts with "-" (base64url): the CLI took it for an option and refused the command
+  // (a CI run failed here when the token's random id did). It is an id, wherever it stands.
+  test('an id that starts with a dash is an id, not an option', async () => {
+    const unknown = await sesame('token', 'revoke', '-Xq0dashFirstId');
+    assert.equal(unknown.code, 1, unknown.err);
+    assert.match(unknown.err, /-Xq0dashFirstId/);
+    const created = await sesame('token', 'create', '--tenant', 'acme', '--name', '-dash named');
+    assert.equal(created.code, 0, created.err);
+    assert.match((await sesame('token', 'list', '--tenant', 'acme')).out, /-dash named/, 'an option\'s value may start with a dash too');
+    const misspelt = await sesame('token', 'list', '--tennant', 'acme');
+    assert.equal(misspelt.code, 2, 'a mistyped option is still refused');
+  });
+
   test('tenant set --signup and client create --backchannel-logout-uri', async () => {
     const closed = await sesame('tenant', 'set', 'acme', '--signup', 'invitation');
     assert.equal(closed.code, 0, closed.err);

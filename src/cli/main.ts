@@ -75,8 +75,41 @@ const OPTIONS = {
 
 export { sesameVersion };
 
+/**
+ * The arguments with every word that looks like an id starting with a dash moved after `--`, in
+ * order, so that parseArgs takes it as a value. Sesame's ids (tokens, people, passkeys, clients) are
+ * base64url, and one in 64 starts with "-": `sesame token revoke -Xq…` must revoke that token, not
+ * complain about an option "-X". Such a word is one dash and more than one character (-h and -V are
+ * our only short options); words starting with "--" stay options, so a mistyped option is still
+ * refused (an id starting with "--" is given after a `--` of the caller's own). An option's value
+ * that starts with a dash is kept with it, as `--option=value`.
+ */
+export function idsAfterDoubleDash(argv: string[]): string[] {
+  const options: string[] = [];
+  const values: string[] = [];
+  for (let i = 0; i < argv.length; i += 1) {
+    const word = argv[i];
+    if (word === '--') {
+      values.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!word.startsWith('-') || (/^-[^-]/.test(word) && word.length > 2)) {
+      values.push(word);
+      continue;
+    }
+    const option = (OPTIONS as Record<string, { type: string }>)[word.slice(2)];
+    if (option?.type === 'string' && i + 1 < argv.length && !argv[i + 1].startsWith('--')) {
+      options.push(`${word}=${argv[i + 1]}`);
+      i += 1;
+    } else {
+      options.push(word);
+    }
+  }
+  return [...options, '--', ...values];
+}
+
 async function run(argv: string[], out: (line?: string) => void): Promise<void> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
+  const { values, positionals } = parseArgs({ args: idsAfterDoubleDash(argv), allowPositionals: true, options: OPTIONS });
   if (values.version) {
     out(`sesame ${sesameVersion()}`);
     return;
