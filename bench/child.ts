@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ServerStats } from './stats.js';
+import { startScriptNodeFlags } from '../test/support/child-server.js';
 
 /** A server under test in its own process, started by the load generator. */
 export interface ServerProcess {
@@ -37,17 +37,6 @@ function bundle(entry: string): Promise<string> {
     bundled.set(entry, file);
   }
   return file;
-}
-
-/**
- * The Node flags `npm start` gives the server (package.json's `start`: `node <flags> dist/server.mjs`):
- * Sesame is measured with them, the bare oidc-provider without.
- */
-export function startScriptNodeFlags(): string[] {
-  const pkg = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { scripts: { start: string } };
-  const words = pkg.scripts.start.trim().split(/\s+/);
-  if (words[0] !== 'node' || words.at(-1) !== 'dist/server.mjs') throw new Error(`package.json's start script is not "node [flags] dist/server.mjs": ${pkg.scripts.start}`);
-  return words.slice(1, -1);
 }
 
 /** Starts `entry` (bench/server-entry.ts or bench/bare-oidc.ts, bundled) with an IPC channel and waits for /readyz. */

@@ -25,8 +25,19 @@ export interface ChildServer {
 const ownedDataDirs = new Set<string>();
 
 /**
- * `built`: run what `npm start` runs, the one-file build dist/server.mjs (made by `npm run build`,
- * which `npm test` runs first), instead of src/server.ts under tsx.
+ * The Node flags `npm start` gives the server (package.json's `start`: `node <flags> dist/server.mjs`).
+ * The benchmark measures Sesame with them; the built-server tests run with them.
+ */
+export function startScriptNodeFlags(): string[] {
+  const pkg = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const words = pkg.scripts.start.trim().split(/\s+/);
+  if (words[0] !== 'node' || words.at(-1) !== 'dist/server.mjs') throw new Error(`package.json's start script is not "node [flags] dist/server.mjs": ${pkg.scripts.start}`);
+  return words.slice(1, -1);
+}
+
+/**
+ * `built`: run what `npm start` runs, the one-file build dist/server.mjs with the start script's Node
+ * flags (made by `npm run build`, which `npm test` runs first), instead of src/server.ts under tsx.
  */
 export async function spawnServer(env: Record<string, string>, options: { port?: number; waitReady?: boolean; built?: boolean } = {}): Promise<ChildServer> {
   const port = options.port ?? await freePort();
@@ -34,7 +45,7 @@ export async function spawnServer(env: Record<string, string>, options: { port?:
   // Never the repository's ./data: each child gets its own folder unless the test shares one.
   const dataDir = env.DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-child-'));
   if (!env.DATA_DIR) ownedDataDirs.add(dataDir);
-  const child = spawn(process.execPath, options.built ? ['dist/server.mjs'] : ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, options.built ? [...startScriptNodeFlags(), 'dist/server.mjs'] : ['--import', 'tsx', 'src/server.ts'], {
     env: {
       ...process.env,
       PORT: String(port),
