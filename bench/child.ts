@@ -39,8 +39,8 @@ function bundle(entry: string): Promise<string> {
   return file;
 }
 
-/** Starts `entry` (bench/server-entry.ts or bench/bare-oidc.ts, bundled) with an IPC channel and waits for /readyz. */
-export async function startServerProcess(entry: 'server-entry' | 'bare-oidc', port: number, env: Record<string, string>): Promise<ServerProcess> {
+/** Starts `entry` (bench/server-entry.ts, bench/bare-oidc.ts or bench/bare-oidc-sqlite.ts, bundled) with an IPC channel and waits for /readyz. */
+export async function startServerProcess(entry: 'server-entry' | 'bare-oidc' | 'bare-oidc-sqlite', port: number, env: Record<string, string>): Promise<ServerProcess> {
   const script = await bundle(entry);
   const origin = `http://localhost:${port}`;
   const profile = process.env.BENCH_CPU_PROF;

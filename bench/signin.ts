@@ -202,13 +202,16 @@ async function sesame(databaseKind: 'sqlite' | 'postgres') {
   }
 }
 
-async function bare(): Promise<TargetResult> {
+/** The bare oidc-provider: with its in-memory adapter, or (`durable`) with Sesame's storage on SQLite. */
+async function bare(durable = false): Promise<TargetResult> {
   const port = await freePort();
-  const server = await startServerProcess('bare-oidc', port, {});
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-bench-bare-'));
+  const server = await startServerProcess(durable ? 'bare-oidc-sqlite' : 'bare-oidc', port, { DATA_DIR: dataDir });
   try {
-    return await measureTarget('bareOidc', server, bareFlow(server.origin), undefined, false);
+    return await measureTarget(durable ? 'bareOidcSqlite' : 'bareOidc', server, bareFlow(server.origin), undefined, false);
   } finally {
     await server.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
@@ -216,6 +219,7 @@ async function main() {
   const started = performance.now();
   const cryptoFloor = await measureCryptoFloor(settings.floorIterations, mode === 'smoke' ? 2 : 5);
   const bareOidc = await bare();
+  const bareOidcSqlite = await bare(true);
   const sqlite = await sesame('sqlite');
   const postgres = databaseUrl ? await sesame('postgres') : undefined;
 
@@ -234,12 +238,16 @@ async function main() {
     settings,
     cryptoFloor: { assertionMs: round(cryptoFloor.assertionMs, 3), idTokenMs: round(cryptoFloor.idTokenMs, 3), totalMs: round(cryptoFloor.totalMs, 3) },
     bareOidc,
+    bareOidcSqlite,
     sqlite,
     ...(postgres ? { postgres } : {}),
+    // Sesame over the bare provider keeping its records as Sesame does: what Sesame adds beyond durable storage.
+    storageOidcRatio: round(sqlite.saturation.cpuMsPerSignIn / bareOidcSqlite.saturation.cpuMsPerSignIn, 1),
     durationS: round((performance.now() - started) / 1000),
     summary,
   };
-  print(report, { bareOidc, sqlite, postgres });
+  print(report, { bareOidc, bareOidcSqlite, sqlite, postgres });
+  console.log(`Sesame (SQLite) over the bare oidc-provider with Sesame's storage: ${report.storageOidcRatio}`);
   fs.mkdirSync(path.dirname(outFile), { recursive: true });
   fs.writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`);
   const line = Object.entries(summary).map(([k, v]) => `${k}=${v}`).join(' ');

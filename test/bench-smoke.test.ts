@@ -26,7 +26,8 @@ test('the benchmark completes and reports every figure', { timeout: 120_000 }, a
       assert.match(lastLine, new RegExp(`(^| )${field}=${report.summary[field]}( |$)`));
     }
     for (const field of ['assertionMs', 'idTokenMs', 'totalMs']) assert.ok(report.cryptoFloor[field] > 0, `cryptoFloor.${field}`);
-    for (const target of ['bareOidc', 'sqlite']) {
+    assert.ok(report.storageOidcRatio > 0, 'storageOidcRatio');
+    for (const target of ['bareOidc', 'bareOidcSqlite', 'sqlite']) {
       const t = report[target];
       for (const field of ['readyMs', 'idleRssMb', 'loadRssMb']) assert.ok(t[field] > 0, `${target}.${field}`);
       for (const phase of ['saturation', 'openLoop']) {
