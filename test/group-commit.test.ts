@@ -77,21 +77,32 @@ describe('group commit: when an answer may go', () => {
     await late;
   });
 
-  test('a failed sync fails the answers that waited for it (503), and the next write syncs again', async () => {
+  test('a failed sync fails the answers that waited for it (503), and every later one: no later sync can vouch for it', async () => {
     const disk = manualSync();
     const group = new GroupCommit(disk.sync);
     group.committedWrite();
     const waiting = group.durable();
     await disk.called(1);
+    // A write committed while the failing sync runs waits for the next one.
+    group.committedWrite();
+    const queued = group.durable();
     disk.calls[0].reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
     const error = await waiting.then(() => undefined, (caught: unknown) => caught);
     assert.ok(error, 'the answer went out although its write may not be on disk');
     assert.equal(isDatabaseUnavailable(error), true, 'a failed sync is the database being unavailable: 503');
+    // After a failed fsync the kernel may have dropped the log's pages: a later fsync that succeeds
+    // does not put them on disk, and SQLite's recovery stops at the first frame that is not there,
+    // losing every frame after it. Nothing committed since can be answered as durable.
+    const outcome = (promise: Promise<void>) => promise.then(() => 'answered', (caught: unknown) => (isDatabaseUnavailable(caught) ? 'unavailable' : caught));
+    const queuedOutcome = outcome(queued);
+    assert.equal(await settled(queued), true, 'a write queued behind the failed sync waits for a sync that cannot vouch for it');
+    assert.equal(await queuedOutcome, 'unavailable');
     group.committedWrite();
-    const next = group.durable();
-    await disk.called(2);
-    disk.calls[1].resolve();
-    await next;
+    const later = group.durable();
+    const laterOutcome = outcome(later);
+    assert.equal(await settled(later), true, 'a later write waits for a sync that cannot vouch for it');
+    assert.equal(await laterOutcome, 'unavailable');
+    assert.equal(disk.calls.length, 1, 'synced again after a failed sync');
   });
 });
 
@@ -172,23 +183,6 @@ describe('group commit in the server (SQLite)', () => {
     assert.equal(response.status, 303);
   });
 
-  test('a sync that fails answers 503 with Retry-After, and the next request works', async () => {
-    hold = Promise.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
-    hold.catch(() => undefined);
-    const ua = new UserAgent(server.origin);
-    let failed;
-    try {
-      failed = await ua.get(authorizeUrl(server, client));
-    } finally {
-      hold = undefined;
-    }
-    assert.equal(failed.status, 503);
-    assert.ok(failed.headers.get('retry-after'));
-    assert.doesNotMatch(failed.text, /at .*\.(ts|js):\d+/, 'a stack trace in the answer');
-    const again = await new UserAgent(server.origin).get(authorizeUrl(server, client));
-    assert.equal(again.status, 303);
-  });
-
   test('requests at the same time share syncs', async () => {
     const before = syncsOfLog;
     let release!: () => void;
@@ -206,5 +200,24 @@ describe('group commit in the server (SQLite)', () => {
     const responses = await Promise.all(answers);
     assert.deepEqual(responses.map((r) => r.status), Array(8).fill(303));
     assert.ok(syncsOfLog - before <= 3, `8 answers took ${syncsOfLog - before} syncs`);
+  });
+
+  test('a sync that fails answers 503 with Retry-After, and so does every later request until a restart (last: it takes the server down)', async () => {
+    hold = Promise.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    hold.catch(() => undefined);
+    const ua = new UserAgent(server.origin);
+    let failed;
+    try {
+      failed = await ua.get(authorizeUrl(server, client));
+    } finally {
+      hold = undefined;
+    }
+    assert.equal(failed.status, 503);
+    assert.ok(failed.headers.get('retry-after'));
+    assert.doesNotMatch(failed.text, /at .*\.(ts|js):\d+/, 'a stack trace in the answer');
+    // The log's pages that failed to sync may be gone from the disk: no later sync can vouch for them.
+    const again = await new UserAgent(server.origin).get(authorizeUrl(server, client));
+    assert.equal(again.status, 503, 'answered as if the writes before the failed sync were on disk');
+    assert.equal((await fetch(`${server.origin}/readyz`)).status, 503, 'a load balancer would still send requests here');
   });
 });
