@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { GroupCommit } from '../src/storage/group-commit.js';
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import { GroupCommit, whenDurable } from '../src/storage/group-commit.js';
+import { openDatabase } from '../src/storage/db.js';
+import { SecretBox } from '../src/secrets/secret-box.js';
 import { isDatabaseUnavailable } from '../src/storage/unavailable.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { UserAgent } from './support/user-agent.js';
@@ -219,5 +223,37 @@ describe('group commit in the server (SQLite)', () => {
     const again = await new UserAgent(server.origin).get(authorizeUrl(server, client));
     assert.equal(again.status, 503, 'answered as if the writes before the failed sync were on disk');
     assert.equal((await fetch(`${server.origin}/readyz`)).status, 503, 'a load balancer would still send requests here');
+  });
+});
+
+describe('group commit with the database file behind a symbolic link', () => {
+  test('the log synced is the one SQLite writes, next to the real file', async () => {
+    // SQLite follows a symbolic link to the database and keeps its log beside the real file.
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-group-commit-link-'));
+    const realDir = path.join(root, 'volume');
+    const dataDir = path.join(root, 'data');
+    fs.mkdirSync(realDir);
+    fs.mkdirSync(dataDir);
+    fs.symlinkSync(path.join(realDir, 'sesame.db'), path.join(dataDir, 'sesame.db'));
+    const probe = await fs.promises.open(os.devNull, 'r');
+    const prototype: { datasync: () => Promise<void> } = Object.getPrototypeOf(probe);
+    await probe.close();
+    const datasync = prototype.datasync;
+    const synced: string[] = [];
+    prototype.datasync = function recordedDatasync(this: fs.promises.FileHandle) {
+      synced.push(fs.readlinkSync(`/proc/self/fd/${this.fd}`));
+      return datasync.call(this);
+    };
+    const database = await openDatabase({ dataDir, secrets: new SecretBox(randomBytes(32)), groupCommit: true });
+    try {
+      await sql`insert into readiness_probe (node, checked_at) values ('linked', ${Date.now()})`.execute(database.db);
+      await whenDurable(database.db);
+      assert.ok(fs.existsSync(path.join(realDir, 'sesame.db-wal')), 'SQLite wrote its log elsewhere');
+      assert.deepEqual(synced, [path.join(realDir, 'sesame.db-wal')], 'the write was answered as durable without a sync of its log');
+    } finally {
+      prototype.datasync = datasync;
+      await database.close();
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });
