@@ -147,6 +147,8 @@ describe('sesame CLI', () => {
       [['tenant', 'create', 'x'], 2, /--name/],
       [['tenant', 'frobnicate'], 2, /Unknown command "tenant frobnicate"/],
       [['tenant', 'list', '--bogus'], 2, /Unknown option '--bogus'\./],
+      // An option given last without its value: said so, not taken for a value that starts with a dash.
+      [['tenant', 'create', 'x', '--name'], 2, /^sesame: Option '--name <value>' argument missing\.\n/],
     ];
     for (const [args, code, message] of cases) {
       const result = await sesame(...args);

@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { GroupCommit } from '../src/storage/group-commit.js';
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import { GroupCommit, whenDurable } from '../src/storage/group-commit.js';
+import { openDatabase } from '../src/storage/db.js';
+import { SecretBox } from '../src/secrets/secret-box.js';
 import { isDatabaseUnavailable } from '../src/storage/unavailable.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { UserAgent } from './support/user-agent.js';
@@ -77,21 +81,32 @@ describe('group commit: when an answer may go', () => {
     await late;
   });
 
-  test('a failed sync fails the answers that waited for it (503), and the next write syncs again', async () => {
+  test('a failed sync fails the answers that waited for it (503), and every later one: no later sync can vouch for it', async () => {
     const disk = manualSync();
     const group = new GroupCommit(disk.sync);
     group.committedWrite();
     const waiting = group.durable();
     await disk.called(1);
+    // A write committed while the failing sync runs waits for the next one.
+    group.committedWrite();
+    const queued = group.durable();
     disk.calls[0].reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
     const error = await waiting.then(() => undefined, (caught: unknown) => caught);
     assert.ok(error, 'the answer went out although its write may not be on disk');
     assert.equal(isDatabaseUnavailable(error), true, 'a failed sync is the database being unavailable: 503');
+    // After a failed fsync the kernel may have dropped the log's pages: a later fsync that succeeds
+    // does not put them on disk, and SQLite's recovery stops at the first frame that is not there,
+    // losing every frame after it. Nothing committed since can be answered as durable.
+    const outcome = (promise: Promise<void>) => promise.then(() => 'answered', (caught: unknown) => (isDatabaseUnavailable(caught) ? 'unavailable' : caught));
+    const queuedOutcome = outcome(queued);
+    assert.equal(await settled(queued), true, 'a write queued behind the failed sync waits for a sync that cannot vouch for it');
+    assert.equal(await queuedOutcome, 'unavailable');
     group.committedWrite();
-    const next = group.durable();
-    await disk.called(2);
-    disk.calls[1].resolve();
-    await next;
+    const later = group.durable();
+    const laterOutcome = outcome(later);
+    assert.equal(await settled(later), true, 'a later write waits for a sync that cannot vouch for it');
+    assert.equal(await laterOutcome, 'unavailable');
+    assert.equal(disk.calls.length, 1, 'synced again after a failed sync');
   });
 });
 
@@ -172,23 +187,6 @@ describe('group commit in the server (SQLite)', () => {
     assert.equal(response.status, 303);
   });
 
-  test('a sync that fails answers 503 with Retry-After, and the next request works', async () => {
-    hold = Promise.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
-    hold.catch(() => undefined);
-    const ua = new UserAgent(server.origin);
-    let failed;
-    try {
-      failed = await ua.get(authorizeUrl(server, client));
-    } finally {
-      hold = undefined;
-    }
-    assert.equal(failed.status, 503);
-    assert.ok(failed.headers.get('retry-after'));
-    assert.doesNotMatch(failed.text, /at .*\.(ts|js):\d+/, 'a stack trace in the answer');
-    const again = await new UserAgent(server.origin).get(authorizeUrl(server, client));
-    assert.equal(again.status, 303);
-  });
-
   test('requests at the same time share syncs', async () => {
     const before = syncsOfLog;
     let release!: () => void;
@@ -206,5 +204,56 @@ describe('group commit in the server (SQLite)', () => {
     const responses = await Promise.all(answers);
     assert.deepEqual(responses.map((r) => r.status), Array(8).fill(303));
     assert.ok(syncsOfLog - before <= 3, `8 answers took ${syncsOfLog - before} syncs`);
+  });
+
+  test('a sync that fails answers 503 with Retry-After, and so does every later request until a restart (last: it takes the server down)', async () => {
+    hold = Promise.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    hold.catch(() => undefined);
+    const ua = new UserAgent(server.origin);
+    let failed;
+    try {
+      failed = await ua.get(authorizeUrl(server, client));
+    } finally {
+      hold = undefined;
+    }
+    assert.equal(failed.status, 503);
+    assert.ok(failed.headers.get('retry-after'));
+    assert.doesNotMatch(failed.text, /at .*\.(ts|js):\d+/, 'a stack trace in the answer');
+    // The log's pages that failed to sync may be gone from the disk: no later sync can vouch for them.
+    const again = await new UserAgent(server.origin).get(authorizeUrl(server, client));
+    assert.equal(again.status, 503, 'answered as if the writes before the failed sync were on disk');
+    assert.equal((await fetch(`${server.origin}/readyz`)).status, 503, 'a load balancer would still send requests here');
+  });
+});
+
+describe('group commit with the database file behind a symbolic link', () => {
+  test('the log synced is the one SQLite writes, next to the real file', async () => {
+    // SQLite follows a symbolic link to the database and keeps its log beside the real file.
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-group-commit-link-'));
+    const realDir = path.join(root, 'volume');
+    const dataDir = path.join(root, 'data');
+    fs.mkdirSync(realDir);
+    fs.mkdirSync(dataDir);
+    fs.symlinkSync(path.join(realDir, 'sesame.db'), path.join(dataDir, 'sesame.db'));
+    const probe = await fs.promises.open(os.devNull, 'r');
+    const prototype: { datasync: () => Promise<void> } = Object.getPrototypeOf(probe);
+    await probe.close();
+    const datasync = prototype.datasync;
+    const synced: string[] = [];
+    prototype.datasync = function recordedDatasync(this: fs.promises.FileHandle) {
+      synced.push(fs.readlinkSync(`/proc/self/fd/${this.fd}`));
+      return datasync.call(this);
+    };
+    const database = await openDatabase({ dataDir, secrets: new SecretBox(randomBytes(32)), groupCommit: true });
+    try {
+      await sql`insert into readiness_probe (node, checked_at) values ('linked', ${Date.now()})`.execute(database.db);
+      await whenDurable(database.db);
+      assert.ok(fs.existsSync(path.join(realDir, 'sesame.db-wal')), 'SQLite wrote its log elsewhere');
+      assert.deepEqual(synced, [path.join(realDir, 'sesame.db-wal')], 'the write was answered as durable without a sync of its log');
+    } finally {
+      prototype.datasync = datasync;
+      await database.close();
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });

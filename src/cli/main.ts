@@ -98,6 +98,8 @@ export function idsAfterDoubleDash(argv: string[]): string[] {
       continue;
     }
     const option = (OPTIONS as Record<string, { type: string }>)[word.slice(2)];
+    // Last, it would be followed by our `--` and parseArgs would call its missing value "ambiguous".
+    if (option?.type === 'string' && i + 1 === argv.length) throw new UsageError(`Option '${word} <value>' argument missing.`);
     if (option?.type === 'string' && i + 1 < argv.length && !argv[i + 1].startsWith('--')) {
       options.push(`${word}=${argv[i + 1]}`);
       i += 1;

@@ -125,7 +125,8 @@ function openSqlite(dataDir: string, timeouts: DatabaseTimeouts, secrets: Secret
     sqlite.close();
     throw error;
   }
-  const wal = walSync(`${file}-wal`);
+  // Beside the real file: SQLite follows a symbolic link to the database and keeps its log there.
+  const wal = walSync(`${fs.realpathSync(file)}-wal`);
   const groupCommit = grouped ? new GroupCommit(wal.sync) : undefined;
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite, { onCommit: groupCommit && (() => groupCommit.committedWrite()) }) }) });
   if (groupCommit) attachGroupCommit(db, groupCommit);

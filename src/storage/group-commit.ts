@@ -34,6 +34,8 @@ export class GroupCommit {
   /** Who waits for the next sync (their writes came after the current one started). */
   private next: Waiter[] = [];
   private draining: Promise<void> | undefined;
+  /** Set by a failed sync: from then on nothing is answered as durable (see drain). */
+  private failure: Error | undefined;
 
   constructor(private readonly sync: () => Promise<void>) {}
 
@@ -45,6 +47,7 @@ export class GroupCommit {
   /** Resolves once every write committed so far is on disk; rejects if the sync that was to cover it failed. */
   durable(): Promise<void> {
     if (this.synced >= this.committed) return Promise.resolve();
+    if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       const waiter = { resolve, reject };
       if (this.current && this.current.covers >= this.committed) this.current.waiters.push(waiter);
@@ -71,11 +74,15 @@ export class GroupCommit {
         this.synced = Math.max(this.synced, current.covers);
         for (const waiter of current.waiters) waiter.resolve();
       } catch (error) {
-        // Not retried for these waiters: after a failed fsync the kernel may have dropped the dirty
-        // pages, and a second fsync that succeeds proves nothing. They answer 503 (the code below
-        // is one unavailable.ts knows); the next request's sync tries again.
-        const failure = Object.assign(new Error('Syncing the SQLite write-ahead log to disk failed.', { cause: error }), { code: 'SQLITE_IOERR_FSYNC' });
-        for (const waiter of current.waiters) waiter.reject(failure);
+        // Never retried: after a failed fsync the kernel may have dropped the log's dirty pages, and
+        // a later fsync that succeeds does not bring them back. Nor does it make later commits
+        // durable: SQLite's recovery reads the log up to its first frame that is not on disk and
+        // drops every frame after it. So this process answers 503 from now on (the code below is
+        // one unavailable.ts knows; /readyz and /healthz fail too), until it is restarted and
+        // SQLite recovers what the disk holds, as PostgreSQL does after a failed fsync.
+        this.failure = Object.assign(new Error('Syncing the SQLite write-ahead log to disk failed: nothing written since can be known to be on disk. Restart Sesame.', { cause: error }), { code: 'SQLITE_IOERR_FSYNC' });
+        for (const waiter of [...current.waiters, ...this.next]) waiter.reject(this.failure);
+        this.next = [];
       }
     }
     this.current = undefined;
