@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
-import { GroupCommit, whenDurable } from '../src/storage/group-commit.js';
+import { GroupCommit, walSync, whenDurable } from '../src/storage/group-commit.js';
 import { openDatabase } from '../src/storage/db.js';
 import { SecretBox } from '../src/secrets/secret-box.js';
 import { isDatabaseUnavailable } from '../src/storage/unavailable.js';
@@ -42,6 +42,12 @@ const settled = async (promise: Promise<unknown>) => {
 };
 
 describe('group commit: when an answer may go', () => {
+  test('a log that is not where it is looked for is a failed sync, not one that found nothing to do', async () => {
+    const missing = walSync(path.join(os.tmpdir(), `sesame-no-such-${process.pid}.db-wal`));
+    await assert.rejects(missing.sync(), { code: 'ENOENT' });
+    await missing.close();
+  });
+
   test('nothing written: no sync, no wait', async () => {
     const disk = manualSync();
     const group = new GroupCommit(disk.sync);
