@@ -4,6 +4,7 @@ import { databases, startTestServer, type TestServer } from './support/server.js
 import { sesameCli } from './support/cli.js';
 import { createClient, issuer, RP_REDIRECT, signUpThroughRp } from './support/flow.js';
 import { attestationChain } from './support/attestation-certificates.js';
+import { seedTwoTenants } from './support/admin-api.js';
 
 /**
  * The admin API from the outside. The list of endpoints comes from /api/openapi.json, so an
@@ -60,20 +61,11 @@ for (const db of await databases()) {
     before(async () => {
       server = await startTestServer(db, { env: { TRUST_PROXY: '1' } });
       const { services } = server;
-      await services.tenants.createTenant('other', 'Other Org');
+      const seeded = await seedTwoTenants(services);
       for (const tenant of ['demo', 'other'] as const) {
-        const client = await services.clientAdmin.create(tenant, { name: `${tenant} app`, redirectUris: [RP_REDIRECT] });
-        await services.users.insert({ tenantId: tenant, id: `user-${tenant}`, email: `person@${tenant}.example`, emailVerified: true, displayName: 'Person', createdAt: Date.now() });
-        await services.customClaims.define(tenant, 'department', 'string');
-        const group = await services.groups.create(tenant, { name: 'Staff' });
-        await services.groups.addMember(tenant, group.id, `user-${tenant}`);
-        const { invitation } = await services.invitations.create(tenant, {});
         const token = await services.apiTokens.create({ tenantId: tenant, name: 'A token to revoke' });
         const [root] = (await services.attestationRoots.add(tenant, attestationChain(`${tenant} maker`).root.pem)).roots;
-        ids[tenant] = {
-          clientId: client.client.clientId, userId: `user-${tenant}`, groupId: group.id, name: 'department', invitationId: invitation.id,
-          tokenId: token.record.id, fingerprint: root!.fingerprint,
-        };
+        ids[tenant] = { ...seeded[tenant], tokenId: token.record.id, fingerprint: root!.fingerprint };
       }
       tokens.demo = (await services.apiTokens.create({ tenantId: 'demo' })).token;
       tokens.other = (await services.apiTokens.create({ tenantId: 'other' })).token;

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { databases, startTestServer, type TestServer } from './support/server.js';
-import { RP_REDIRECT } from './support/flow.js';
+import { seedTwoTenants } from './support/admin-api.js';
 import { enc, hostileSegment, hostileText, jsonValue, refusedByNodeParser } from './support/hostile-input.js';
 
 /**
@@ -108,17 +108,7 @@ for (const db of await databases()) {
       const server = await startTestServer(db);
       try {
         const { services } = server;
-        await services.tenants.createTenant('other', 'Other Org');
-        const ids = { demo: {}, other: {} } as Record<Tenant, Record<string, string>>;
-        for (const tenant of ['demo', 'other'] as const) {
-          const client = await services.clientAdmin.create(tenant, { name: `${tenant} app`, redirectUris: [RP_REDIRECT] });
-          await services.users.insert({ tenantId: tenant, id: `user-${tenant}`, email: `person@${tenant}.example`, emailVerified: true, displayName: 'Person', createdAt: Date.now() });
-          await services.customClaims.define(tenant, 'department', 'string');
-          const group = await services.groups.create(tenant, { name: 'Staff' });
-          await services.groups.addMember(tenant, group.id, `user-${tenant}`);
-          const { invitation } = await services.invitations.create(tenant, { groupIds: [group.id] });
-          ids[tenant] = { clientId: client.client.clientId, userId: `user-${tenant}`, groupId: group.id, name: 'department', invitationId: invitation.id };
-        }
+        const ids: Record<Tenant, Record<string, string>> = await seedTwoTenants(services, { invitationToGroup: true });
         const tokens = {
           demo: (await services.apiTokens.create({ tenantId: 'demo' })).token,
           operator: (await services.apiTokens.create({ tenantId: null })).token,

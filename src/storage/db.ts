@@ -126,8 +126,8 @@ function openSqlite(dataDir: string, timeouts: DatabaseTimeouts, secrets: Secret
     throw error;
   }
   // Beside the real file: SQLite follows a symbolic link to the database and keeps its log there.
-  const wal = walSync(`${fs.realpathSync(file)}-wal`);
-  const groupCommit = grouped ? new GroupCommit(wal.sync) : undefined;
+  const wal = grouped ? walSync(`${fs.realpathSync(file)}-wal`) : undefined;
+  const groupCommit = wal && new GroupCommit(wal.sync);
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite, { onCommit: groupCommit && (() => groupCommit.committedWrite()) }) }) });
   if (groupCommit) attachGroupCommit(db, groupCommit);
   const pubsub = new LocalPubSub();
@@ -153,7 +153,7 @@ function openSqlite(dataDir: string, timeouts: DatabaseTimeouts, secrets: Secret
     close: async () => {
       await pubsub.close();
       await groupCommit?.settle();
-      await wal.close();
+      await wal?.close();
       await db.destroy();
     },
   };
