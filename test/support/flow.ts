@@ -74,11 +74,7 @@ export async function signUp(ua: UserAgent, authenticator: SoftwareAuthenticator
 export async function signIn(ua: UserAgent, authenticator: SoftwareAuthenticator, base: string, email?: string): Promise<string> {
   const start = await ua.postJson(`${base}/signin/options`, email ? { email } : {});
   assert.equal(start.status, 200, start.text);
-  const { challengeId, options } = start.json();
-  const response = authenticator.getAssertion(options, ua.origin);
-  const done = await ua.postJson(`${base}/signin/verify`, { challengeId, response });
-  assert.equal(done.status, 200, done.text);
-  return done.json().redirectTo;
+  return verifySignIn(ua, authenticator, base, start.json());
 }
 
 /** The JSON config a Sesame page gives its script (`<script id="sesame-config" type="application/json">`). */
@@ -94,12 +90,12 @@ export function pageConfig(html: string): Record<string, any> {
  * for options without an address.
  */
 export async function signInWithAutofill(ua: UserAgent, authenticator: SoftwareAuthenticator, base: string, pageHtml: string): Promise<string> {
-  let ceremony = pageConfig(pageHtml).autofill as { challengeId: string; options: any } | undefined;
-  if (!ceremony) {
-    const start = await ua.postJson(`${base}/signin/options`, {});
-    assert.equal(start.status, 200, start.text);
-    ceremony = start.json() as { challengeId: string; options: any };
-  }
+  const ceremony = pageConfig(pageHtml).autofill as { challengeId: string; options: any } | undefined;
+  return ceremony ? verifySignIn(ua, authenticator, base, ceremony) : signIn(ua, authenticator, base);
+}
+
+/** The passkey's assertion for `ceremony`, verified: the redirect the server answers with. */
+async function verifySignIn(ua: UserAgent, authenticator: SoftwareAuthenticator, base: string, ceremony: { challengeId: string; options: any }): Promise<string> {
   const response = authenticator.getAssertion(ceremony.options, ua.origin);
   const done = await ua.postJson(`${base}/signin/verify`, { challengeId: ceremony.challengeId, response });
   assert.equal(done.status, 200, done.text);
