@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SoftwareAuthenticator } from '../sdk/software-authenticator.js';
+import { GroupRepository } from '../src/storage/repositories/groups.js';
 import { databases, startTestServer, type TestServer } from './support/server.js';
 import { authorizeUrl, exchangeCode, finishAtRp, openSignInPage, RP_REDIRECT, signIn, signUp, signUpThroughRp, verifyIdToken } from './support/flow.js';
 import { UserAgent } from './support/user-agent.js';
@@ -29,6 +30,22 @@ for (const db of await databases()) {
       open = await registerClient('Open app');
     });
     after(() => server.close());
+
+    // Found by the API fuzz test (seed 764936036, PostgreSQL): a person deleted by one request while
+    // another added them to a group broke the membership's foreign key, and the API answered 500.
+    test('adding a person who is deleted meanwhile to a group is "not found", never a broken write', async () => {
+      const groups = new GroupRepository(server.services.database.db);
+      const group = await api('POST', '/groups', { name: 'Racing' });
+      assert.equal(await groups.addMember('demo', [group.id], 'deleted-meanwhile'), false, 'the write itself refuses an account that is gone');
+      assert.deepEqual(await groups.members('demo', group.id), []);
+      await server.services.users.insert({ tenantId: 'demo', id: 'racer', email: 'racer@example.com', emailVerified: true, displayName: 'Racer', createdAt: Date.now() });
+      const answers = await Promise.all([
+        fetch(`${server.origin}/api/tenants/demo/groups/${group.id}/members/racer`, { method: 'PUT', headers: { authorization: `Bearer ${token}` } }),
+        fetch(`${server.origin}/api/tenants/demo/users/racer`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } }),
+      ]);
+      for (const answer of answers) assert.ok(answer.status < 500, `${answer.url}: ${answer.status} ${await answer.text()}`);
+      await api('DELETE', `/groups/${group.id}`);
+    });
 
     test('custom claims of the user and their groups are in the ID token for the "claims" scope only', async () => {
       const { claims: first, authenticator } = await signUpThroughRp(server, open, 'cleo@example.com', 'Cleo');

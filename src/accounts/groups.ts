@@ -61,7 +61,8 @@ export class GroupService {
     await this.require(tenantId, groupId);
     const user = await this.users.findAnyById(tenantId, userId);
     if (!user) throw notFound(`Tenant "${tenantId}" has no user with the id ${userId}.`, 'unknown_user');
-    await this.groups.addMember(tenantId, [groupId], userId);
+    // Checked above, but another request may delete the account meanwhile: then it is not found either.
+    if (!await this.groups.addMember(tenantId, [groupId], userId)) throw notFound(`Tenant "${tenantId}" has no user with the id ${userId}.`, 'unknown_user');
     await this.audit.record({ type: 'admin.group_changed', tenantId, userId, detail: { groupId, added: userId } });
   }
 

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { isForeignKeyViolation } from '../constraint-errors.js';
 import type { Schema } from '../schema.js';
 import type { ClaimValues } from '../../accounts/custom-claims.js';
 
@@ -59,13 +60,23 @@ export class GroupRepository {
   /**
    * Adds the user to those of the groups that exist (those they are in already stay). Taken from
    * the groups table in the same statement: an invitation may name a group deleted since, which
-   * must not fail the sign-up it belongs to.
+   * must not fail the sign-up it belongs to. A group or the user deleted by another request while
+   * this statement runs breaks a foreign key: tried once more (groups gone since are then left
+   * out); false when the user is gone.
    */
-  async addMember(tenantId: string, groupIds: string[], userId: string): Promise<void> {
-    if (groupIds.length === 0) return;
-    await this.db.insertInto('group_members').columns(['tenant_id', 'group_id', 'user_id'])
-      .expression(this.db.selectFrom('groups').select((eb) => ['tenant_id', 'id', eb.val(userId).as('user_id')]).where('tenant_id', '=', tenantId).where('id', 'in', groupIds))
-      .onConflict((oc) => oc.doNothing()).execute();
+  async addMember(tenantId: string, groupIds: string[], userId: string): Promise<boolean> {
+    if (groupIds.length === 0) return true;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.db.insertInto('group_members').columns(['tenant_id', 'group_id', 'user_id'])
+          .expression(this.db.selectFrom('groups').select((eb) => ['tenant_id', 'id', eb.val(userId).as('user_id')]).where('tenant_id', '=', tenantId).where('id', 'in', groupIds))
+          .onConflict((oc) => oc.doNothing()).execute();
+        return true;
+      } catch (error) {
+        if (!isForeignKeyViolation(error)) throw error;
+        if (attempt === 2) return false;
+      }
+    }
   }
 
   async removeMember(tenantId: string, groupId: string, userId: string): Promise<boolean> {
